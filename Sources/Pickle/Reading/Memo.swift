@@ -1,0 +1,50 @@
+/// The unpickler's memo: index -> object, with CPython's entry counting for MEMOIZE.
+///
+/// Dense indices (the normal case: 0, 1, 2, ...) live in an array; far-apart indices (hostile PUTs of
+/// 4,000,000,000) go to a dictionary, so no index can force a large allocation. In session mode each entry
+/// also remembers which pickle stored it, so an entry from an earlier pickle can be copied into the current
+/// graph when it is used.
+struct Memo: Sendable {
+    static let hole = PickleRef(raw: UInt64.max)
+    /// How far past the end of the dense array a PUT may land and still extend it.
+    static let maxDenseGap = 4096
+
+    private var dense: [PickleRef] = []
+    private var denseGenerations: [UInt32] = []
+    private var sparse: [Int: (PickleRef, UInt32)] = [:]
+    /// Number of entries (CPython's `len(memo)`), the index MEMOIZE stores at.
+    private(set) var count = 0
+    let tracksGenerations: Bool
+
+    init(tracksGenerations: Bool) { self.tracksGenerations = tracksGenerations }
+
+    mutating func put(_ index: Int, _ ref: PickleRef, generation: UInt32) {
+        if index < dense.count {
+            if dense[index] == Memo.hole { count += 1 }
+            dense[index] = ref
+            if tracksGenerations { denseGenerations[index] = generation }
+        } else if index <= dense.count + Memo.maxDenseGap && sparse.isEmpty {
+            if index > dense.count {
+                dense.append(contentsOf: repeatElement(Memo.hole, count: index - dense.count))
+                if tracksGenerations {
+                    denseGenerations.append(contentsOf: repeatElement(0, count: index - denseGenerations.count))
+                }
+            }
+            dense.append(ref)
+            if tracksGenerations { denseGenerations.append(generation) }
+            count += 1
+        } else if sparse.updateValue((ref, generation), forKey: index) == nil {
+            count += 1
+        }
+    }
+
+    func get(_ index: Int) -> (ref: PickleRef, generation: UInt32)? {
+        if index >= 0 && index < dense.count {
+            let ref = dense[index]
+            if ref == Memo.hole { return nil }
+            return (ref, tracksGenerations ? denseGenerations[index] : 0)
+        }
+        if let entry = sparse[index] { return entry }
+        return nil
+    }
+}

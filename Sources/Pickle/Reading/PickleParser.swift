@@ -1,0 +1,905 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The push parser: a resumable state machine that turns bytes into decoded pickles.
+///
+/// Feed it byte chunks of any size, split anywhere (one byte at a time included), with ``feed(_:into:)``;
+/// each pickle comes out as a ``PickleGraph`` the moment its STOP byte arrives. Call ``finish()`` at the end
+/// of input to learn whether the stream ended cleanly. Bytes after a STOP begin the next pickle.
+///
+/// Work is linear in the input whatever the chunking: an opcode split across chunks is carried over once
+/// (a payload that lies inside one chunk is kept as a slice of it, not copied), and no byte is scanned twice.
+/// The one-shot ``Unpickler/loads(_:options:)`` is this machine fed once.
+///
+/// Frames (protocol 4) are strict, as the pure-Python unpickler and current CPython: an opcode may not cross
+/// the end of its frame, and a FRAME may not begin before the previous frame ends.
+public struct PickleParser {
+    /// The options in force.
+    public let options: UnpicklerOptions
+    /// The hooks in force.
+    public let hooks: UnpicklerHooks
+
+    /// The absolute stream offset of the next byte to be fed.
+    public private(set) var offset = 0
+    /// How many pickles have been completed.
+    public private(set) var completedCount = 0
+
+    // Partial opcode carried over from the previous chunk: stream bytes [offset - carry.count, offset).
+    private var carry: [UInt8] = []
+    private var carryScanned = 0
+
+    // Per-pickle state.
+    var builder = GraphBuilder()
+    private var stack: [PickleRef] = []
+    private var marks: [Int] = []
+    private var memo: Memo
+    private var proto = 0
+    private var frameEnd = -1
+    private var inPickle = false
+
+    // Out-of-band buffers (protocol 5).
+    private var buffers: [OutOfBandBuffer]?
+    private var nextBufferIndex = 0
+
+    // Session memo: graphs of earlier pickles, by generation, and copies made of their nodes in this pickle.
+    private var generation: UInt32 = 0
+    private var sessionGraphs: [PickleGraph] = []
+    private var importMaps: [UInt32: [Int: PickleRef]] = [:]
+
+    private var failure: PickleError?
+
+    /// When set, ``feed(_:into:)`` stops right after a STOP and leaves the rest of the chunk unread
+    /// (``offset`` tells how far it got). `loads` uses this to ignore trailing bytes, as CPython does.
+    public var haltsAfterPickle = false
+
+    /// Creates a parser.
+    /// - Parameters:
+    ///   - options: encoding, memo mode, limits.
+    ///   - hooks: `find_class` and `persistent_load` counterparts.
+    ///   - buffers: out-of-band buffers for NEXT_BUFFER, consumed in order across the stream; `nil` makes
+    ///     NEXT_BUFFER an error, as CPython without `buffers=`.
+    public init(options: UnpicklerOptions = UnpicklerOptions(), hooks: UnpicklerHooks = UnpicklerHooks(),
+                buffers: [OutOfBandBuffer]? = nil) {
+        self.options = options
+        self.hooks = hooks
+        self.buffers = buffers
+        self.memo = Memo(tracksGenerations: options.memoMode == .session)
+    }
+
+    /// Whether the parser is between pickles (no byte of an unfinished pickle has been fed).
+    public var isAtPickleBoundary: Bool { !inPickle && carry.isEmpty }
+
+    /// Adds out-of-band buffers for later NEXT_BUFFER opcodes.
+    public mutating func supplyBuffers(_ more: [OutOfBandBuffer]) {
+        buffers = (buffers ?? []) + more
+    }
+
+    // MARK: - Feeding
+
+    /// Feeds the next chunk of the stream.
+    ///
+    /// - Parameters:
+    ///   - chunk: the next bytes, any size (empty is allowed). Payloads that lie inside it may be kept as
+    ///     slices of it.
+    ///   - output: completed pickles are appended here, in order. Pickles completed before an error are
+    ///     appended before the error is thrown.
+    /// - Throws: ``PickleError`` for malformed input. After an error the parser stays failed.
+    public mutating func feed(_ chunk: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
+        if let failure { throw failure }
+        do {
+            var rest = chunk
+            if !carry.isEmpty {
+                rest = try resumeCarry(rest, &output)
+                if !carry.isEmpty { return }
+            }
+            if !rest.isEmpty && !(haltsAfterPickle && !output.isEmpty && !inPickle) { try consume(rest, &output) }
+        } catch let error as PickleError {
+            failure = error
+            throw error
+        }
+    }
+
+    /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
+    public mutating func feed(_ chunk: [UInt8], into output: inout [PickleGraph]) throws {
+        try feed(chunk[...], into: &output)
+    }
+
+    /// Declares the end of input.
+    /// - Throws: ``PickleError/Code/endOfInput`` if the stream ended between opcodes of an unfinished
+    ///   pickle, ``PickleError/Code/truncated`` if it ended inside an opcode. A stream that ends exactly after
+    ///   a STOP (or is empty) finishes cleanly.
+    public mutating func finish() throws {
+        if let failure { throw failure }
+        if !carry.isEmpty {
+            let position = offset - carry.count
+            let op = Opcode(rawValue: carry[0])
+            let error = PickleError(.truncated, offset: position, opcode: op,
+                                    "pickle data was truncated: the input ended inside this opcode (\(carry.count) of its bytes arrived)")
+            failure = error
+            throw error
+        }
+        if inPickle {
+            let error = PickleError(.endOfInput, offset: offset, "ran out of input: the stream ended before the STOP of the pickle")
+            failure = error
+            throw error
+        }
+    }
+
+    // MARK: - Chunk processing
+
+    /// Runs whole opcodes from `chunk`; stashes a trailing partial opcode in `carry`.
+    private mutating func consume(_ chunk: ArraySlice<UInt8>, _ out: inout [PickleGraph]) throws {
+        try chunk.withUnsafeBytes { p in
+            let n = p.count
+            var i = 0
+            while i < n {
+                var end = n
+                if frameEnd >= 0 {
+                    if offset >= frameEnd { frameEnd = -1 } else { end = min(n, i + (frameEnd - offset)) }
+                }
+                inPickle = true
+                let used = try step(p, i, end, chunk, offset, &out)
+                if used == 0 {
+                    if end < n {
+                        throw frameError(at: offset, opcode: Opcode(rawValue: p[i]))
+                    }
+                    carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i ..< n]))
+                    carryScanned = 1
+                    offset += n - i
+                    return
+                }
+                i += used
+                offset += used
+                if haltsAfterPickle && !inPickle { return }
+            }
+        }
+    }
+
+    /// Completes the carried partial opcode from the start of `chunk`, runs it, and returns the rest of
+    /// `chunk`. If `chunk` still does not complete it, everything is carried and the result is empty.
+    private mutating func resumeCarry(_ chunk: ArraySlice<UInt8>, _ out: inout [PickleGraph]) throws -> ArraySlice<UInt8> {
+        let position = offset - carry.count
+        var rest = chunk
+        while true {
+            let need = try carryExtent(position)
+            if frameEnd >= 0 && position + need.length > frameEnd {
+                throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
+            }
+            if need.complete { break }
+            if rest.isEmpty { return rest }
+            var take: Int
+            if need.isLine {
+                if let nl = rest.firstIndex(of: 0x0A) { take = nl - rest.startIndex + 1 } else { take = rest.count }
+            } else {
+                take = min(rest.count, need.length - carry.count)
+            }
+            if frameEnd >= 0 { take = min(take, frameEnd - offset) }
+            if take <= 0 { throw frameError(at: position, opcode: Opcode(rawValue: carry[0])) }
+            carry.append(contentsOf: rest.prefix(take))
+            rest = rest.dropFirst(take)
+            offset += take
+        }
+        let owned = carry
+        carry = []
+        carryScanned = 0
+        let used = try owned.withUnsafeBytes { p in
+            try step(p, 0, p.count, owned[...], position, &out)
+        }
+        precondition(used == owned.count, "carried opcode must be consumed whole")
+        return rest
+    }
+
+    private struct Extent {
+        var length: Int
+        var complete: Bool
+        var isLine: Bool
+    }
+
+    /// How long the carried opcode is, as far as its bytes so far tell.
+    private mutating func carryExtent(_ position: Int) throws -> Extent {
+        let have = carry.count
+        guard let op = Opcode(rawValue: carry[0]) else {
+            throw PickleError(.invalidOpcode, offset: position, "invalid load key \(hexByte(carry[0])): not an opcode")
+        }
+        switch op.argument {
+        case .none:
+            return Extent(length: 1, complete: true, isLine: false)
+        case .fixed(let size):
+            return Extent(length: 1 + size, complete: have >= 1 + size, isLine: false)
+        case .counted(let headerSize, _):
+            if have < 1 + headerSize { return Extent(length: 1 + headerSize, complete: false, isLine: false) }
+            let length = try carry.withUnsafeBytes { try payloadLength(op, $0, 0, position) }
+            let total = 1 + headerSize + length
+            return Extent(length: total, complete: have >= total, isLine: false)
+        case .line, .twoLines:
+            let needed = op.argument == .line ? 1 : 2
+            var found = 0
+            for b in carry[1 ..< carryScanned] where b == 0x0A { found += 1 }
+            for b in carry[carryScanned...] where b == 0x0A { found += 1 }
+            carryScanned = have
+            if found >= needed { return Extent(length: have, complete: true, isLine: true) }
+            return Extent(length: have + 1, complete: false, isLine: true)
+        }
+    }
+
+    // MARK: - One opcode
+
+    /// Runs the opcode at `p[i]` if all its bytes are in `p[i ..< end]`.
+    /// - Returns: the opcode's length, or 0 if more bytes are needed.
+    @inline(__always)
+    private mutating func step(_ p: UnsafeRawBufferPointer, _ i: Int, _ end: Int, _ owner: ArraySlice<UInt8>,
+                               _ position: Int, _ out: inout [PickleGraph]) throws -> Int {
+        let code = p[i]
+        guard let op = Opcode(rawValue: code) else {
+            throw PickleError(.invalidOpcode, offset: position, "invalid load key \(hexByte(code)): not an opcode")
+        }
+        let avail = end - i
+        switch op {
+        // MARK: Integers
+        case .binInt1:
+            guard avail >= 2 else { return 0 }
+            try push(.inlineInt(Int64(p[i + 1])), op, position)
+            return 2
+        case .binInt2:
+            guard avail >= 3 else { return 0 }
+            try push(.inlineInt(Int64(readLE(p, i + 1, 2))), op, position)
+            return 3
+        case .binInt:
+            guard avail >= 5 else { return 0 }
+            try push(.inlineInt(Int64(Int32(truncatingIfNeeded: readLE(p, i + 1, 4)))), op, position)
+            return 5
+        case .long1, .long4:
+            let h = op == .long1 ? 1 : 4
+            guard avail >= 1 + h else { return 0 }
+            let n = try payloadLength(op, p, i, position)
+            guard avail >= 1 + h + n else { return 0 }
+            try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
+            return 1 + h + n
+        case .int, .long:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let line = UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])
+            try push(op == .int ? try parseIntLine(line, position) : try parseLongLine(line, position), op, position)
+            return nl + 1 - i
+        // MARK: Constants and floats
+        case .none:
+            try push(.none, op, position)
+            return 1
+        case .newTrue:
+            try push(.true, op, position)
+            return 1
+        case .newFalse:
+            try push(.false, op, position)
+            return 1
+        case .binFloat:
+            guard avail >= 9 else { return 0 }
+            var bits: UInt64 = 0
+            for k in 0 ..< 8 { bits = bits << 8 | UInt64(p[i + 1 + k]) }
+            try push(builder.float(Double(bitPattern: bits)), op, position)
+            return 9
+        case .float:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try push(builder.float(try parseFloatLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), position)), op, position)
+            return nl + 1 - i
+        // MARK: Strings and bytes
+        case .shortBinUnicode, .binUnicode, .binUnicode8:
+            let h = op == .shortBinUnicode ? 1 : (op == .binUnicode ? 4 : 8)
+            guard avail >= 1 + h else { return 0 }
+            let n = try payloadLength(op, p, i, position)
+            guard avail >= 1 + h + n else { return 0 }
+            let start = i + 1 + h
+            let bytes = UnsafeRawBufferPointer(rebasing: p[start ..< start + n])
+            guard PythonText.isValidUTF8SurrogatePass(bytes) else {
+                throw PickleError(.decodingFailed, offset: position, opcode: op, "'utf-8' codec can't decode the \(n)-byte argument: invalid UTF-8")
+            }
+            try push(payloadNode(.string, bytes, owner, start), op, position)
+            return 1 + h + n
+        case .shortBinBytes, .binBytes, .binBytes8, .byteArray8:
+            let h = op == .shortBinBytes ? 1 : (op == .binBytes ? 4 : 8)
+            guard avail >= 1 + h else { return 0 }
+            let n = try payloadLength(op, p, i, position)
+            guard avail >= 1 + h + n else { return 0 }
+            let start = i + 1 + h
+            let kind: NodeKind = op == .byteArray8 ? .byteArray : .bytes
+            try push(payloadNode(kind, UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start), op, position)
+            return 1 + h + n
+        case .shortBinString, .binString:
+            let h = op == .shortBinString ? 1 : 4
+            guard avail >= 1 + h else { return 0 }
+            let n = try payloadLength(op, p, i, position)
+            guard avail >= 1 + h + n else { return 0 }
+            let start = i + 1 + h
+            try push(try decodeByteString(UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start, op, position), op, position)
+            return 1 + h + n
+        case .string:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try push(try parseStringLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position), op, position)
+            return nl + 1 - i
+        case .unicode:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            guard let points = PythonText.decodeRawUnicodeEscape(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])) else {
+                throw PickleError(.decodingFailed, offset: position, opcode: op, "'rawunicodeescape' codec can't decode the argument: truncated or invalid \\u escape")
+            }
+            try push(builder.payload(.string, PythonText.encodeUTF8SurrogatePass(points)), op, position)
+            return nl + 1 - i
+        // MARK: Out-of-band buffers
+        case .nextBuffer:
+            guard let buffers else {
+                throw PickleError(.missingBuffer, offset: position, opcode: op, "pickle stream refers to out-of-band data but no buffers were given")
+            }
+            guard nextBufferIndex < buffers.count else {
+                throw PickleError(.missingBuffer, offset: position, opcode: op, "not enough out-of-band buffers: \(buffers.count) given")
+            }
+            nextBufferIndex += 1
+            try push(builder.buffer(buffers[nextBufferIndex - 1]), op, position)
+            return 1
+        case .readonlyBuffer:
+            let top = try peek(op, position)
+            guard top.isNode, [.buffer, .byteArray, .bytes].contains(builder.t.nodes[top.nodeIndex].kind) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "READONLY_BUFFER needs a buffer on the stack, found \(kindName(top))")
+            }
+            if builder.t.nodes[top.nodeIndex].kind != .bytes { builder.t.nodes[top.nodeIndex].readonly = true }
+            return 1
+        // MARK: Lists, tuples, dicts, sets
+        case .emptyList:
+            try push(builder.list(), op, position)
+            return 1
+        case .emptyTuple:
+            try push(builder.tuple([]), op, position)
+            return 1
+        case .emptyDict:
+            try push(builder.dict(), op, position)
+            return 1
+        case .emptySet:
+            try push(builder.set(.set), op, position)
+            return 1
+        case .list:
+            let start = try markStart(op, position)
+            let ref = builder.list(Array(stack[start...]))
+            stack.removeSubrange(start...)
+            try push(ref, op, position)
+            return 1
+        case .tuple:
+            let start = try markStart(op, position)
+            let ref = builder.tuple(stack[start...])
+            stack.removeSubrange(start...)
+            try push(ref, op, position)
+            return 1
+        case .tuple1, .tuple2, .tuple3:
+            let count = Int(op.rawValue - Opcode.tuple1.rawValue) + 1
+            try requireItems(count, op, position)
+            let ref = builder.tuple(stack[(stack.count - count)...])
+            stack.removeLast(count)
+            stack.append(ref)
+            return 1
+        case .dict:
+            let start = try markStart(op, position)
+            guard (stack.count - start) % 2 == 0 else {
+                throw PickleError(.invalidArgument, offset: position, opcode: op, "odd number of items for DICT")
+            }
+            let ref = builder.dict()
+            try setItems(ref, stack[start...], op, position)
+            stack.removeSubrange(start...)
+            try push(ref, op, position)
+            return 1
+        case .frozenSet:
+            let start = try markStart(op, position)
+            let ref = builder.set(.frozenSet)
+            try addItems(ref, stack[start...], op, position)
+            stack.removeSubrange(start...)
+            try push(ref, op, position)
+            return 1
+        case .append:
+            try requireItems(2, op, position)
+            let item = stack.removeLast()
+            try append(to: stack[stack.count - 1], CollectionOfOne(item), op, position)
+            return 1
+        case .appends:
+            let start = try markStart(op, position)
+            guard start > (marks.count > 0 ? marks[marks.count - 1] : 0) else {
+                throw stackError(op, position, needed: 1)
+            }
+            try append(to: stack[start - 1], stack[start...], op, position)
+            stack.removeSubrange(start...)
+            return 1
+        case .setItem:
+            try requireItems(3, op, position)
+            try setItems(stack[stack.count - 3], stack[(stack.count - 2)...], op, position)
+            stack.removeLast(2)
+            return 1
+        case .setItems:
+            let start = try markStart(op, position)
+            guard start > (marks.count > 0 ? marks[marks.count - 1] : 0) else {
+                throw stackError(op, position, needed: 1)
+            }
+            guard (stack.count - start) % 2 == 0 else {
+                throw PickleError(.invalidArgument, offset: position, opcode: op, "odd number of items for SETITEMS")
+            }
+            try setItems(stack[start - 1], stack[start...], op, position)
+            stack.removeSubrange(start...)
+            return 1
+        case .addItems:
+            let start = try markStart(op, position)
+            guard start > (marks.count > 0 ? marks[marks.count - 1] : 0) else {
+                throw stackError(op, position, needed: 1)
+            }
+            try addItems(stack[start - 1], stack[start...], op, position)
+            stack.removeSubrange(start...)
+            return 1
+        // MARK: Stack
+        case .mark:
+            guard stack.count + marks.count < options.limits.maxStackDepth else {
+                throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks")
+            }
+            marks.append(stack.count)
+            return 1
+        case .pop:
+            if stack.count > fence {
+                stack.removeLast()
+            } else if !marks.isEmpty {
+                marks.removeLast()
+            } else {
+                throw stackError(op, position, needed: 1)
+            }
+            return 1
+        case .popMark:
+            let start = try markStart(op, position)
+            stack.removeSubrange(start...)
+            return 1
+        case .dup:
+            try push(try peek(op, position), op, position)
+            return 1
+        // MARK: Memo
+        case .binGet:
+            guard avail >= 2 else { return 0 }
+            try push(try memoGet(Int(p[i + 1]), op, position), op, position)
+            return 2
+        case .longBinGet:
+            guard avail >= 5 else { return 0 }
+            try push(try memoGet(Int(readLE(p, i + 1, 4)), op, position), op, position)
+            return 5
+        case .get:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
+            try push(try memoGet(index, op, position), op, position)
+            return nl + 1 - i
+        case .binPut:
+            guard avail >= 2 else { return 0 }
+            try memoPut(Int(p[i + 1]), op, position)
+            return 2
+        case .longBinPut:
+            guard avail >= 5 else { return 0 }
+            try memoPut(Int(readLE(p, i + 1, 4)), op, position)
+            return 5
+        case .put:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
+            guard index >= 0 else {
+                throw PickleError(.invalidArgument, offset: position, opcode: op, "negative PUT argument")
+            }
+            try memoPut(index, op, position)
+            return nl + 1 - i
+        case .memoize:
+            try memoPut(memo.count, op, position)
+            return 1
+        // MARK: Objects
+        case .global, .inst:
+            guard let nl1 = findNewline(p, i + 1, end), let nl2 = findNewline(p, nl1 + 1, end) else { return 0 }
+            let name = try globalName(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl1]),
+                                      UnsafeRawBufferPointer(rebasing: p[nl1 + 1 ..< nl2]), op, position)
+            if op == .global {
+                try push(try resolveGlobal(name, op, position), op, position)
+            } else {
+                let start = try markStart(op, position)
+                let args = builder.tuple(stack[start...])
+                stack.removeSubrange(start...)
+                let cls = try resolveGlobal(name, op, position)
+                try push(builder.object(.inst(cls: cls, args: args)), op, position)
+            }
+            return nl2 + 1 - i
+        case .stackGlobal:
+            try requireItems(2, op, position)
+            let moduleRef = stack[stack.count - 2], nameRef = stack[stack.count - 1]
+            guard let module = stringValue(moduleRef), let name = stringValue(nameRef) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "STACK_GLOBAL requires str operands, found \(kindName(moduleRef)) and \(kindName(nameRef))")
+            }
+            stack.removeLast(2)
+            try push(try resolveGlobal(mapName(GlobalName(module: module, name: name)), op, position), op, position)
+            return 1
+        case .reduce:
+            try requireItems(2, op, position)
+            let args = stack.removeLast(), callable = stack.removeLast()
+            guard isTuple(args) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "REDUCE argument list must be a tuple, found \(kindName(args))")
+            }
+            try push(Reconstructors.reduce(callable: callable, args: args, &builder), op, position)
+            return 1
+        case .newObj:
+            try requireItems(2, op, position)
+            let args = stack.removeLast(), cls = stack.removeLast()
+            guard isTuple(args) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ args argument must be a tuple, found \(kindName(args))")
+            }
+            try push(builder.object(.newObject(cls: cls, args: args)), op, position)
+            return 1
+        case .newObjEx:
+            try requireItems(3, op, position)
+            let kwargs = stack.removeLast(), args = stack.removeLast(), cls = stack.removeLast()
+            guard isTuple(args) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ_EX args argument must be a tuple, found \(kindName(args))")
+            }
+            guard kwargs.isNode, builder.t.nodes[kwargs.nodeIndex].kind == .dict else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ_EX kwargs argument must be a dict, found \(kindName(kwargs))")
+            }
+            try push(builder.object(.newObjectEx(cls: cls, args: args, kwargs: kwargs)), op, position)
+            return 1
+        case .obj:
+            let start = try markStart(op, position)
+            guard stack.count > start else {
+                throw PickleError(.stackUnderflow, offset: position, opcode: op, "OBJ needs a class after the MARK")
+            }
+            let cls = stack[start]
+            let args = builder.tuple(stack[(start + 1)...])
+            stack.removeSubrange(start...)
+            try push(builder.object(.obj(cls: cls, args: args)), op, position)
+            return 1
+        case .build:
+            try requireItems(2, op, position)
+            let state = stack.removeLast()
+            try build(stack[stack.count - 1], state, op, position)
+            return 1
+        case .ext1, .ext2, .ext4:
+            let size = op == .ext1 ? 1 : (op == .ext2 ? 2 : 4)
+            guard avail >= 1 + size else { return 0 }
+            var code = Int(readLE(p, i + 1, size))
+            if op == .ext4 { code = Int(Int32(truncatingIfNeeded: code)) }
+            guard code > 0 else {
+                throw PickleError(.invalidArgument, offset: position, opcode: op, "EXT specifies code <= 0")
+            }
+            if let name = options.extensionRegistry[code] {
+                try push(try resolveGlobal(name, op, position), op, position)
+            } else {
+                try push(builder.object(.ext(code: code)), op, position)
+            }
+            return 1 + size
+        case .persID:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let line = UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])
+            guard line.allSatisfy({ $0 < 0x80 }) else {
+                throw PickleError(.decodingFailed, offset: position, opcode: op, "persistent IDs in protocol 0 must be ASCII strings")
+            }
+            let id = builder.payload(.string, copying: line)
+            try push(try persistent(id, textual: true, op, position), op, position)
+            return nl + 1 - i
+        case .binPersID:
+            try requireItems(1, op, position)
+            let id = stack.removeLast()
+            try push(try persistent(id, textual: false, op, position), op, position)
+            return 1
+        // MARK: Control
+        case .proto:
+            guard avail >= 2 else { return 0 }
+            let version = Int(p[i + 1])
+            guard version <= 5 else {
+                throw PickleError(.unsupportedProtocol, offset: position, opcode: op, "unsupported pickle protocol: \(version)")
+            }
+            proto = version
+            return 2
+        case .frame:
+            guard avail >= 9 else { return 0 }
+            let length = readLE(p, i + 1, 8)
+            guard length <= UInt64(options.limits.maxPayloadBytes) else {
+                throw PickleError(.limitExceeded, offset: position, opcode: op, "frame of \(length) bytes exceeds the limit of \(options.limits.maxPayloadBytes) bytes")
+            }
+            if frameEnd >= 0 && position + 9 != frameEnd {
+                throw PickleError(.frameViolation, offset: position, opcode: op, "beginning of a new frame before end of current frame (\(frameEnd - position - 9) bytes left)")
+            }
+            frameEnd = position + 9 + Int(length)
+            if length == 0 { frameEnd = -1 }
+            return 9
+        case .stop:
+            guard stack.count > fence else {
+                if marks.isEmpty || stack.count < fence {
+                    throw PickleError(.stackUnderflow, offset: position, opcode: op, "STOP with an empty stack: no object to return")
+                }
+                throw PickleError(.unexpectedMark, offset: position, opcode: op, "unexpected MARK found: STOP needs an object on top of the stack")
+            }
+            if frameEnd >= 0 && frameEnd > position + 1 {
+                throw PickleError(.frameViolation, offset: position, opcode: op, "STOP inside a frame that declares \(frameEnd - position - 1) more bytes")
+            }
+            let root = stack.removeLast()
+            completePickle(root, &out)
+            return 1
+        }
+    }
+
+    // MARK: - Pickle boundaries
+
+    private mutating func completePickle(_ root: PickleRef, _ out: inout [PickleGraph]) {
+        let graph = PickleGraph(tables: builder.t, root: root)
+        out.append(graph)
+        completedCount += 1
+        builder = GraphBuilder()
+        stack.removeAll(keepingCapacity: true)
+        marks.removeAll(keepingCapacity: true)
+        proto = 0
+        frameEnd = -1
+        inPickle = false
+        switch options.memoMode {
+        case .perPickle:
+            memo = Memo(tracksGenerations: false)
+        case .session:
+            sessionGraphs.append(graph)
+            generation += 1
+            importMaps.removeAll()
+        }
+    }
+
+    // MARK: - Stack helpers
+
+    /// The stack height below which the current MARK protects items.
+    private var fence: Int { marks.isEmpty ? 0 : marks[marks.count - 1] }
+
+    @inline(__always)
+    private mutating func push(_ ref: PickleRef, _ op: Opcode, _ position: Int) throws {
+        stack.append(ref)
+        if stack.count &+ marks.count > options.limits.maxStackDepth {
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks")
+        }
+    }
+
+    private func peek(_ op: Opcode, _ position: Int) throws -> PickleRef {
+        guard stack.count > fence else { throw stackError(op, position, needed: 1) }
+        return stack[stack.count - 1]
+    }
+
+    @inline(__always)
+    private func requireItems(_ count: Int, _ op: Opcode, _ position: Int) throws {
+        if stack.count - fence < count { throw stackError(op, position, needed: count) }
+    }
+
+    private func stackError(_ op: Opcode, _ position: Int, needed: Int) -> PickleError {
+        if !marks.isEmpty {
+            return PickleError(.unexpectedMark, offset: position, opcode: op, "unexpected MARK found: \(op.name) needs \(needed) object(s) above the MARK, found \(stack.count - fence)")
+        }
+        return PickleError(.stackUnderflow, offset: position, opcode: op, "unpickling stack underflow: \(op.name) needs \(needed) object(s), the stack has \(stack.count)")
+    }
+
+    /// Pops the topmost MARK and returns the stack index where its items begin.
+    private mutating func markStart(_ op: Opcode, _ position: Int) throws -> Int {
+        guard let start = marks.popLast() else {
+            throw PickleError(.missingMark, offset: position, opcode: op, "could not find MARK: \(op.name) needs a MARK on the stack")
+        }
+        return start
+    }
+
+    // MARK: - Memo
+
+    private mutating func memoPut(_ index: Int, _ op: Opcode, _ position: Int) throws {
+        guard stack.count > fence else {
+            throw stackError(op, position, needed: 1)
+        }
+        guard index <= options.limits.maxMemoIndex else {
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "memo index \(index) exceeds the limit of \(options.limits.maxMemoIndex)")
+        }
+        guard memo.count < options.limits.maxMemoEntries || memo.get(index) != nil else {
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxMemoEntries) memo entries")
+        }
+        memo.put(index, stack[stack.count - 1], generation: generation)
+    }
+
+    private mutating func memoGet(_ index: Int, _ op: Opcode, _ position: Int) throws -> PickleRef {
+        guard let entry = memo.get(index) else {
+            throw PickleError(.missingMemoEntry, offset: position, opcode: op, "memo value not found at index \(index)")
+        }
+        if entry.generation == generation || !entry.ref.isNode { return entry.ref }
+        // Session mode: the entry belongs to an earlier pickle; copy its subgraph into this one once.
+        let source = sessionGraphs[Int(entry.generation)]
+        var map = importMaps[entry.generation] ?? [:]
+        let local = builder.importSubgraph(from: source, root: entry.ref, map: &map)
+        importMaps[entry.generation] = map
+        memo.put(index, local, generation: generation)
+        return local
+    }
+
+    private func parseMemoIndex(_ line: UnsafeRawBufferPointer, _ op: Opcode, _ position: Int) throws -> Int {
+        guard let value = TextNumbers.decimalInt(line) else {
+            throw PickleError(.invalidArgument, offset: position, opcode: op, "invalid memo index \(PythonRepr.bytes(line)): expected a decimal integer")
+        }
+        return value
+    }
+
+    // MARK: - Payloads
+
+    private func payloadLength(_ op: Opcode, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
+        guard case .counted(let h, let signed) = op.argument else { return 0 }
+        let raw = readLE(p, i + 1, h)
+        if signed && h == 4 && raw & 0x8000_0000 != 0 {
+            let what = op == .long4 ? "LONG pickle has negative byte count" : "\(op.name) pickle has negative byte count"
+            throw PickleError(.invalidArgument, offset: position, opcode: op, what)
+        }
+        guard raw <= UInt64(options.limits.maxPayloadBytes) else {
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "\(op.name) declares \(raw) bytes, over the limit of \(options.limits.maxPayloadBytes) bytes")
+        }
+        return Int(raw)
+    }
+
+    @inline(__always)
+    private mutating func payloadNode(_ kind: NodeKind, _ bytes: UnsafeRawBufferPointer, _ owner: ArraySlice<UInt8>, _ start: Int) -> PickleRef {
+        if bytes.count >= GraphTables.sliceThreshold {
+            let base = owner.startIndex + start
+            return builder.payload(kind, sharing: owner[base ..< base + bytes.count])
+        }
+        return builder.payload(kind, copying: bytes)
+    }
+
+    // MARK: - Objects
+
+    private func mapName(_ name: GlobalName) -> GlobalName {
+        guard proto < 3 && options.fixImports else { return name }
+        let mapped = FixImports.toPython3(module: name.module, name: name.name)
+        return GlobalName(module: mapped.module, name: mapped.name)
+    }
+
+    private func globalName(_ module: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer, _ op: Opcode, _ position: Int) throws -> GlobalName {
+        guard !module.isEmpty, !name.isEmpty else {
+            throw PickleError(.invalidArgument, offset: position, opcode: op, "\(op.name) needs a non-empty module and name")
+        }
+        guard PythonText.isValidUTF8SurrogatePass(module), PythonText.isValidUTF8SurrogatePass(name) else {
+            throw PickleError(.decodingFailed, offset: position, opcode: op, "\(op.name) module and name must be UTF-8")
+        }
+        return mapName(GlobalName(module: String(decoding: module, as: UTF8.self), name: String(decoding: name, as: UTF8.self)))
+    }
+
+    private mutating func resolveGlobal(_ name: GlobalName, _ op: Opcode, _ position: Int) throws -> PickleRef {
+        if let findClass = hooks.findClass {
+            let replacement: PickleValue?
+            do { replacement = try findClass(name) } catch {
+                throw PickleError(.rejected, offset: position, opcode: op, "global \(name) rejected: \(error)")
+            }
+            if let replacement { return builder.insert(replacement) }
+        }
+        return builder.global(name)
+    }
+
+    private mutating func persistent(_ id: PickleRef, textual: Bool, _ op: Opcode, _ position: Int) throws -> PickleRef {
+        if let load = hooks.persistentLoad {
+            let replacement: PickleValue?
+            do {
+                let idValue = try PickleNode(tables: builder.t, ref: id).value()
+                replacement = try load(idValue)
+            } catch {
+                throw PickleError(.rejected, offset: position, opcode: op, "persistent id rejected: \(error)")
+            }
+            if let replacement { return builder.insert(replacement) }
+        }
+        return builder.object(.persistent(id: id, textual: textual))
+    }
+
+    private mutating func append(to target: PickleRef, _ items: some Collection<PickleRef>, _ op: Opcode, _ position: Int) throws {
+        if target.isNode {
+            let node = builder.t.nodes[target.nodeIndex]
+            switch node.kind {
+            case .list:
+                builder.t.sequences[node.a].append(contentsOf: items)
+                return
+            case .object:
+                builder.t.objects[node.a].operations.append(contentsOf: items.map { .append($0) })
+                return
+            default: break
+            }
+        }
+        if items.isEmpty { return }  // CPython skips the call for an empty batch
+        throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) has no append")
+    }
+
+    private mutating func setItems(_ target: PickleRef, _ pairs: ArraySlice<PickleRef>, _ op: Opcode, _ position: Int) throws {
+        if target.isNode {
+            let node = builder.t.nodes[target.nodeIndex]
+            switch node.kind {
+            case .dict:
+                guard builder.setItems(dict: node.a, pairs) else {
+                    throw PickleError(.typeMismatch, offset: position, opcode: op, "unhashable dict key (list, dict, set or bytearray)")
+                }
+                return
+            case .object:
+                var k = pairs.startIndex
+                while k < pairs.endIndex {
+                    builder.t.objects[node.a].operations.append(.setItem(key: pairs[k], value: pairs[k + 1]))
+                    k += 2
+                }
+                return
+            case .list:
+                // obj[key] = value on a list: an in-range integer index replaces an item, as in Python.
+                var k = pairs.startIndex
+                var ok = true
+                while k < pairs.endIndex && ok {
+                    let count = builder.t.sequences[node.a].count
+                    if pairs[k].isInlineInt, case let idx = Int(pairs[k].inlineIntValue), idx >= -count, idx < count {
+                        builder.t.sequences[node.a][idx < 0 ? idx + count : idx] = pairs[k + 1]
+                    } else { ok = false }
+                    k += 2
+                }
+                if ok { return }
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "list assignment index out of range or not an int")
+            default: break
+            }
+        }
+        if pairs.isEmpty { return }
+        throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) does not support item assignment")
+    }
+
+    private mutating func addItems(_ target: PickleRef, _ items: ArraySlice<PickleRef>, _ op: Opcode, _ position: Int) throws {
+        if target.isNode {
+            let node = builder.t.nodes[target.nodeIndex]
+            switch node.kind {
+            case .set, .frozenSet:
+                guard node.kind == .set || op == .frozenSet else { break }
+                guard builder.addToSet(sequence: node.a, items) else {
+                    throw PickleError(.typeMismatch, offset: position, opcode: op, "unhashable set element (list, dict, set or bytearray)")
+                }
+                return
+            case .object:
+                builder.t.objects[node.a].operations.append(contentsOf: items.map { .add($0) })
+                return
+            default: break
+            }
+        }
+        if items.isEmpty { return }
+        throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) has no add")
+    }
+
+    private mutating func build(_ target: PickleRef, _ state: PickleRef, _ op: Opcode, _ position: Int) throws {
+        if target.isNode, builder.t.nodes[target.nodeIndex].kind == .object {
+            builder.t.objects[builder.t.nodes[target.nodeIndex].a].operations.append(.build(state: state))
+            return
+        }
+        if state == .none { return }
+        throw PickleError(.typeMismatch, offset: position, opcode: op, "BUILD target \(kindName(target)) has no __dict__ or __setstate__")
+    }
+
+    // MARK: - Small readers
+
+    private func isTuple(_ ref: PickleRef) -> Bool {
+        ref.isNode && builder.t.nodes[ref.nodeIndex].kind == .tuple
+    }
+
+    private func stringValue(_ ref: PickleRef) -> String? {
+        guard ref.isNode else { return nil }
+        let node = builder.t.nodes[ref.nodeIndex]
+        guard node.kind == .string else { return nil }
+        return builder.t.withPayload(of: node) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func kindName(_ ref: PickleRef) -> String {
+        PickleNode(tables: builder.t, ref: ref).pythonTypeName
+    }
+
+    private func frameError(at position: Int, opcode: Opcode?) -> PickleError {
+        PickleError(.frameViolation, offset: position, opcode: opcode,
+                    "pickle exhausted before end of frame: the opcode crosses the end of its frame at offset \(frameEnd)")
+    }
+}
+
+// MARK: - Byte helpers
+
+@inline(__always)
+func readLE(_ p: UnsafeRawBufferPointer, _ at: Int, _ count: Int) -> UInt64 {
+    var value: UInt64 = 0
+    for k in 0 ..< count { value |= UInt64(p[at + k]) << (8 * UInt64(k)) }
+    return value
+}
+
+@inline(__always)
+func findNewline(_ p: UnsafeRawBufferPointer, _ from: Int, _ end: Int) -> Int? {
+    guard from < end, let base = p.baseAddress else { return nil }
+    guard let hit = memchr(base + from, 0x0A, end - from) else { return nil }
+    return base.distance(to: UnsafeRawPointer(hit))
+}
+
+func hexByte(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return "'\\x\(digits[Int(b >> 4)])\(digits[Int(b & 15)])'"
+}

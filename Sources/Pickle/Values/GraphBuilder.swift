@@ -1,0 +1,206 @@
+/// Appends nodes to a graph under construction. Used by the parser and by conversions from ``PickleValue``.
+///
+/// A struct with mutating methods on purpose: the parser's hot loop mutates it in place without the dynamic
+/// exclusivity checks a class would need.
+
+struct GraphBuilder: Sendable {
+    var t = GraphTables()
+
+    init() {}
+
+    // MARK: - Scalars
+
+    
+    mutating func int(_ value: Int64) -> PickleRef {
+        if PickleRef.inlineIntRange.contains(value) { return .inlineInt(value) }
+        return append(Node(kind: .int64, a: Int(value)))
+    }
+
+    /// An integer from minimal or non-minimal two's-complement little-endian bytes.
+    mutating func int(twosComplementLE bytes: UnsafeRawBufferPointer) -> PickleRef {
+        var n = bytes.count
+        // Strip redundant sign-extension bytes.
+        while n > 1 {
+            let top = bytes[n - 1], next = bytes[n - 2]
+            if (top == 0 && next & 0x80 == 0) || (top == 0xFF && next & 0x80 != 0) { n -= 1 } else { break }
+        }
+        if n == 0 { return .inlineInt(0) }
+        if n <= 8 {
+            var value: UInt64 = 0
+            for i in 0 ..< n { value |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+            if n < 8, bytes[n - 1] & 0x80 != 0 { value |= ~0 << (8 * UInt64(n)) }
+            return int(Int64(bitPattern: value))
+        }
+        let offset = t.heap.count
+        t.heap.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0 ..< n]))
+        return append(Node(kind: .bigInt, a: offset, b: n))
+    }
+
+    
+    mutating func float(_ value: Double) -> PickleRef {
+        append(Node(kind: .float, a: Int(Int64(bitPattern: value.bitPattern))))
+    }
+
+    // MARK: - Payloads
+
+    /// A payload node (`string`, `bytes`, `byteArray`) copied into the heap.
+    
+    mutating func payload(_ kind: NodeKind, copying bytes: UnsafeRawBufferPointer) -> PickleRef {
+        let offset = t.heap.count
+        t.heap.append(contentsOf: bytes)
+        return append(Node(kind: kind, a: offset, b: bytes.count))
+    }
+
+    /// A payload node that keeps `slice` without copying it.
+    
+    mutating func payload(_ kind: NodeKind, sharing slice: ArraySlice<UInt8>) -> PickleRef {
+        t.slices.append(slice)
+        return append(Node(kind: kind, a: t.slices.count - 1, b: slice.count, external: true))
+    }
+
+    mutating func payload(_ kind: NodeKind, _ bytes: some Collection<UInt8>) -> PickleRef {
+        let offset = t.heap.count
+        t.heap.append(contentsOf: bytes)
+        return append(Node(kind: kind, a: offset, b: t.heap.count - offset))
+    }
+
+    // MARK: - Containers
+
+    
+    mutating func list(_ items: [PickleRef] = []) -> PickleRef {
+        t.sequences.append(items)
+        return append(Node(kind: .list, a: t.sequences.count - 1))
+    }
+
+    
+    mutating func set(_ kind: NodeKind, _ items: [PickleRef] = []) -> PickleRef {
+        t.sequences.append([])
+        let ref = append(Node(kind: kind, a: t.sequences.count - 1))
+        if !items.isEmpty { _ = addToSet(sequence: t.sequences.count - 1, items[...]) }
+        return ref
+    }
+
+    
+    mutating func tuple(_ items: ArraySlice<PickleRef>) -> PickleRef {
+        let offset = t.tupleItems.count
+        t.tupleItems.append(contentsOf: items)
+        return append(Node(kind: .tuple, a: offset, b: items.count))
+    }
+
+    
+    mutating func dict() -> PickleRef {
+        t.dicts.append([])
+        return append(Node(kind: .dict, a: t.dicts.count - 1))
+    }
+
+    mutating func global(_ name: GlobalName) -> PickleRef {
+        t.globals.append(name)
+        return append(Node(kind: .global, a: t.globals.count - 1))
+    }
+
+    mutating func object(_ constructor: ObjectConstructor) -> PickleRef {
+        t.objects.append(ObjectRecord(constructor: constructor, operations: []))
+        return append(Node(kind: .object, a: t.objects.count - 1))
+    }
+
+    mutating func buffer(_ buffer: OutOfBandBuffer) -> PickleRef {
+        t.buffers.append(buffer)
+        var node = Node(kind: .buffer, a: t.buffers.count - 1)
+        node.readonly = buffer.isReadonly
+        return append(node)
+    }
+
+    
+    mutating func append(_ node: Node) -> PickleRef {
+        t.nodes.append(node)
+        return .node(t.nodes.count - 1)
+    }
+
+    // MARK: - Mutation
+
+    /// Hash indexes for dicts and sets that outgrew a linear scan, by sequence index.
+    var dictIndexes: [Int: KeyIndex] = [:]
+    var setIndexes: [Int: KeyIndex] = [:]
+
+    /// Containers up to this size find duplicate keys by a linear scan; larger ones build a hash index.
+    static let linearScanLimit = 16
+
+    /// Adds key/value pairs to a dict; a key equal to an existing one replaces its value in place
+    /// (Python's "last wins", keeping the first insertion position).
+    /// - Returns: `false` if a key is unhashable (a list, dict, set or bytearray), as Python's TypeError.
+    
+    mutating func setItems(dict index: Int, _ pairs: ArraySlice<PickleRef>) -> Bool {
+        var i = pairs.startIndex
+        while i < pairs.endIndex {
+            let key = pairs[i], value = pairs[i + 1]
+            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t) { return false }
+            if let position = locate(key, sequence: index, isDict: true) {
+                t.dicts[index][position + 1] = value
+            } else {
+                t.dicts[index].append(key)
+                t.dicts[index].append(value)
+            }
+            i += 2
+        }
+        return true
+    }
+
+    /// Adds items to a set, skipping those equal to an existing element.
+    /// - Returns: `false` if an item is unhashable.
+    
+    mutating func addToSet(sequence index: Int, _ items: ArraySlice<PickleRef>) -> Bool {
+        for item in items {
+            if item.isNode, !isScalarKey(item), !KeyEquality.isHashable(item, t) { return false }
+            if locate(item, sequence: index, isDict: false) == nil {
+                t.sequences[index].append(item)
+            }
+        }
+        return true
+    }
+
+    
+    func isScalarKey(_ ref: PickleRef) -> Bool {
+        switch t.nodes[ref.nodeIndex].kind {
+        case .string, .bytes, .int64, .float, .bigInt, .global, .object: return true
+        default: return false
+        }
+    }
+
+    /// Finds the position of a key equal to `key`, or records where it will be appended and returns nil.
+    
+    mutating func locate(_ key: PickleRef, sequence: Int, isDict: Bool) -> Int? {
+        let stride = isDict ? 2 : 1
+        let items = isDict ? t.dicts[sequence] : t.sequences[sequence]
+        if items.count <= GraphBuilder.linearScanLimit * stride {
+            var i = 0
+            while i < items.count {
+                if items[i] == key || KeyEquality.equal(items[i], key, t) { return i }
+                i += stride
+            }
+            return nil
+        }
+        var keyIndex = (isDict ? dictIndexes.removeValue(forKey: sequence) : setIndexes.removeValue(forKey: sequence)) ?? {
+            var fresh = KeyIndex()
+            var i = 0
+            while i < items.count {
+                fresh.insert(hash: KeyEquality.hash(items[i], t), position: i)
+                i += stride
+            }
+            return fresh
+        }()
+        let h = KeyEquality.hash(key, t)
+        let found = keyIndex.positions(for: h).first(where: { items[$0] == key || KeyEquality.equal(items[$0], key, t) })
+        if found == nil { keyIndex.insert(hash: h, position: items.count) }
+        if isDict { dictIndexes[sequence] = keyIndex } else { setIndexes[sequence] = keyIndex }
+        return found
+    }
+}
+
+/// Positions of keys by hash, for large dicts and sets.
+
+struct KeyIndex: Sendable {
+    var buckets: [Int: [Int]] = [:]
+    init() {}
+    mutating func insert(hash: Int, position: Int) { buckets[hash, default: []].append(position) }
+    func positions(for hash: Int) -> [Int] { buckets[hash] ?? [] }
+}

@@ -1,0 +1,160 @@
+/// The kinds of node stored in a graph arena.
+
+enum NodeKind: UInt8, Sendable {
+    case int64, bigInt, float, string, bytes, byteArray
+    case list, tuple, dict, set, frozenSet
+    case global, object, buffer
+}
+
+/// One arena node: a kind and two words whose meaning depends on the kind.
+///
+/// - `int64`: `a` is the value.
+/// - `bigInt`, `string`, `bytes`, `byteArray`: a payload; `a`/`b` are an offset and a length in the byte heap,
+///   or, when `external` is set, `a` indexes `slices` (large payloads kept as slices of the input).
+///   Strings hold UTF-8 with surrogates allowed (Python's `surrogatepass`); big integers hold minimal
+///   two's-complement little-endian bytes.
+/// - `float`: `a` is the bit pattern.
+/// - `tuple`: `a`/`b` are an offset and a count in `tupleItems`.
+/// - `list`, `set`, `frozenSet`: `a` indexes `sequences`. `dict`: `a` indexes `dicts` (keys and values interleaved).
+/// - `global`: `a` indexes `globals`. `object`: `a` indexes `objects`.
+/// - `buffer`: `a` indexes `buffers` (protocol 5 out-of-band data).
+
+struct Node: Sendable {
+    var a: Int
+    var b: Int
+    var kind: NodeKind
+    var external: Bool
+    /// For `byteArray` and `buffer`: READONLY_BUFFER was applied.
+    var readonly: Bool
+
+    init(kind: NodeKind, a: Int, b: Int = 0, external: Bool = false) {
+        self.kind = kind
+        self.a = a
+        self.b = b
+        self.external = external
+        self.readonly = false
+    }
+}
+
+/// A Python global: a module and a qualified name, as the stream spelled them (after fix_imports mapping).
+public struct GlobalName: Hashable, Sendable, CustomStringConvertible {
+    /// The module, such as `collections`.
+    public var module: String
+    /// The (possibly dotted) name inside the module, such as `OrderedDict`.
+    public var name: String
+
+    /// Creates a global name.
+    public init(module: String, name: String) {
+        self.module = module
+        self.name = name
+    }
+
+    /// `module.name`.
+    public var description: String { "\(module).\(name)" }
+}
+
+/// How an inert object came to exist, exactly as the stream said.
+public enum ObjectConstructor: Hashable, Sendable {
+    /// `callable(*args)` (REDUCE).
+    case reduce(callable: PickleRef, args: PickleRef)
+    /// `cls.__new__(cls, *args)` (NEWOBJ).
+    case newObject(cls: PickleRef, args: PickleRef)
+    /// `cls.__new__(cls, *args, **kwargs)` (NEWOBJ_EX).
+    case newObjectEx(cls: PickleRef, args: PickleRef, kwargs: PickleRef)
+    /// A class instance created without arguments by `copyreg._reconstructor(cls, object, None)`
+    /// (protocols 0 and 1) — the same object NEWOBJ with empty arguments makes at protocol 2 and above.
+    case instance(cls: PickleRef)
+    /// `cls(*args)` from the protocol 0 INST opcode (`cls` is a global).
+    case inst(cls: PickleRef, args: PickleRef)
+    /// `cls(*args)` from the protocol 1 OBJ opcode.
+    case obj(cls: PickleRef, args: PickleRef)
+    /// A persistent id: PERSID (`textual`, the id is a str) or BINPERSID (any object).
+    case persistent(id: PickleRef, textual: Bool)
+    /// An object named by a code in the copyreg extension registry (EXT1/EXT2/EXT4).
+    case ext(code: Int)
+}
+
+/// A mutation applied to an inert object after it was created, in stream order.
+public enum ObjectOperation: Hashable, Sendable {
+    /// APPEND/APPENDS: `obj.append(item)` (or `extend`).
+    case append(PickleRef)
+    /// SETITEM/SETITEMS: `obj[key] = value`.
+    case setItem(key: PickleRef, value: PickleRef)
+    /// ADDITEMS: `obj.add(item)`.
+    case add(PickleRef)
+    /// BUILD: `obj.__setstate__(state)` or the default state update.
+    case build(state: PickleRef)
+}
+
+
+struct ObjectRecord: Sendable {
+    var constructor: ObjectConstructor
+    var operations: [ObjectOperation]
+}
+
+/// A protocol 5 out-of-band buffer handed over by the caller (NEXT_BUFFER), never copied.
+public struct OutOfBandBuffer: Sendable {
+    /// The buffer's bytes.
+    public var bytes: ArraySlice<UInt8>
+    /// Whether the buffer is read-only (a `bytes`-like object rather than a `bytearray`).
+    public var isReadonly: Bool
+
+    /// Creates a buffer. - Parameters: - bytes: the data. - isReadonly: `true` for read-only data.
+    public init(_ bytes: ArraySlice<UInt8>, isReadonly: Bool = true) {
+        self.bytes = bytes
+        self.isReadonly = isReadonly
+    }
+
+    /// Creates a buffer from an array.
+    public init(_ bytes: [UInt8], isReadonly: Bool = true) {
+        self.init(bytes[...], isReadonly: isReadonly)
+    }
+}
+
+/// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
+
+struct GraphTables: Sendable {
+    var nodes: [Node] = []
+    var heap: [UInt8] = []
+    var slices: [ArraySlice<UInt8>] = []
+    var tupleItems: [PickleRef] = []
+    var sequences: [[PickleRef]] = []
+    var dicts: [[PickleRef]] = []
+    var globals: [GlobalName] = []
+    var objects: [ObjectRecord] = []
+    var buffers: [OutOfBandBuffer] = []
+    /// Nodes copied from an earlier graph of the same session: local node index -> identity of the original.
+    var origins: [Int: NodeIdentity] = [:]
+
+    init() {}
+
+    /// Payloads at or above this size that lie inside one input chunk are kept as slices of that chunk
+    /// (zero copy); smaller ones are copied into the heap, which costs less than retaining the chunk.
+    static let sliceThreshold = 512
+
+    
+    func payload(of node: Node) -> ArraySlice<UInt8> {
+        if node.external { return slices[node.a] }
+        return heap[node.a ..< node.a + node.b]
+    }
+
+    
+    func withPayload<R>(of node: Node, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if node.external { return try slices[node.a].withUnsafeBytes(body) }
+        return try heap.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
+    }
+
+    
+    func tupleElements(_ node: Node) -> ArraySlice<PickleRef> {
+        tupleItems[node.a ..< node.a + node.b]
+    }
+}
+
+/// The identity of a node across graphs: which graph, which node. Used to keep identity when a session
+/// memo shares objects between pickles.
+public struct NodeIdentity: Hashable, Sendable {
+    /// The graph's unique identifier.
+    public var graphID: UInt64
+    /// The node's index in that graph.
+    public var index: Int
+}

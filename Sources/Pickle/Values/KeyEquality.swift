@@ -1,0 +1,123 @@
+/// Python's equality and hashing for dict keys and set elements, on graph references.
+///
+/// Equal values hash equally, as Python requires: `1`, `True` and `1.0` are one key. Immutable built-ins
+/// (None, bool, int, float, str, bytes, tuple, frozenset) compare by value; inert objects and globals by
+/// identity. Lists, dicts, sets and bytearrays are unhashable, as in Python. Tuples nested deeper than
+/// `depthLimit` hash by their first levels only (still consistent with equality) and compare iteratively,
+/// so no key can overflow the stack.
+
+enum KeyEquality {
+    static let depthLimit = 64
+
+    /// Whether `ref` may be a dict key or set element (Python's `hash()` succeeds).
+    static func isHashable(_ ref: PickleRef, _ t: GraphTables) -> Bool {
+        var work = [ref]
+        var visited = 0
+        while let r = work.popLast() {
+            guard r.isNode else { continue }
+            visited += 1
+            if visited > 1_000_000 { return true }
+            let node = t.nodes[r.nodeIndex]
+            switch node.kind {
+            case .list, .dict, .set, .byteArray: return false
+            case .tuple: work.append(contentsOf: t.tupleElements(node))
+            default: continue
+            }
+        }
+        return true
+    }
+
+    /// A hash consistent with ``equal(_:_:_:)``.
+    static func hash(_ ref: PickleRef, _ t: GraphTables, depth: Int = 0) -> Int {
+        var hasher = Hasher()
+        if let number = numericKey(ref, t) {
+            hasher.combine(0 as UInt8)
+            hasher.combine(number)
+            return hasher.finalize()
+        }
+        guard ref.isNode else { hasher.combine(ref.raw); return hasher.finalize() }
+        let node = t.nodes[ref.nodeIndex]
+        switch node.kind {
+        case .string, .bytes, .bigInt:
+            hasher.combine(node.kind.rawValue)
+            t.withPayload(of: node) { hasher.combine(bytes: $0) }
+        case .float:
+            hasher.combine(node.a)  // non-integral floats: bit pattern
+        case .tuple:
+            hasher.combine(UInt8(100))
+            hasher.combine(node.b)
+            if depth < depthLimit {
+                for item in t.tupleElements(node) { hasher.combine(hash(item, t, depth: depth + 1)) }
+            }
+        case .frozenSet:
+            var combined = 0
+            if depth < depthLimit {
+                for item in t.sequences[node.a] { combined ^= hash(item, t, depth: depth + 1) }
+            }
+            hasher.combine(UInt8(101))
+            hasher.combine(combined)
+        default:
+            hasher.combine(ref.raw)
+        }
+        return hasher.finalize()
+    }
+
+    /// Python `==` for hashable values (identity for objects).
+    
+    static func equal(_ lhs: PickleRef, _ rhs: PickleRef, _ t: GraphTables) -> Bool {
+        var work: [(PickleRef, PickleRef)] = [(lhs, rhs)]
+        while let (a, b) = work.popLast() {
+            if a == b { continue }
+            if let x = numericKey(a, t) {
+                guard let y = numericKey(b, t), x == y else { return false }
+                continue
+            }
+            guard a.isNode, b.isNode else { return false }
+            let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
+            guard na.kind == nb.kind else { return false }
+            switch na.kind {
+            case .string, .bytes, .bigInt:
+                guard na.b == nb.b else { return false }
+                let same = t.withPayload(of: na) { pa in
+                    t.withPayload(of: nb) { pb in pa.elementsEqual(pb) }
+                }
+                if !same { return false }
+            case .float:
+                // Non-integral floats (integral ones are numeric keys): equal values, nan never equal.
+                let x = Double(bitPattern: UInt64(bitPattern: Int64(na.a)))
+                let y = Double(bitPattern: UInt64(bitPattern: Int64(nb.a)))
+                if x != y { return false }
+            case .tuple:
+                guard na.b == nb.b else { return false }
+                work.append(contentsOf: zip(t.tupleElements(na), t.tupleElements(nb)))
+            case .frozenSet:
+                let xs = t.sequences[na.a], ys = t.sequences[nb.a]
+                guard xs.count == ys.count else { return false }
+                for x in xs where !ys.contains(where: { equal(x, $0, t) }) { return false }
+            default:
+                return false  // identity already checked
+            }
+        }
+        return true
+    }
+
+    /// Integers, booleans and integral floats that fit in Int64, as one comparable number.
+    @inline(__always)
+    static func numericKey(_ ref: PickleRef, _ t: GraphTables) -> Int64? {
+        if ref.isInlineInt { return ref.inlineIntValue }
+        if ref == .true { return 1 }
+        if ref == .false { return 0 }
+        guard ref.isNode else { return nil }
+        let node = t.nodes[ref.nodeIndex]
+        switch node.kind {
+        case .int64: return Int64(node.a)
+        case .float:
+            let d = Double(bitPattern: UInt64(bitPattern: Int64(node.a)))
+            if d.rounded(.towardZero) == d, d >= -9.223372036854775808e18, d < 9.223372036854775808e18 {
+                return Int64(d)
+            }
+            return nil
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Synchronization
+
+private let graphCounter = Atomic<UInt64>(0)
+
+/// A decoded pickle: an object graph whose nodes live in one arena and refer to each other by index.
+///
+/// Shared references and cycles (a list that contains itself) cost nothing, re-pickling keeps identity, and
+/// freeing a graph of any depth is a handful of deallocations, never a recursive teardown. The graph is
+/// immutable and `Sendable`; read it through ``root`` (a ``PickleNode`` view).
+public final class PickleGraph: Sendable {
+    let t: GraphTables
+    let rootRef: PickleRef
+    /// A process-unique identifier, used for node identity across graphs.
+    public let id: UInt64
+
+    init(tables: GraphTables, root: PickleRef) {
+        self.t = tables
+        self.rootRef = root
+        self.id = graphCounter.add(1, ordering: .relaxed).newValue
+    }
+
+    /// Builds a graph from a value tree.
+    public convenience init(_ value: PickleValue) {
+        var builder = GraphBuilder()
+        let root = builder.insert(value)
+        self.init(tables: builder.t, root: root)
+    }
+
+    /// The object the pickle returned.
+    public var root: PickleNode { PickleNode(graph: self, ref: rootRef) }
+
+    /// The number of arena nodes (objects that are not None, bools or small ints).
+    public var nodeCount: Int { t.nodes.count }
+
+    /// The identity of a node: its graph and index, or for nodes a session memo copied from an earlier
+    /// pickle, the identity of the original.
+    func identity(of ref: PickleRef) -> NodeIdentity? {
+        guard ref.isNode else { return nil }
+        if let origin = t.origins[ref.nodeIndex] { return origin }
+        return NodeIdentity(graphID: id, index: ref.nodeIndex)
+    }
+}

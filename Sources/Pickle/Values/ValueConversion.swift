@@ -1,0 +1,270 @@
+// Conversions between the value tree (PickleValue) and the graph arena, and copying subgraphs between graphs.
+
+extension GraphBuilder {
+    /// Adds a value tree to the graph. Every tree node becomes a new graph node (no sharing).
+    mutating func insert(_ value: PickleValue) -> PickleRef {
+        switch value {
+        case .none: return .none
+        case .bool(let b): return .bool(b)
+        case .int(let i): return int(Int64(i))
+        case .bigInt(let bytes): return bytes.withUnsafeBytes { int(twosComplementLE: $0) }
+        case .float(let d): return float(d)
+        case .string(let s): return payload(.string, s.utf8)
+        case .rawString(let utf8): return payload(.string, utf8)
+        case .bytes(let b): return payload(.bytes, b)
+        case .byteArray(let b): return payload(.byteArray, b)
+        case .list(let items): return list(items.map { insert($0) })
+        case .tuple(let items): return tuple(items.map { insert($0) }[...])
+        case .dict(let entries):
+            let ref = dict()
+            var pairs: [PickleRef] = []
+            pairs.reserveCapacity(entries.count * 2)
+            for e in entries {
+                pairs.append(insert(e.key))
+                pairs.append(insert(e.value))
+            }
+            _ = setItems(dict: t.nodes[ref.nodeIndex].a, pairs[...])
+            return ref
+        case .set(let items): return set(.set, items.map { insert($0) })
+        case .frozenSet(let items): return set(.frozenSet, items.map { insert($0) })
+        case .global(let name): return global(name)
+        case .buffer(let buffer): return self.buffer(buffer)
+        case .object(let object):
+            let constructor: ObjectConstructor
+            switch object.constructor {
+            case .reduce(let callable, let args):
+                constructor = .reduce(callable: insert(callable), args: insert(.tuple(args)))
+            case .newObject(let cls, let args):
+                constructor = .newObject(cls: insert(cls), args: insert(.tuple(args)))
+            case .newObjectEx(let cls, let args, let kwargs):
+                constructor = .newObjectEx(cls: insert(cls), args: insert(.tuple(args)), kwargs: insert(.dict(kwargs)))
+            case .instance(let cls):
+                constructor = .instance(cls: insert(cls))
+            case .inst(let cls, let args):
+                constructor = .inst(cls: global(cls), args: insert(.tuple(args)))
+            case .obj(let cls, let args):
+                constructor = .obj(cls: insert(cls), args: insert(.tuple(args)))
+            case .persistent(let id, let textual):
+                constructor = .persistent(id: insert(id), textual: textual)
+            case .ext(let code):
+                constructor = .ext(code: code)
+            }
+            let ref = self.object(constructor)
+            let operations: [ObjectOperation] = object.operations.map {
+                switch $0 {
+                case .append(let v): return .append(insert(v))
+                case .setItem(let k, let v): return .setItem(key: insert(k), value: insert(v))
+                case .add(let v): return .add(insert(v))
+                case .build(let s): return .build(state: insert(s))
+                }
+            }
+            t.objects[t.nodes[ref.nodeIndex].a].operations = operations
+            return ref
+        }
+    }
+
+    /// Copies the subgraph reachable from `root` in `source` into this graph, keeping sharing and cycles.
+    ///
+    /// `map` remembers nodes already copied from `source` (source index -> local reference), so copying
+    /// several roots of one source keeps the objects they share shared. Iterative: any depth is safe.
+    mutating func importSubgraph(from source: PickleGraph, root: PickleRef, map: inout [Int: PickleRef]) -> PickleRef {
+        guard root.isNode else { return root }
+        if let done = map[root.nodeIndex] { return done }
+        let s = source.t
+        // Pass 1: find every reachable node not yet copied and give it its local index.
+        var order: [Int] = []
+        var work = [root.nodeIndex]
+        var next = t.nodes.count
+        while let index = work.popLast() {
+            if map[index] != nil { continue }
+            map[index] = .node(next)
+            next += 1
+            order.append(index)
+            s.forEachChild(of: s.nodes[index]) { child in
+                if child.isNode && map[child.nodeIndex] == nil { work.append(child.nodeIndex) }
+            }
+        }
+        // Pass 2: append the translated nodes in the same order.
+        func local(_ r: PickleRef) -> PickleRef { r.isNode ? map[r.nodeIndex]! : r }
+        for index in order {
+            var node = s.nodes[index]
+            switch node.kind {
+            case .int64, .float: break
+            case .bigInt, .string, .bytes, .byteArray:
+                if node.external {
+                    t.slices.append(s.slices[node.a])
+                    node.a = t.slices.count - 1
+                } else {
+                    let offset = t.heap.count
+                    t.heap.append(contentsOf: s.heap[node.a ..< node.a + node.b])
+                    node.a = offset
+                }
+            case .tuple:
+                let offset = t.tupleItems.count
+                t.tupleItems.append(contentsOf: s.tupleElements(node).map(local))
+                node.a = offset
+            case .list, .set, .frozenSet:
+                t.sequences.append(s.sequences[node.a].map(local))
+                node.a = t.sequences.count - 1
+            case .dict:
+                t.dicts.append(s.dicts[node.a].map(local))
+                node.a = t.dicts.count - 1
+            case .global:
+                t.globals.append(s.globals[node.a])
+                node.a = t.globals.count - 1
+            case .buffer:
+                t.buffers.append(s.buffers[node.a])
+                node.a = t.buffers.count - 1
+            case .object:
+                let record = s.objects[node.a]
+                t.objects.append(ObjectRecord(constructor: record.constructor.mapped(local),
+                                              operations: record.operations.map { $0.mapped(local) }))
+                node.a = t.objects.count - 1
+            }
+            t.nodes.append(node)
+            t.origins[t.nodes.count - 1] = source.identity(of: .node(index))
+        }
+        return map[root.nodeIndex]!
+    }
+}
+
+extension GraphTables {
+    /// Calls `body` with every reference a node holds.
+    func forEachChild(of node: Node, _ body: (PickleRef) -> Void) {
+        switch node.kind {
+        case .tuple: for r in tupleElements(node) { body(r) }
+        case .list, .set, .frozenSet: for r in sequences[node.a] { body(r) }
+        case .dict: for r in dicts[node.a] { body(r) }
+        case .object:
+            let record = objects[node.a]
+            record.constructor.forEachRef(body)
+            for op in record.operations { op.forEachRef(body) }
+        default: break
+        }
+    }
+}
+
+extension ObjectConstructor {
+    func mapped(_ f: (PickleRef) -> PickleRef) -> ObjectConstructor {
+        switch self {
+        case .reduce(let c, let a): return .reduce(callable: f(c), args: f(a))
+        case .newObject(let c, let a): return .newObject(cls: f(c), args: f(a))
+        case .newObjectEx(let c, let a, let k): return .newObjectEx(cls: f(c), args: f(a), kwargs: f(k))
+        case .instance(let c): return .instance(cls: f(c))
+        case .inst(let c, let a): return .inst(cls: f(c), args: f(a))
+        case .obj(let c, let a): return .obj(cls: f(c), args: f(a))
+        case .persistent(let id, let textual): return .persistent(id: f(id), textual: textual)
+        case .ext: return self
+        }
+    }
+
+    func forEachRef(_ body: (PickleRef) -> Void) {
+        _ = mapped { body($0); return $0 }
+    }
+}
+
+extension ObjectOperation {
+    func mapped(_ f: (PickleRef) -> PickleRef) -> ObjectOperation {
+        switch self {
+        case .append(let r): return .append(f(r))
+        case .setItem(let k, let v): return .setItem(key: f(k), value: f(v))
+        case .add(let r): return .add(f(r))
+        case .build(let s): return .build(state: f(s))
+        }
+    }
+
+    func forEachRef(_ body: (PickleRef) -> Void) {
+        _ = mapped { body($0); return $0 }
+    }
+}
+
+// MARK: - Graph to value tree
+
+extension PickleNode {
+    /// The deepest value tree ``value()`` builds; deeper graphs throw instead of risking the stack.
+    public static let maxValueDepth = 2_000
+
+    /// Converts this node and everything it reaches into a ``PickleValue`` tree.
+    /// - Throws: ``PickleError/Code/typeMismatch`` for a cycle (a tree cannot hold one), and
+    ///   ``PickleError/Code/limitExceeded`` beyond ``maxValueDepth`` levels.
+    /// Shared references become copies.
+    public func value() throws -> PickleValue {
+        var path = Set<Int>()
+        return try ValueTreeBuilder.convert(t, ref, depth: 0, path: &path)
+    }
+}
+
+enum ValueTreeBuilder {
+    static func convert(_ t: GraphTables, _ ref: PickleRef, depth: Int, path: inout Set<Int>) throws -> PickleValue {
+        if ref.isInlineInt { return .int(Int(ref.inlineIntValue)) }
+        if ref == .none { return .none }
+        if ref == .true { return .bool(true) }
+        if ref == .false { return .bool(false) }
+        guard depth < PickleNode.maxValueDepth else {
+            throw PickleError(.limitExceeded, offset: 0, "value tree deeper than \(PickleNode.maxValueDepth) levels")
+        }
+        let index = ref.nodeIndex
+        let node = t.nodes[index]
+        func sub(_ r: PickleRef) throws -> PickleValue { try convert(t, r, depth: depth + 1, path: &path) }
+        func subs(_ rs: some Sequence<PickleRef>) throws -> [PickleValue] { try rs.map(sub) }
+        func tupleItems(_ r: PickleRef) throws -> [PickleValue] {
+            guard case .tuple(let items) = try sub(r) else { return [] }
+            return items
+        }
+        switch node.kind {
+        case .int64: return .int(node.a)
+        case .bigInt: return .bigInt(twosComplementLE: Array(t.payload(of: node)))
+        case .float: return .float(Double(bitPattern: UInt64(bitPattern: Int64(node.a))))
+        case .string:
+            let bytes = t.payload(of: node)
+            if let s = String(validating: bytes, as: UTF8.self) { return .string(s) }
+            return .rawString(utf8: Array(bytes))
+        case .bytes: return .bytes(Array(t.payload(of: node)))
+        case .byteArray: return .byteArray(Array(t.payload(of: node)))
+        case .global: return .global(t.globals[node.a])
+        case .buffer: return .buffer(t.buffers[node.a])
+        default: break
+        }
+        guard path.insert(index).inserted else {
+            throw PickleError(.typeMismatch, offset: 0, "the graph has a cycle; a value tree cannot hold it")
+        }
+        defer { path.remove(index) }
+        switch node.kind {
+        case .list: return .list(try subs(t.sequences[node.a]))
+        case .tuple: return .tuple(try subs(t.tupleElements(node)))
+        case .set: return .set(try subs(t.sequences[node.a]))
+        case .frozenSet: return .frozenSet(try subs(t.sequences[node.a]))
+        case .dict:
+            let items = t.dicts[node.a]
+            return .dict(try stride(from: 0, to: items.count, by: 2).map { .init(try sub(items[$0]), try sub(items[$0 + 1])) })
+        case .object:
+            let record = t.objects[node.a]
+            let constructor: PickleValue.ObjectValue.Constructor
+            switch record.constructor {
+            case .reduce(let c, let a): constructor = .reduce(callable: try sub(c), args: try tupleItems(a))
+            case .newObject(let c, let a): constructor = .newObject(cls: try sub(c), args: try tupleItems(a))
+            case .newObjectEx(let c, let a, let k):
+                guard case .dict(let kwargs) = try sub(k) else { throw PickleError(.typeMismatch, offset: 0, "kwargs is not a dict") }
+                constructor = .newObjectEx(cls: try sub(c), args: try tupleItems(a), kwargs: kwargs)
+            case .instance(let c): constructor = .instance(cls: try sub(c))
+            case .inst(let c, let a):
+                guard case .global(let name) = try sub(c) else { throw PickleError(.typeMismatch, offset: 0, "INST class is not a global") }
+                constructor = .inst(cls: name, args: try tupleItems(a))
+            case .obj(let c, let a): constructor = .obj(cls: try sub(c), args: try tupleItems(a))
+            case .persistent(let id, let textual): constructor = .persistent(id: try sub(id), textual: textual)
+            case .ext(let code): constructor = .ext(code: code)
+            }
+            let operations: [PickleValue.ObjectValue.Operation] = try record.operations.map {
+                switch $0 {
+                case .append(let r): return .append(try sub(r))
+                case .setItem(let k, let v): return .setItem(key: try sub(k), value: try sub(v))
+                case .add(let r): return .add(try sub(r))
+                case .build(let s): return .build(state: try sub(s))
+                }
+            }
+            return .object(.init(constructor, operations: operations))
+        default:
+            fatalError("unreachable: scalar kinds handled above")
+        }
+    }
+}

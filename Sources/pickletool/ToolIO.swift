@@ -1,0 +1,89 @@
+import ArgumentParser
+import Pickle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered writer on a file descriptor (standard output), with write(2) retried on short writes.
+final class OutputFile {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd }
+
+    func write(_ text: String) { buffer.append(contentsOf: text.utf8); if buffer.count >= 1 << 16 { flush() } }
+    func write(_ bytes: some Collection<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        buffer.withUnsafeBytes { p in
+            var done = 0
+            while done < p.count {
+                let n = Glibc.write(fd, p.baseAddress! + done, p.count - done)
+                if n < 0 { if errno == EINTR { continue }; return }
+                done += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Reading inputs and reporting errors the same way in every command.
+enum ToolIO {
+    /// Opens `path` (`-` or nil: standard input) for reading.
+    static func open(_ path: String?) throws -> Int32 {
+        guard let path, path != "-" else { return 0 }
+        let fd = Glibc.open(path, O_RDONLY)
+        if fd < 0 { throw ToolFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    /// Reads the input in chunks and calls `body` for each pickle as soon as it is complete.
+    /// On malformed input every complete pickle has been handled before the error is reported.
+    static func decodeStream(_ path: String?, options: UnpicklerOptions, _ body: (PickleGraph) throws -> Void) throws {
+        let fd = try open(path)
+        defer { if fd != 0 { close(fd) } }
+        var parser = PickleParser(options: options)
+        var graphs: [PickleGraph] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw ToolFailure("read failed: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            do {
+                try parser.feed(Array(chunk[0 ..< n])[...], into: &graphs)
+            } catch {
+                for g in graphs { try body(g) }
+                throw error
+            }
+            for g in graphs { try body(g) }
+            graphs.removeAll(keepingCapacity: true)
+        }
+        try parser.finish()
+    }
+
+    /// Reads the whole input.
+    static func readAll(_ path: String?) throws -> [UInt8] {
+        let fd = try open(path)
+        defer { if fd != 0 { close(fd) } }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw ToolFailure("read failed: \(String(cString: strerror(errno)))") }
+            if n == 0 { return data }
+            data.append(contentsOf: chunk[0 ..< n])
+        }
+    }
+}
+
+/// A one-line failure message for standard error, with a non-zero exit.
+struct ToolFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
