@@ -23,7 +23,7 @@ let package = Package(
         .testTarget(
             name: "PickleTests",
             dependencies: ["Pickle"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

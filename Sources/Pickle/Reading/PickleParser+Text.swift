@@ -17,12 +17,14 @@ extension PickleParser {
         guard !line.isEmpty else {
             throw PickleError(.truncated, offset: position, opcode: .long, "pickle data was truncated: LONG has an empty argument")
         }
-        var text = line
-        if text[text.count - 1] == 0x4C { text = UnsafeRawBufferPointer(rebasing: text[0 ..< text.count - 1]) }
+        var text = line.firstIndex(of: 0).map { UnsafeRawBufferPointer(rebasing: line[0 ..< $0]) } ?? line
+        if !text.isEmpty && text[text.count - 1] == 0x4C { text = UnsafeRawBufferPointer(rebasing: text[0 ..< text.count - 1]) }
         return try bigIntFromText(text, .long, position)
     }
 
-    private mutating func bigIntFromText(_ text: UnsafeRawBufferPointer, _ op: Opcode, _ position: Int) throws -> PickleRef {
+    private mutating func bigIntFromText(_ line: UnsafeRawBufferPointer, _ op: Opcode, _ position: Int) throws -> PickleRef {
+        // CPython parses a C string: text after an embedded NUL is ignored.
+        let text = line.firstIndex(of: 0).map { UnsafeRawBufferPointer(rebasing: line[0 ..< $0]) } ?? line
         let digits = text.reduce(0) { $0 + ($1 >= 0x30 && $1 <= 0x39 ? 1 : 0) }
         if digits > options.limits.maxIntDigits {
             throw PickleError(.limitExceeded, offset: position, opcode: op, "exceeds the limit (\(options.limits.maxIntDigits) digits) for integer string conversion")

@@ -1,0 +1,772 @@
+/// Writes object graphs as pickles, making the choices CPython 3.11's C pickler makes at each protocol:
+/// the opcode for each value and size, what is memoized, batches of 1000, 64 KiB frames, reverse
+/// fix_imports and `_codecs.encode` for bytes below protocol 3, sets by REDUCE below protocol 4, recursive
+/// tuples via POP/POP_MARK. For built-in values the output equals `pickle.dumps(obj, protocol)`.
+///
+/// Like CPython's `Pickler`, the memo is kept across ``dump(_:)`` calls (a later pickle refers back to
+/// objects of an earlier one) until ``clearMemo()``. Saving is iterative: graphs of any depth pickle
+/// without recursion.
+public struct Pickler {
+    /// The options in force.
+    public let options: PicklerOptions
+    let proto: Int
+
+    /// Bytes produced so far and not yet taken with ``takeOutput()``.
+    public private(set) var output: [UInt8] = []
+    fileprivate var framing = false
+    fileprivate var frameStart = 0
+
+    // Memo: entries of the graph being dumped by node index, entries of earlier dumps by node identity,
+    // and CPython's shared constants (global objects, interned names) by key.
+    fileprivate var memoCount = 0
+    fileprivate var localMemo: [Int32] = []
+    fileprivate var identityMemo: [NodeIdentity: Int] = [:]
+    fileprivate var syntheticMemo: [String: Int] = [:]
+    fileprivate var graph: PickleGraph?
+    fileprivate var tasks: [Task] = []
+
+    /// Creates a pickler.
+    /// - Throws: ``PickleError/Code/unpicklable`` for a protocol outside 0...5.
+    public init(options: PicklerOptions = PicklerOptions()) throws {
+        guard (0 ... PicklerOptions.highestProtocol).contains(options.protocolVersion) else {
+            throw PickleError(.unpicklable, offset: 0, "pickle protocol must be <= \(PicklerOptions.highestProtocol), got \(options.protocolVersion)")
+        }
+        self.options = options
+        self.proto = options.protocolVersion
+    }
+
+    /// Pickles `value` with a fresh pickler: CPython's `pickle.dumps(obj, protocol)`.
+    public static func dumps(_ value: PickleValue, protocol version: Int = PicklerOptions.defaultProtocol) throws -> [UInt8] {
+        try dumps(PickleGraph(value), options: PicklerOptions(protocolVersion: version))
+    }
+
+    /// Pickles a graph with a fresh pickler.
+    public static func dumps(_ graph: PickleGraph, options: PicklerOptions = PicklerOptions()) throws -> [UInt8] {
+        var pickler = try Pickler(options: options)
+        try pickler.dump(graph)
+        return pickler.output
+    }
+
+    /// Pickles the node `root` of its graph with a fresh pickler.
+    public static func dumps(_ node: PickleNode, options: PicklerOptions = PicklerOptions()) throws -> [UInt8] {
+        var pickler = try Pickler(options: options)
+        try pickler.dump(node)
+        return pickler.output
+    }
+
+    /// Appends one complete pickle of the graph's root to ``output``.
+    public mutating func dump(_ graph: PickleGraph) throws {
+        try dump(graph.root)
+    }
+
+    /// Appends one complete pickle of `node` to ``output``.
+    /// - Throws: ``PickleError/Code/unpicklable`` for values the protocol cannot express (out-of-band buffers
+    ///   below protocol 5, non-ASCII names below protocol 3). A failed dump leaves its memo entries, as CPython.
+    public mutating func dump(_ node: PickleNode) throws {
+        let g = node.graph
+        if graph !== g {
+            rememberLocalMemo()
+            graph = g
+            localMemo = [Int32](repeating: -1, count: g.t.nodes.count)
+        }
+        let start = output.count
+        do {
+            if proto >= 2 {
+                output.append(Opcode.proto.rawValue)
+                output.append(UInt8(proto))
+            }
+            if proto >= 4 { startFrame() }
+            tasks.append(.save(node.ref))
+            try run()
+            write(Opcode.stop.rawValue)
+            if framing { commitFrame(force: true, reopen: false) }
+        } catch {
+            output.removeSubrange(start...)
+            tasks.removeAll()
+            framing = false
+            throw error
+        }
+    }
+
+    /// Returns the bytes written so far and empties ``output`` (the memo is kept).
+    public mutating func takeOutput() -> [UInt8] {
+        defer { output = [] }
+        return output
+    }
+
+    /// Forgets every memo entry, as CPython's `Pickler.clear_memo()`: later dumps stand alone.
+    public mutating func clearMemo() {
+        memoCount = 0
+        identityMemo.removeAll()
+        syntheticMemo.removeAll()
+        if !localMemo.isEmpty { localMemo = [Int32](repeating: -1, count: localMemo.count) }
+    }
+
+    /// Moves the memo entries of the graph dumped last to the identity memo, so later dumps of other graphs
+    /// (session copies) still find them.
+    fileprivate mutating func rememberLocalMemo() {
+        guard let g = graph else { return }
+        for (index, slot) in localMemo.enumerated() where slot >= 0 {
+            if let identity = g.identity(of: .node(index)) { identityMemo[identity] = Int(slot) }
+        }
+    }
+
+    // MARK: - Tasks
+
+    /// One step of the iterative save. Tasks run last-in first-out; `schedule` pushes them in reverse so a
+    /// sequence reads in order.
+    fileprivate enum Task {
+        case save(PickleRef)
+        case opcode(UInt8)
+        case endTuple(PickleRef, count: Int, marked: Bool)
+        case endReduce(PickleRef)
+        case endFrozenSet(PickleRef)
+        case memoize(PickleRef)
+        case memoizeTemporary
+        case memoizeShared(String)
+        case memoizeGlobalNode(PickleRef, String)
+        case batch(ArraySlice<PickleRef>, BatchMode, Opcode)
+        case objectOperations(PickleRef, from: Int)
+        case sharedGlobal(GlobalName)
+        case sharedString(String)
+        case temporaryString(ArraySlice<UInt8>)
+        case temporaryBytes(ArraySlice<UInt8>)
+        case temporaryList(ArraySlice<PickleRef>)
+        case tupleStart(count: Int)
+        case tupleEnd(count: Int)
+        case writeGlobalText(GlobalName, Opcode)
+    }
+
+    fileprivate mutating func schedule(_ sequence: Task...) {
+        tasks.append(contentsOf: sequence.reversed())
+    }
+
+    fileprivate mutating func run() throws {
+        guard let g = graph else { return }
+        let t = g.t
+        while let task = tasks.popLast() {
+            switch task {
+            case .save(let ref):
+                commitFrameIfFull()
+                try save(ref, t)
+            case .opcode(let op):
+                write(op)
+            case .endTuple(let ref, let count, let marked):
+                if let index = memoIndex(ref) {
+                    // The tuple was saved while its items were: it is recursive. Drop the items, fetch it.
+                    if marked {
+                        if proto >= 1 { write(Opcode.popMark.rawValue) } else { for _ in 0 ... count { write(Opcode.pop.rawValue) } }
+                    } else {
+                        for _ in 0 ..< count { write(Opcode.pop.rawValue) }
+                    }
+                    writeGet(index)
+                } else {
+                    if marked { write(Opcode.tuple.rawValue) } else { write(Opcode.tuple1.rawValue + UInt8(count - 1)) }
+                    memoize(ref)
+                }
+            case .endReduce(let ref):
+                if let index = memoIndex(ref) {
+                    write(Opcode.pop.rawValue)
+                    writeGet(index)
+                } else {
+                    memoize(ref)
+                }
+                if t.nodes[ref.nodeIndex].kind == .object { tasks.append(.objectOperations(ref, from: 0)) }
+            case .endFrozenSet(let ref):
+                if let index = memoIndex(ref) {
+                    write(Opcode.popMark.rawValue)
+                    writeGet(index)
+                } else {
+                    write(Opcode.frozenSet.rawValue)
+                    memoize(ref)
+                }
+            case .memoize(let ref):
+                memoize(ref)
+            case .memoizeTemporary:
+                writePut(memoCount)
+                memoCount += 1
+            case .memoizeGlobalNode(let ref, let key):
+                syntheticMemo[key] = memoCount
+                memoize(ref)
+            case .memoizeShared(let key):
+                syntheticMemo[key] = memoCount
+                writePut(memoCount)
+                memoCount += 1
+            case .batch(let items, let mode, let multiple):
+                switch multiple {
+                case .setItems: batch(items, mode, single: .setItem, multiple: .setItems, stride: 2)
+                case .addItems: batch(items, mode, single: .addItems, multiple: .addItems, stride: 1)
+                default: batch(items, mode, single: .append, multiple: .appends, stride: 1)
+                }
+            case .objectOperations(let ref, let from):
+                scheduleOperations(t.objects[t.nodes[ref.nodeIndex].a].operations, ref, from)
+            case .sharedGlobal(let name):
+                commitFrameIfFull()
+                let key = Pickler.globalKey(name)
+                if let index = syntheticMemo[key] { writeGet(index) } else {
+                    tasks.append(.memoizeShared(key))
+                    try scheduleGlobal(name)
+                }
+            case .sharedString(let text):
+                commitFrameIfFull()
+                let key = "str:" + text
+                if let index = syntheticMemo[key] { writeGet(index) } else {
+                    writeString(Array(text.utf8)[...])
+                    syntheticMemo[key] = memoCount
+                    writePut(memoCount)
+                    memoCount += 1
+                }
+            case .temporaryString(let utf8):
+                commitFrameIfFull()
+                writeString(utf8)
+                writePut(memoCount)
+                memoCount += 1
+            case .temporaryBytes(let bytes):
+                commitFrameIfFull()
+                if proto >= 3 {
+                    writeBytes(bytes)
+                    writePut(memoCount)
+                    memoCount += 1
+                } else {
+                    scheduleBytesReduce(bytes, result: nil)
+                }
+            case .temporaryList(let items):
+                commitFrameIfFull()
+                if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
+                writePut(memoCount)
+                memoCount += 1
+                tasks.append(.batch(items, .exactFirst, .appends))
+            case .tupleStart(let count):
+                commitFrameIfFull()
+                if count == 0 {
+                    if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+                } else if !(proto >= 2 && count <= 3) {
+                    write(Opcode.mark.rawValue)
+                }
+            case .tupleEnd(let count):
+                if count > 0 {
+                    write(proto >= 2 && count <= 3 ? Opcode.tuple1.rawValue + UInt8(count - 1) : Opcode.tuple.rawValue)
+                    writePut(memoCount)
+                    memoCount += 1
+                }
+            case .writeGlobalText(let name, let opcode):
+                try writeGlobalText(name, opcode: opcode)
+            }
+        }
+    }
+
+    // MARK: - Saving one value
+
+    fileprivate mutating func save(_ ref: PickleRef, _ t: GraphTables) throws {
+        if ref.isInlineInt { writeInt(ref.inlineIntValue); return }
+        if ref == .none { write(Opcode.none.rawValue); return }
+        if ref == .true || ref == .false { writeBool(ref == .true); return }
+        if let index = memoIndex(ref) { writeGet(index); return }
+        let node = t.nodes[ref.nodeIndex]
+        switch node.kind {
+        case .int64:
+            writeInt(Int64(node.a))
+        case .bigInt:
+            writeBigInt(t.payload(of: node))
+        case .float:
+            writeFloat(Double(bitPattern: UInt64(bitPattern: Int64(node.a))))
+        case .string:
+            writeString(t.payload(of: node))
+            memoize(ref)
+        case .bytes:
+            if proto >= 3 {
+                writeBytes(t.payload(of: node))
+                memoize(ref)
+            } else {
+                scheduleBytesReduce(t.payload(of: node), result: ref)
+            }
+        case .byteArray:
+            try saveByteArray(ref, t.payload(of: node))
+        case .buffer:
+            try saveBuffer(ref, t.buffers[node.a], node.readonly)
+        case .list:
+            if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
+            memoize(ref)
+            let items = t.sequences[node.a]
+            if !items.isEmpty { tasks.append(.batch(items[...], .exactFirst, .appends)) }
+        case .dict:
+            if proto >= 1 { write(Opcode.emptyDict.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.dict.rawValue) }
+            memoize(ref)
+            let items = t.dicts[node.a]
+            if !items.isEmpty { tasks.append(.batch(items[...], .exactFirst, .setItems)) }
+        case .tuple:
+            let items = t.tupleElements(node)
+            if items.isEmpty {
+                if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+                return
+            }
+            let marked = !(proto >= 2 && items.count <= 3)
+            if marked { write(Opcode.mark.rawValue) }
+            tasks.append(.endTuple(ref, count: items.count, marked: marked))
+            tasks.append(contentsOf: items.reversed().map { .save($0) })
+        case .set:
+            let items = t.sequences[node.a]
+            if proto >= 4 {
+                write(Opcode.emptySet.rawValue)
+                memoize(ref)
+                if !items.isEmpty { tasks.append(.batch(items[...], .exactFirst, .addItems)) }
+            } else {
+                scheduleSetReduce("set", items, ref)
+            }
+        case .frozenSet:
+            let items = t.sequences[node.a]
+            if proto >= 4 {
+                write(Opcode.mark.rawValue)
+                tasks.append(.endFrozenSet(ref))
+                tasks.append(contentsOf: items.reversed().map { .save($0) })
+            } else {
+                scheduleSetReduce("frozenset", items, ref)
+            }
+        case .global:
+            // A global is one object however it is reached: share the memo entry with the globals CPython
+            // writes itself (`copyreg._reconstructor`, `builtins.set`, ...).
+            let name = t.globals[node.a]
+            let key = Pickler.globalKey(name)
+            if let index = syntheticMemo[key] {
+                localMemo[ref.nodeIndex] = Int32(truncatingIfNeeded: index)
+                writeGet(index)
+                return
+            }
+            tasks.append(.memoizeGlobalNode(ref, key))
+            try scheduleGlobal(name)
+        case .object:
+            try saveObject(ref, t.objects[node.a].constructor, t)
+        }
+    }
+
+    fileprivate mutating func saveObject(_ ref: PickleRef, _ constructor: ObjectConstructor, _ t: GraphTables) throws {
+        switch constructor {
+        case .reduce(let callable, let args):
+            schedule(.save(callable), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
+        case .newObject(let cls, let args):
+            if proto >= 2 {
+                schedule(.save(cls), .save(args), .opcode(Opcode.newObj.rawValue), .endReduce(ref))
+            } else if t.tupleElements(t.nodes[args.nodeIndex]).isEmpty {
+                scheduleReconstructor(cls, ref)
+            } else {
+                let items = [cls] + Array(t.tupleElements(t.nodes[args.nodeIndex]))
+                scheduleSyntheticReduce(GlobalName(module: "copyreg", name: "__newobj__"), items.map { .save($0) }, ref)
+            }
+        case .newObjectEx(let cls, let args, let kwargs):
+            if proto >= 4 {
+                schedule(.save(cls), .save(args), .save(kwargs), .opcode(Opcode.newObjEx.rawValue), .endReduce(ref))
+            } else {
+                scheduleSyntheticReduce(GlobalName(module: "copyreg", name: "__newobj_ex__"), [.save(cls), .save(args), .save(kwargs)], ref)
+            }
+        case .instance(let cls):
+            if proto >= 2 {
+                schedule(.save(cls), .tupleStart(count: 0), .opcode(Opcode.newObj.rawValue), .endReduce(ref))
+            } else {
+                scheduleReconstructor(cls, ref)
+            }
+        case .inst(let cls, let args):
+            guard proto < 2, let name = PickleNode(graph: graph!, ref: cls).global else {
+                schedule(.save(cls), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
+                return
+            }
+            var sequence: [Task] = [.opcode(Opcode.mark.rawValue)]
+            sequence += t.tupleElements(t.nodes[args.nodeIndex]).map { .save($0) }
+            sequence += [.writeGlobalText(name, .inst), .endReduce(ref)]
+            tasks.append(contentsOf: sequence.reversed())
+        case .obj(let cls, let args):
+            guard proto < 2 else {
+                schedule(.save(cls), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
+                return
+            }
+            var sequence: [Task] = [.opcode(Opcode.mark.rawValue), .save(cls)]
+            sequence += t.tupleElements(t.nodes[args.nodeIndex]).map { .save($0) }
+            sequence += [.opcode(Opcode.obj.rawValue), .endReduce(ref)]
+            tasks.append(contentsOf: sequence.reversed())
+        case .persistent(let id, let textual):
+            if proto >= 1 {
+                schedule(.save(id), .opcode(Opcode.binPersID.rawValue))
+                tasks.insert(.objectOperations(ref, from: 0), at: tasks.count - 2)
+            } else {
+                let idNode = PickleNode(graph: graph!, ref: id)
+                guard let text = idNode.utf8, text.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
+                    throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
+                }
+                _ = textual
+                write(Opcode.persID.rawValue)
+                output.append(contentsOf: text)
+                write(0x0A)
+                tasks.append(.objectOperations(ref, from: 0))
+            }
+        case .ext(let code):
+            if code <= 0xFF {
+                write(Opcode.ext1.rawValue); write(UInt8(code))
+            } else if code <= 0xFFFF {
+                write(Opcode.ext2.rawValue); writeLE(UInt64(code), 2)
+            } else {
+                write(Opcode.ext4.rawValue); writeLE(UInt64(UInt32(truncatingIfNeeded: code)), 4)
+            }
+            tasks.append(.objectOperations(ref, from: 0))
+        }
+    }
+
+    /// Replays an inert object's operations from `from`, one group of the same kind at a time.
+    fileprivate mutating func scheduleOperations(_ ops: [ObjectOperation], _ ref: PickleRef, _ from: Int) {
+        guard from < ops.count else { return }
+        var end = from
+        switch ops[from] {
+        case .build(let state):
+            schedule(.save(state), .opcode(Opcode.build.rawValue), .objectOperations(ref, from: from + 1))
+            return
+        case .append:
+            var items: [PickleRef] = []
+            while end < ops.count, case .append(let item) = ops[end] { items.append(item); end += 1 }
+            schedule(.batch(items[...], .generic, .appends), .objectOperations(ref, from: end))
+        case .setItem:
+            var items: [PickleRef] = []
+            while end < ops.count, case .setItem(let k, let v) = ops[end] { items += [k, v]; end += 1 }
+            schedule(.batch(items[...], .generic, .setItems), .objectOperations(ref, from: end))
+        case .add:
+            var items: [PickleRef] = []
+            while end < ops.count, case .add(let item) = ops[end] { items.append(item); end += 1 }
+            schedule(.batch(items[...], .exactFirst, .addItems), .objectOperations(ref, from: end))
+        }
+    }
+
+    /// How a run of container items is split into batches of at most 1000, matching CPython's C pickler.
+    enum BatchMode {
+        /// An exact list or dict at protocol 1+, first batch: one item uses APPEND/SETITEM.
+        case exactFirst
+        /// Later batches of an exact container; dicts (and sets) end with an empty batch after a full one.
+        case exactContinuation
+        /// Items from an iterator (an object's operations): a final single item is written unmarked.
+        case generic
+    }
+
+    /// Writes the next batch of `items` (`stride` 1 for APPENDS/ADDITEMS, 2 for SETITEMS) and schedules the rest.
+    fileprivate mutating func batch(_ items: ArraySlice<PickleRef>, _ mode: BatchMode, single: Opcode, multiple: Opcode, stride: Int) {
+        let count = items.count / stride
+        var sequence: [Task] = []
+        func saveItems(_ slice: ArraySlice<PickleRef>) { for item in slice { sequence.append(.save(item)) } }
+        if proto == 0 && multiple != .addItems {
+            var k = items.startIndex
+            while k < items.endIndex {
+                saveItems(items[k ..< k + stride])
+                sequence.append(.opcode(single.rawValue))
+                k += stride
+            }
+            tasks.append(contentsOf: sequence.reversed())
+            return
+        }
+        let doWhile = multiple != .appends  // dicts and sets: C loops "do { ... } while (batch was full)"
+        switch mode {
+        case .exactFirst where count == 1 && multiple != .addItems, .generic where count == 1:
+            saveItems(items)
+            sequence.append(.opcode(single.rawValue))
+            tasks.append(contentsOf: sequence.reversed())
+            return
+        case .generic where count == 0, .exactFirst where count == 0:
+            return
+        case .exactContinuation where count == 0 && !doWhile:
+            return
+        default:
+            break
+        }
+        let take = min(count, 1000)
+        sequence.append(.opcode(Opcode.mark.rawValue))
+        saveItems(items.prefix(take * stride))
+        sequence.append(.opcode(multiple.rawValue))
+        let rest = items.dropFirst(take * stride)
+        if take == 1000 && (!rest.isEmpty || (doWhile && mode != .generic)) {
+            sequence.append(.batch(rest, mode == .generic ? .generic : .exactContinuation, multiple))
+        }
+        tasks.append(contentsOf: sequence.reversed())
+    }
+}
+
+// MARK: - Built-in forms of CPython's pickler
+
+extension Pickler {
+    /// `save_reduce(func, args, obj=result)` for a callable CPython names by a shared global and an argument
+    /// tuple of `args` (a temporary tuple, memoized as CPython does).
+    fileprivate mutating func scheduleSyntheticReduce(_ callable: GlobalName, _ args: [Task], _ result: PickleRef?) {
+        scheduleSyntheticReduce(callable, args, then: result.map { .endReduce($0) } ?? .memoizeTemporary)
+    }
+
+    /// `save_reduce` of a shared global callable and a temporary argument tuple, then `final` (memoizing
+    /// the result, or nothing when the caller memoizes).
+    fileprivate mutating func scheduleSyntheticReduce(_ callable: GlobalName, _ args: [Task], then final: Task?) {
+        var sequence: [Task] = [.sharedGlobal(callable), .tupleStart(count: args.count)]
+        sequence += args
+        sequence += [.tupleEnd(count: args.count), .opcode(Opcode.reduce.rawValue)]
+        if let final { sequence.append(final) }
+        tasks.append(contentsOf: sequence.reversed())
+    }
+
+    /// bytes below protocol 3: `bytes()` when empty, else `_codecs.encode(<latin-1 str>, 'latin1')`.
+    fileprivate mutating func scheduleBytesReduce(_ bytes: ArraySlice<UInt8>, result: PickleRef?) {
+        if bytes.isEmpty {
+            scheduleSyntheticReduce(GlobalName(module: "builtins", name: "bytes"), [], result)
+            return
+        }
+        let text = PythonText.encodeUTF8SurrogatePass(bytes.lazy.map { UInt32($0) })
+        // CPython caches one-character latin-1 strings: the same str object, memoized once.
+        let first: Task = bytes.count == 1 ? .sharedString(String(decoding: text, as: UTF8.self)) : .temporaryString(text[...])
+        scheduleSyntheticReduce(GlobalName(module: "_codecs", name: "encode"), [first, .sharedString("latin1")], result)
+    }
+
+    /// set and frozenset below protocol 4: `set(list(items))`.
+    fileprivate mutating func scheduleSetReduce(_ name: String, _ items: [PickleRef], _ ref: PickleRef) {
+        scheduleSyntheticReduce(GlobalName(module: "builtins", name: name), [.temporaryList(items[...])], ref)
+    }
+
+    /// A plain instance below protocol 2: `copyreg._reconstructor(cls, object, None)`.
+    fileprivate mutating func scheduleReconstructor(_ cls: PickleRef, _ ref: PickleRef) {
+        scheduleSyntheticReduce(GlobalName(module: "copyreg", name: "_reconstructor"),
+                                [.save(cls), .sharedGlobal(GlobalName(module: "builtins", name: "object")), .save(.none)], ref)
+    }
+
+    fileprivate mutating func saveByteArray(_ ref: PickleRef, _ bytes: ArraySlice<UInt8>) throws {
+        if proto >= 5 {
+            writePayload(.byteArray8, 8, bytes)
+            memoize(ref)
+        } else if bytes.isEmpty {
+            scheduleSyntheticReduce(GlobalName(module: "builtins", name: "bytearray"), [], ref)
+        } else {
+            scheduleSyntheticReduce(GlobalName(module: "builtins", name: "bytearray"), [.temporaryBytes(bytes)], ref)
+        }
+    }
+
+    fileprivate mutating func saveBuffer(_ ref: PickleRef, _ buffer: OutOfBandBuffer, _ readonly: Bool) throws {
+        guard proto >= 5 else {
+            throw PickleError(.unpicklable, offset: output.count, "PickleBuffer can only be pickled with protocol >= 5")
+        }
+        if let callback = options.bufferCallback, !callback(buffer) {
+            write(Opcode.nextBuffer.rawValue)
+            if readonly { write(Opcode.readonlyBuffer.rawValue) }
+            return
+        }
+        if readonly { writeBytes(buffer.bytes) } else { writePayload(.byteArray8, 8, buffer.bytes) }
+        memoize(ref)
+    }
+
+    /// `save_global`: STACK_GLOBAL at protocol 4+, GLOBAL text below (reverse fix_imports below 3), and
+    /// `getattr(parent, name)` for nested names below protocol 4. The caller memoizes.
+    fileprivate mutating func scheduleGlobal(_ name: GlobalName) throws {
+        if proto >= 4 {
+            schedule(.sharedString(name.module), .temporaryString(Array(name.name.utf8)[...]), .opcode(Opcode.stackGlobal.rawValue))
+        } else if let dot = name.name.lastIndex(of: ".") {
+            let parent = GlobalName(module: name.module, name: String(name.name[..<dot]))
+            let last = String(name.name[name.name.index(after: dot)...])
+            scheduleSyntheticReduce(GlobalName(module: "builtins", name: "getattr"),
+                                    [.sharedGlobal(parent), .temporaryString(Array(last.utf8)[...])], then: nil)
+        } else {
+            try writeGlobalText(name, opcode: .global)
+        }
+    }
+
+    /// GLOBAL or INST followed by the module and name lines (reverse fix_imports below protocol 3).
+    fileprivate mutating func writeGlobalText(_ name: GlobalName, opcode: Opcode) throws {
+        var module = name.module, qualified = name.name
+        if proto < 3 && options.fixImports {
+            (module, qualified) = FixImports.toPython2(module: module, name: qualified)
+        }
+        if proto < 3 {
+            guard module.utf8.allSatisfy({ $0 < 0x80 }) && qualified.utf8.allSatisfy({ $0 < 0x80 }) else {
+                throw PickleError(.unpicklable, offset: output.count, opcode: opcode,
+                                  "can't pickle global identifier '\(name)' using pickle protocol \(proto)")
+            }
+        }
+        write(opcode.rawValue)
+        output.append(contentsOf: module.utf8)
+        write(0x0A)
+        output.append(contentsOf: qualified.utf8)
+        write(0x0A)
+    }
+
+    // MARK: - Memo
+
+    fileprivate func memoIndex(_ ref: PickleRef) -> Int? {
+        let slot = localMemo[ref.nodeIndex]
+        if slot >= 0 { return Int(slot) }
+        if identityMemo.isEmpty { return nil }
+        guard let identity = graph?.identity(of: ref) else { return nil }
+        return identityMemo[identity]
+    }
+
+    fileprivate mutating func memoize(_ ref: PickleRef) {
+        localMemo[ref.nodeIndex] = Int32(truncatingIfNeeded: memoCount)
+        writePut(memoCount)
+        memoCount += 1
+    }
+
+    fileprivate mutating func writePut(_ index: Int) {
+        if proto >= 4 {
+            write(Opcode.memoize.rawValue)
+        } else if proto >= 1 {
+            if index < 256 { write(Opcode.binPut.rawValue); write(UInt8(index)) } else { write(Opcode.longBinPut.rawValue); writeLE(UInt64(index), 4) }
+        } else {
+            write(Opcode.put.rawValue)
+            output.append(contentsOf: String(index).utf8)
+            write(0x0A)
+        }
+    }
+
+    fileprivate mutating func writeGet(_ index: Int) {
+        if proto >= 1 {
+            if index < 256 { write(Opcode.binGet.rawValue); write(UInt8(index)) } else { write(Opcode.longBinGet.rawValue); writeLE(UInt64(index), 4) }
+        } else {
+            write(Opcode.get.rawValue)
+            output.append(contentsOf: String(index).utf8)
+            write(0x0A)
+        }
+    }
+
+    // MARK: - Scalars and payloads
+
+    fileprivate mutating func writeBool(_ value: Bool) {
+        if proto >= 2 { write(value ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue) } else { output.append(contentsOf: value ? Array("I01\n".utf8) : Array("I00\n".utf8)) }
+    }
+
+    fileprivate mutating func writeInt(_ value: Int64) {
+        if proto >= 1 {
+            if value >= 0 && value <= 0xFF { write(Opcode.binInt1.rawValue); write(UInt8(value)); return }
+            if value >= 0 && value <= 0xFFFF { write(Opcode.binInt2.rawValue); writeLE(UInt64(value), 2); return }
+            if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
+                write(Opcode.binInt.rawValue)
+                writeLE(UInt64(UInt32(bitPattern: Int32(value))), 4)
+                return
+            }
+            if proto >= 2 { writeBigInt(BigIntText.minimalTwosComplement(value)[...]); return }
+        }
+        if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
+            write(Opcode.int.rawValue)
+            output.append(contentsOf: String(value).utf8)
+            write(0x0A)
+        } else {
+            write(Opcode.long.rawValue)
+            output.append(contentsOf: String(value).utf8)
+            output.append(contentsOf: "L\n".utf8)
+        }
+    }
+
+    /// An int that does not fit in 32 bits, from minimal two's-complement bytes.
+    fileprivate mutating func writeBigInt(_ bytes: ArraySlice<UInt8>) {
+        if proto >= 2 {
+            if bytes.count < 256 {
+                write(Opcode.long1.rawValue)
+                write(UInt8(bytes.count))
+            } else {
+                write(Opcode.long4.rawValue)
+                writeLE(UInt64(bytes.count), 4)
+            }
+            output.append(contentsOf: bytes)
+        } else {
+            write(Opcode.long.rawValue)
+            output.append(contentsOf: BigIntText.decimalString(twosComplementLE: bytes).utf8)
+            output.append(contentsOf: "L\n".utf8)
+        }
+    }
+
+    fileprivate mutating func writeFloat(_ value: Double) {
+        if proto >= 1 {
+            write(Opcode.binFloat.rawValue)
+            var bits = value.bitPattern.bigEndian
+            withUnsafeBytes(of: &bits) { output.append(contentsOf: $0) }
+        } else {
+            write(Opcode.float.rawValue)
+            output.append(contentsOf: PythonRepr.float(value).utf8)
+            write(0x0A)
+        }
+    }
+
+    /// A str (UTF-8, surrogates allowed) with the opcode CPython picks; UNICODE text at protocol 0.
+    fileprivate mutating func writeString(_ utf8: ArraySlice<UInt8>) {
+        if proto == 0 {
+            let points = utf8.withUnsafeBytes { PythonText.decodeUTF8SurrogatePass($0) } ?? []
+            write(Opcode.unicode.rawValue)
+            output.append(contentsOf: PythonText.encodeRawUnicodeEscapeForPickle(points))
+            write(0x0A)
+            return
+        }
+        let n = utf8.count
+        if n <= 0xFF && proto >= 4 {
+            write(Opcode.shortBinUnicode.rawValue)
+            write(UInt8(n))
+            output.append(contentsOf: utf8)
+        } else if n > 0xFFFF_FFFF && proto >= 4 {
+            writePayload(.binUnicode8, 8, utf8)
+        } else {
+            writePayload(.binUnicode, 4, utf8)
+        }
+    }
+
+    /// bytes at protocol 3+: SHORT_BINBYTES, BINBYTES or BINBYTES8.
+    fileprivate mutating func writeBytes(_ bytes: ArraySlice<UInt8>) {
+        let n = bytes.count
+        if n <= 0xFF {
+            write(Opcode.shortBinBytes.rawValue)
+            write(UInt8(n))
+            output.append(contentsOf: bytes)
+        } else if n > 0xFFFF_FFFF && proto >= 4 {
+            writePayload(.binBytes8, 8, bytes)
+        } else {
+            writePayload(.binBytes, 4, bytes)
+        }
+    }
+
+    /// A length-prefixed payload; one of 64 KiB or more goes outside any frame, as CPython writes it.
+    fileprivate mutating func writePayload(_ op: Opcode, _ headerSize: Int, _ bytes: ArraySlice<UInt8>) {
+        if bytes.count >= Pickler.frameSizeTarget && framing {
+            commitFrame(force: true, reopen: false)
+            output.append(op.rawValue)
+            writeLE(UInt64(bytes.count), headerSize)
+            output.append(contentsOf: bytes)
+            startFrame()
+            return
+        }
+        write(op.rawValue)
+        writeLE(UInt64(bytes.count), headerSize)
+        output.append(contentsOf: bytes)
+    }
+
+    // MARK: - Framing
+
+    static func globalKey(_ name: GlobalName) -> String { "global:\(name.module)\n\(name.name)" }
+
+    static let frameSizeTarget = 64 * 1024
+    static let frameSizeMin = 4
+
+    /// Opens a frame: a 9-byte placeholder for its FRAME header, filled in when the frame is committed.
+    fileprivate mutating func startFrame() {
+        framing = true
+        frameStart = output.count
+        output.append(contentsOf: repeatElement(0, count: 9))
+    }
+
+    fileprivate mutating func commitFrameIfFull() {
+        if framing && output.count - frameStart - 9 >= Pickler.frameSizeTarget { commitFrame(force: false, reopen: true) }
+    }
+
+    /// Ends the current frame: writes its header, or drops the header when the frame holds under 4 bytes;
+    /// then opens the next frame if `reopen`.
+    fileprivate mutating func commitFrame(force: Bool, reopen: Bool) {
+        let length = output.count - frameStart - 9
+        guard force || length >= Pickler.frameSizeTarget else { return }
+        if length >= Pickler.frameSizeMin {
+            output[frameStart] = Opcode.frame.rawValue
+            for k in 0 ..< 8 { output[frameStart + 1 + k] = UInt8(truncatingIfNeeded: UInt64(length) >> (8 * UInt64(k))) }
+        } else {
+            output.removeSubrange(frameStart ..< frameStart + 9)
+        }
+        framing = false
+        if reopen { startFrame() }
+    }
+
+    @inline(__always)
+    fileprivate mutating func write(_ byte: UInt8) { output.append(byte) }
+
+    @inline(__always)
+    fileprivate mutating func writeLE(_ value: UInt64, _ count: Int) {
+        for k in 0 ..< count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
+    }
+}

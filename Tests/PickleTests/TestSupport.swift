@@ -1,0 +1,130 @@
+import Foundation
+import XCTest
+@testable import Pickle
+
+/// Paths and helpers shared by the test cases.
+enum TestPaths {
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    static let fixtures = testsDirectory.appendingPathComponent("Fixtures")
+    static let repoRoot = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
+    static let oracle = repoRoot.appendingPathComponent("Tests/Fixtures/oracle.py")
+}
+
+/// One CPython-generated fixture from manifest.json.
+struct Fixture: Decodable {
+    let name: String
+    let `protocol`: Int
+    let file: String
+    let repr: String?
+    let dis: String?
+    let builtin_only: Bool
+    let cyclic: Bool
+
+    var bytes: [UInt8] { [UInt8](try! Data(contentsOf: TestPaths.fixtures.appendingPathComponent(file))) }
+
+    static let all: [Fixture] = {
+        let data = try! Data(contentsOf: TestPaths.fixtures.appendingPathComponent("manifest.json"))
+        return try! JSONDecoder().decode([Fixture].self, from: data)
+    }()
+}
+
+/// One hostile input from hostile/manifest.json, with what CPython 3.11 said about it.
+struct HostileCase: Decodable {
+    let name: String
+    let file: String
+    let cpython_error: String
+    var bytes: [UInt8] { [UInt8](try! Data(contentsOf: TestPaths.fixtures.appendingPathComponent("hostile").appendingPathComponent(file))) }
+
+    static let all: [HostileCase] = {
+        let data = try! Data(contentsOf: TestPaths.fixtures.appendingPathComponent("hostile/manifest.json"))
+        return try! JSONDecoder().decode([HostileCase].self, from: data)
+    }()
+}
+
+/// The outcome of feeding a stream: the pickles completed and the error, if any.
+struct FeedOutcome: Equatable {
+    var reprs: [String]
+    var error: PickleError?
+    var errorOffset: Int?
+
+    static func == (a: FeedOutcome, b: FeedOutcome) -> Bool {
+        a.reprs == b.reprs && a.error?.code == b.error?.code && a.errorOffset == b.errorOffset
+    }
+}
+
+enum Feeding {
+    /// Feeds `bytes` in the given chunks, then finishes; collects every pickle and the error.
+    static func run(_ bytes: [UInt8], chunks boundaries: [Int], options: UnpicklerOptions = UnpicklerOptions(),
+                    buffers: [OutOfBandBuffer]? = nil) -> (graphs: [PickleGraph], error: PickleError?) {
+        var parser = PickleParser(options: options, buffers: buffers)
+        var out: [PickleGraph] = []
+        var start = 0
+        do {
+            for end in boundaries + [bytes.count] where end >= start {
+                try parser.feed(bytes[start ..< end], into: &out)
+                start = end
+            }
+            try parser.finish()
+            return (out, nil)
+        } catch let error as PickleError {
+            return (out, error)
+        } catch {
+            XCTFail("unexpected error type \(error)")
+            return (out, nil)
+        }
+    }
+
+    static func outcome(_ bytes: [UInt8], chunks: [Int], options: UnpicklerOptions = UnpicklerOptions()) -> FeedOutcome {
+        let (graphs, error) = run(bytes, chunks: chunks, options: options)
+        return FeedOutcome(reprs: graphs.map { $0.root.description }, error: error, errorOffset: error?.offset)
+    }
+
+    /// Whole, one byte at a time, and split in two at every offset (every offset up to `everyOffsetLimit`
+    /// bytes; above it a dense sample: the first and last 300 offsets and 300 spread between), each compared
+    /// with the whole-buffer outcome.
+    static func assertChunkingInvariant(_ bytes: [UInt8], options: UnpicklerOptions = UnpicklerOptions(),
+                                        everyOffsetLimit: Int = 4096, file: StaticString = #filePath, line: UInt = #line) -> FeedOutcome {
+        let whole = outcome(bytes, chunks: [], options: options)
+        let byteByByte = outcome(bytes, chunks: Array(0 ..< bytes.count), options: options)
+        XCTAssertEqual(byteByByte, whole, "one byte at a time differs from whole", file: file, line: line)
+        var offsets: [Int]
+        if bytes.count <= everyOffsetLimit {
+            offsets = Array(0 ... bytes.count)
+        } else {
+            offsets = Array(0 ..< 300) + Array((bytes.count - 300) ... bytes.count)
+            offsets += stride(from: 300, to: bytes.count - 300, by: max(1, (bytes.count - 600) / 300))
+        }
+        for split in offsets {
+            let parts = outcome(bytes, chunks: [split], options: options)
+            if parts != whole {
+                XCTFail("split at \(split) differs from whole: \(parts) vs \(whole)", file: file, line: line)
+                break
+            }
+        }
+        return whole
+    }
+}
+
+/// Runs python3 with the fixtures directory on PYTHONPATH.
+enum Python {
+    @discardableResult
+    static func run(_ arguments: [String], stdin: [UInt8] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures").path
+        process.environment = environment
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+}
