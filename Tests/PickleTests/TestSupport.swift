@@ -74,25 +74,45 @@ enum Feeding {
         }
     }
 
-    static func outcome(_ bytes: [UInt8], chunks: [Int], options: UnpicklerOptions = UnpicklerOptions()) -> FeedOutcome {
+    static func outcome(_ bytes: [UInt8], chunks: [Int], options: UnpicklerOptions = UnpicklerOptions(),
+                        describe: Bool = false) -> FeedOutcome {
         let (graphs, error) = run(bytes, chunks: chunks, options: options)
-        return FeedOutcome(reprs: graphs.map { $0.root.description }, error: error, errorOffset: error?.offset)
+        let texts = graphs.map { describe ? $0.root.description : fingerprint($0) }
+        return FeedOutcome(reprs: texts, error: error, errorOffset: error?.offset)
+    }
+
+    /// A structural summary of a graph's arena: equal for equal decodings, cheap to compute.
+    static func fingerprint(_ g: PickleGraph) -> String {
+        let t = g.t
+        var h = Hasher()
+        h.combine(g.rootRef)
+        for n in t.nodes { h.combine(n.kind.rawValue); h.combine(n.a); h.combine(n.b); h.combine(n.external); h.combine(n.readonly) }
+        h.combine(t.heap)
+        for s in t.slices { h.combine(s.count); s.withUnsafeBytes { h.combine(bytes: $0) } }
+        h.combine(t.tupleItems)
+        h.combine(t.sequences)
+        h.combine(t.dicts)
+        h.combine(t.globals)
+        h.combine(t.objects.count)
+        for o in t.objects { h.combine(o.constructor); h.combine(o.operations) }
+        return "\(t.nodes.count):\(h.finalize())"
     }
 
     /// Whole, one byte at a time, and split in two at every offset (every offset up to `everyOffsetLimit`
-    /// bytes; above it a dense sample: the first and last 300 offsets and 300 spread between), each compared
-    /// with the whole-buffer outcome.
+    /// bytes; above it a sample: the first and last 40 offsets and 60 spread between, because every offset of
+    /// a large input is quadratic), each compared with the whole-buffer outcome.
     static func assertChunkingInvariant(_ bytes: [UInt8], options: UnpicklerOptions = UnpicklerOptions(),
                                         everyOffsetLimit: Int = 4096, file: StaticString = #filePath, line: UInt = #line) -> FeedOutcome {
         let whole = outcome(bytes, chunks: [], options: options)
+        XCTAssertEqual(outcome(bytes, chunks: [], options: options, describe: true).reprs.count, whole.reprs.count)
         let byteByByte = outcome(bytes, chunks: Array(0 ..< bytes.count), options: options)
         XCTAssertEqual(byteByByte, whole, "one byte at a time differs from whole", file: file, line: line)
         var offsets: [Int]
         if bytes.count <= everyOffsetLimit {
             offsets = Array(0 ... bytes.count)
         } else {
-            offsets = Array(0 ..< 300) + Array((bytes.count - 300) ... bytes.count)
-            offsets += stride(from: 300, to: bytes.count - 300, by: max(1, (bytes.count - 600) / 300))
+            offsets = Array(0 ..< 40) + Array((bytes.count - 40) ... bytes.count)
+            offsets += stride(from: 40, to: bytes.count - 40, by: max(1, (bytes.count - 80) / 60))
         }
         for split in offsets {
             let parts = outcome(bytes, chunks: [split], options: options)

@@ -121,6 +121,12 @@ public struct PickleParser {
             failure = error
             throw error
         }
+        if frameEnd > offset {
+            let error = PickleError(.truncated, offset: offset, opcode: nil,
+                                    "pickle data was truncated: the input ended \(frameEnd - offset) bytes before the end of the current frame")
+            failure = error
+            throw error
+        }
         if inPickle {
             let error = PickleError(.endOfInput, offset: offset, "ran out of input: the stream ended before the STOP of the pickle")
             failure = error
@@ -514,6 +520,9 @@ public struct PickleParser {
             guard isTuple(args) else {
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "REDUCE argument list must be a tuple, found \(kindName(args))")
             }
+            guard mayBeCallable(callable) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "'\(kindName(callable))' object is not callable")
+            }
             try push(Reconstructors.reduce(callable: callable, args: args, &builder), op, position)
             return 1
         case .newObj:
@@ -522,6 +531,9 @@ public struct PickleParser {
             guard isTuple(args) else {
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ args argument must be a tuple, found \(kindName(args))")
             }
+            guard mayBeCallable(cls) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ class argument must be a type, not \(kindName(cls))")
+            }
             try push(builder.object(.newObject(cls: cls, args: args)), op, position)
             return 1
         case .newObjEx:
@@ -529,6 +541,9 @@ public struct PickleParser {
             let kwargs = stack.removeLast(), args = stack.removeLast(), cls = stack.removeLast()
             guard isTuple(args) else {
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ_EX args argument must be a tuple, found \(kindName(args))")
+            }
+            guard mayBeCallable(cls) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ_EX class argument must be a type, not \(kindName(cls))")
             }
             guard kwargs.isNode, builder.t.nodes[kwargs.nodeIndex].kind == .dict else {
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "NEWOBJ_EX kwargs argument must be a dict, found \(kindName(kwargs))")
@@ -745,7 +760,7 @@ public struct PickleParser {
 
     private func globalName(_ module: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer, _ op: Opcode, _ position: Int) throws -> GlobalName {
         guard !module.isEmpty, !name.isEmpty else {
-            throw PickleError(.invalidArgument, offset: position, opcode: op, "\(op.name) needs a non-empty module and name")
+            throw PickleError(.truncated, offset: position, opcode: op, "pickle data was truncated: \(op.name) needs a non-empty module and name")
         }
         guard PythonText.isValidUTF8SurrogatePass(module), PythonText.isValidUTF8SurrogatePass(name) else {
             throw PickleError(.decodingFailed, offset: position, opcode: op, "\(op.name) module and name must be UTF-8")
@@ -861,6 +876,16 @@ public struct PickleParser {
     }
 
     // MARK: - Small readers
+
+    /// Whether a value could be a callable or a class: globals and inert objects could (nothing is imported
+    /// to find out); None, numbers, strings, bytes and containers never are.
+    private func mayBeCallable(_ ref: PickleRef) -> Bool {
+        guard ref.isNode else { return false }
+        switch builder.t.nodes[ref.nodeIndex].kind {
+        case .global, .object: return true
+        default: return false
+        }
+    }
 
     private func isTuple(_ ref: PickleRef) -> Bool {
         ref.isNode && builder.t.nodes[ref.nodeIndex].kind == .tuple

@@ -1,0 +1,222 @@
+// PickleCompare: times swift-pickle on a pickle file, for comparison with CPython (see compare.py).
+//
+//   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE]
+//   PickleCompare encode FILE --protocol P [--repeat N] [--warmup W] [--out FILE]
+//
+// Prints one JSON line: {"mode":…, "median_ns":…, "min_ns":…, "max_ns":…, …, "samples_ns":[…]}.
+//
+// Each timed run covers the work *and* the release of its result, as CPython's timeit does (there the
+// result of `pickle.loads(data)` is freed when the statement ends, inside the timed loop): the graph (or
+// the encoded bytes) is created and dropped inside `decodeOnce`/`encodeOnce`, before the clock is read.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Pickle
+
+// MARK: - Arguments
+
+struct Arguments {
+    var mode = ""
+    var file = ""
+    var repeats = 15
+    var warmup = 1
+    var chunk: Int? = nil
+    var protocolVersion = 5
+    var out: String? = nil
+}
+
+func printError(_ text: String) {
+    var text = text
+    text.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+}
+
+func usage() -> Never {
+    let text = """
+    usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE]
+           PickleCompare encode FILE [--protocol P] [--repeat N] [--warmup W] [--out FILE]
+
+    """
+    printError(text)
+    exit(2)
+}
+
+func fail(_ message: String) -> Never {
+    printError("PickleCompare: \(message)\n")
+    exit(1)
+}
+
+func parseArguments() -> Arguments {
+    var args = Arguments()
+    var rest = Array(CommandLine.arguments.dropFirst())
+    guard rest.count >= 2 else { usage() }
+    args.mode = rest.removeFirst()
+    args.file = rest.removeFirst()
+    guard args.mode == "decode" || args.mode == "encode" else { usage() }
+    func intValue(_ flag: String, min: Int) -> Int {
+        guard !rest.isEmpty, let value = Int(rest.removeFirst()), value >= min else {
+            fail("\(flag) needs an integer >= \(min)")
+        }
+        return value
+    }
+    while !rest.isEmpty {
+        let flag = rest.removeFirst()
+        switch flag {
+        case "--repeat": args.repeats = intValue(flag, min: 1)
+        case "--warmup": args.warmup = intValue(flag, min: 0)
+        case "--chunk": args.chunk = intValue(flag, min: 1)
+        case "--protocol": args.protocolVersion = intValue(flag, min: 0)
+        case "--out":
+            guard !rest.isEmpty else { fail("--out needs a file name") }
+            args.out = rest.removeFirst()
+        default: usage()
+        }
+    }
+    if args.mode == "encode" && args.chunk != nil { fail("--chunk applies to decode only") }
+    return args
+}
+
+// MARK: - Files and clock
+
+func readFile(_ path: String) -> [UInt8] {
+    guard let f = fopen(path, "rb") else { fail("cannot open \(path)") }
+    defer { fclose(f) }
+    fseek(f, 0, SEEK_END)
+    let size = ftell(f)
+    fseek(f, 0, SEEK_SET)
+    guard size >= 0 else { fail("cannot size \(path)") }
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        count = fread(buffer.baseAddress, 1, size, f)
+    }
+    guard bytes.count == size else { fail("short read of \(path)") }
+    return bytes
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) {
+    guard let f = fopen(path, "wb") else { fail("cannot create \(path)") }
+    defer { fclose(f) }
+    let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, f) }
+    guard written == bytes.count else { fail("short write to \(path)") }
+}
+
+@inline(__always)
+func nowNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// Something the optimizer cannot see through, so the timed work is never discarded.
+nonisolated(unsafe) var sink = 0
+
+// MARK: - Timed bodies
+
+/// A small summary of a decoded graph, read before it is released (also a sanity check printed in the JSON).
+@inline(__always)
+func summary(_ graph: PickleGraph) -> Int {
+    graph.root.count ?? -1
+}
+
+/// Decodes `bytes` with the one-shot API; the graph is released before returning.
+@inline(never)
+func decodeOnce(_ bytes: [UInt8]) throws -> Int {
+    let graph = try Unpickler.loads(bytes)
+    return summary(graph)
+}
+
+/// Decodes `bytes` through the push parser in chunks of `chunk` bytes; the graph is released before returning.
+@inline(never)
+func decodeChunked(_ bytes: [UInt8], chunk: Int) throws -> Int {
+    var parser = PickleParser()
+    var out: [PickleGraph] = []
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let j = n - i > chunk ? i + chunk : n
+        try parser.feed(bytes[i ..< j], into: &out)
+        i = j
+    }
+    try parser.finish()
+    guard out.count == 1 else { fail("expected one pickle, got \(out.count)") }
+    return summary(out[0])
+}
+
+/// Encodes `graph`; the output bytes are released before returning.
+@inline(never)
+func encodeOnce(_ graph: PickleGraph, _ options: PicklerOptions) throws -> Int {
+    let bytes = try Pickler.dumps(graph, options: options)
+    return bytes.count
+}
+
+// MARK: - Main
+
+func run() throws {
+    let args = parseArguments()
+    let input = readFile(args.file)
+    var times: [UInt64] = []
+    times.reserveCapacity(args.repeats)
+    var result = 0
+
+    switch args.mode {
+    case "decode":
+        let body: () throws -> Int
+        if let chunk = args.chunk {
+            body = { try decodeChunked(input, chunk: chunk) }
+        } else {
+            body = { try decodeOnce(input) }
+        }
+        for _ in 0 ..< args.warmup { sink &+= try body() }
+        for _ in 0 ..< args.repeats {
+            let t0 = nowNanoseconds()
+            result = try body()
+            let t1 = nowNanoseconds()
+            times.append(t1 - t0)
+            sink &+= result
+        }
+    default:  // encode
+        let graph = try Unpickler.loads(input)
+        let options = PicklerOptions(protocolVersion: args.protocolVersion)
+        for _ in 0 ..< args.warmup { sink &+= try encodeOnce(graph, options) }
+        for _ in 0 ..< args.repeats {
+            let t0 = nowNanoseconds()
+            result = try encodeOnce(graph, options)
+            let t1 = nowNanoseconds()
+            times.append(t1 - t0)
+            sink &+= result
+        }
+        if let out = args.out {
+            writeFile(out, try Pickler.dumps(graph, options: options))
+        }
+    }
+
+    let samples = times
+    times.sort()
+    let median = times.count % 2 == 1
+        ? times[times.count / 2]
+        : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    var fields = [
+        "\"mode\":\"\(args.mode)\"",
+        "\"bytes\":\(input.count)",
+        "\"repeat\":\(args.repeats)",
+        "\"median_ns\":\(median)",
+        "\"min_ns\":\(times.first!)",
+        "\"max_ns\":\(times.last!)",
+    ]
+    if let chunk = args.chunk { fields.append("\"chunk\":\(chunk)") }
+    if args.mode == "encode" {
+        fields.append("\"protocol\":\(args.protocolVersion)")
+        fields.append("\"output_bytes\":\(result)")
+    } else {
+        fields.append("\"root_count\":\(result)")
+    }
+    fields.append("\"samples_ns\":[" + samples.map(String.init).joined(separator: ",") + "]")
+    print("{" + fields.joined(separator: ",") + "}")
+}
+
+do {
+    try run()
+} catch {
+    fail("\(error)")
+}
