@@ -5,7 +5,9 @@
 /// - `builtins.set(iterable)`, `builtins.frozenset(iterable)` (how protocols 0-3 write sets);
 /// - `builtins.bytearray()`, `bytearray(bytes)`, `bytearray(str, 'latin-1')` (protocols 0-4);
 /// - `builtins.bytes()` and `_codecs.encode(str, 'latin1')` (how protocols 0-2 write bytes);
-/// - `copyreg._reconstructor(cls, object, None)` (how protocols 0-1 write plain class instances).
+/// - `copyreg._reconstructor(cls, object, None)` (how protocols 0-1 write plain class instances);
+/// - `copyreg.__newobj__(cls, *args)` and `copyreg.__newobj_ex__(cls, args, kwargs)` (NEWOBJ and NEWOBJ_EX
+///   as this library writes them below protocols 2 and 4).
 /// Anything else, or these with arguments of other shapes, stays an inert ``ObjectConstructor/reduce``.
 /// The pickler writes these values back the way CPython writes them at each protocol.
 enum Reconstructors {
@@ -42,6 +44,16 @@ enum Reconstructors {
         case ("_codecs", "encode"):
             guard args.count == 2, isLatin1Name(args[1], b), let bytes = latin1Bytes(args[0], b) else { return nil }
             return b.payload(.bytes, bytes)
+        case ("copyreg", "__newobj__"):
+            // copyreg.__newobj__(cls, *args): what NEWOBJ means, written for protocols 0 and 1.
+            guard let cls = args.first, cls.isNode, [.global, .object].contains(b.t.nodes[cls.nodeIndex].kind) else { return nil }
+            let rest = b.tuple(args.dropFirst())
+            return b.object(.newObject(cls: cls, args: rest))
+        case ("copyreg", "__newobj_ex__"):
+            guard args.count == 3, args[0].isNode, [.global, .object].contains(b.t.nodes[args[0].nodeIndex].kind),
+                  args[1].isNode, b.t.nodes[args[1].nodeIndex].kind == .tuple,
+                  args[2].isNode, b.t.nodes[args[2].nodeIndex].kind == .dict else { return nil }
+            return b.object(.newObjectEx(cls: args[0], args: args[1], kwargs: args[2]))
         case ("copyreg", "_reconstructor"):
             guard args.count == 3, args[2] == .none, args[1].isNode,
                   b.t.nodes[args[1].nodeIndex].kind == .global,

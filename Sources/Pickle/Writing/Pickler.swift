@@ -346,9 +346,9 @@ public struct Pickler {
         case .newObject(let cls, let args):
             if proto >= 2 {
                 schedule(.save(cls), .save(args), .opcode(Opcode.newObj.rawValue), .endReduce(ref))
-            } else if t.tupleElements(t.nodes[args.nodeIndex]).isEmpty {
-                scheduleReconstructor(cls, ref)
             } else {
+                // copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args) at any protocol, for list and dict
+                // subclasses too (copyreg._reconstructor(cls, object, None) would not rebuild those).
                 let items = [cls] + Array(t.tupleElements(t.nodes[args.nodeIndex]))
                 scheduleSyntheticReduce(GlobalName(module: "copyreg", name: "__newobj__"), items.map { .save($0) }, ref)
             }
