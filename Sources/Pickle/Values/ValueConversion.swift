@@ -181,36 +181,62 @@ extension ObjectOperation {
 // MARK: - Graph to value tree
 
 extension PickleNode {
-    /// The deepest value tree ``value()`` builds; deeper graphs throw instead of risking the stack.
-    public static let maxValueDepth = 2_000
+    /// The deepest value tree ``value()`` builds; deeper graphs throw (a deeper indirect enum would risk the
+    /// stack when Swift frees it).
+    public static let maxValueDepth = 10_000
 
-    /// Converts this node and everything it reaches into a ``PickleValue`` tree.
+    /// Converts this node and everything it reaches into a ``PickleValue`` tree. Shared references become
+    /// copies. Iterative: no recursion however deep the graph.
     /// - Throws: ``PickleError/Code/typeMismatch`` for a cycle (a tree cannot hold one), and
     ///   ``PickleError/Code/limitExceeded`` beyond ``maxValueDepth`` levels.
-    /// Shared references become copies.
     public func value() throws -> PickleValue {
-        var path = Set<Int>()
-        return try ValueTreeBuilder.convert(t, ref, depth: 0, path: &path)
+        try ValueTreeBuilder.convert(t, ref)
     }
 }
 
 enum ValueTreeBuilder {
-    static func convert(_ t: GraphTables, _ ref: PickleRef, depth: Int, path: inout Set<Int>) throws -> PickleValue {
+    private struct Frame {
+        let index: Int
+        let children: [PickleRef]
+        var values: [PickleValue] = []
+    }
+
+    static func convert(_ t: GraphTables, _ root: PickleRef) throws -> PickleValue {
+        if let leaf = leaf(t, root) { return leaf }
+        var frames: [Frame] = [Frame(index: root.nodeIndex, children: children(t, root.nodeIndex))]
+        var onPath: Set<Int> = [root.nodeIndex]
+        while true {
+            let top = frames.count - 1
+            if frames[top].values.count < frames[top].children.count {
+                let child = frames[top].children[frames[top].values.count]
+                if let value = leaf(t, child) {
+                    frames[top].values.append(value)
+                    continue
+                }
+                guard onPath.insert(child.nodeIndex).inserted else {
+                    throw PickleError(.typeMismatch, offset: 0, "the graph has a cycle; a value tree cannot hold it")
+                }
+                guard frames.count < PickleNode.maxValueDepth else {
+                    throw PickleError(.limitExceeded, offset: 0, "value tree deeper than \(PickleNode.maxValueDepth) levels")
+                }
+                frames.append(Frame(index: child.nodeIndex, children: children(t, child.nodeIndex)))
+                continue
+            }
+            let done = frames.removeLast()
+            onPath.remove(done.index)
+            let value = try assemble(t, done.index, done.values)
+            if frames.isEmpty { return value }
+            frames[frames.count - 1].values.append(value)
+        }
+    }
+
+    /// The value of a reference that has no children, or nil for a container or object.
+    private static func leaf(_ t: GraphTables, _ ref: PickleRef) -> PickleValue? {
         if ref.isInlineInt { return .int(Int(ref.inlineIntValue)) }
-        if ref == .none { return .none }
+        if ref == .none { return PickleValue.none }
         if ref == .true { return .bool(true) }
         if ref == .false { return .bool(false) }
-        guard depth < PickleNode.maxValueDepth else {
-            throw PickleError(.limitExceeded, offset: 0, "value tree deeper than \(PickleNode.maxValueDepth) levels")
-        }
-        let index = ref.nodeIndex
-        let node = t.nodes[index]
-        func sub(_ r: PickleRef) throws -> PickleValue { try convert(t, r, depth: depth + 1, path: &path) }
-        func subs(_ rs: some Sequence<PickleRef>) throws -> [PickleValue] { try rs.map(sub) }
-        func tupleItems(_ r: PickleRef) throws -> [PickleValue] {
-            guard case .tuple(let items) = try sub(r) else { return [] }
-            return items
-        }
+        let node = t.nodes[ref.nodeIndex]
         switch node.kind {
         case .int64: return .int(node.a)
         case .bigInt: return .bigInt(twosComplementLE: Array(t.payload(of: node)))
@@ -223,48 +249,56 @@ enum ValueTreeBuilder {
         case .byteArray: return .byteArray(Array(t.payload(of: node)))
         case .global: return .global(t.globals[node.a])
         case .buffer: return .buffer(t.buffers[node.a])
+        default: return nil
+        }
+    }
+
+    /// The references a container or object holds, in the order ``assemble`` consumes their values.
+    private static func children(_ t: GraphTables, _ index: Int) -> [PickleRef] {
+        var refs: [PickleRef] = []
+        t.forEachChild(of: t.nodes[index]) { refs.append($0) }
+        return refs
+    }
+
+    private static func assemble(_ t: GraphTables, _ index: Int, _ values: [PickleValue]) throws -> PickleValue {
+        let node = t.nodes[index]
+        switch node.kind {
+        case .list: return .list(values)
+        case .tuple: return .tuple(values)
+        case .set: return .set(values)
+        case .frozenSet: return .frozenSet(values)
+        case .dict: return .dict(stride(from: 0, to: values.count, by: 2).map { .init(values[$0], values[$0 + 1]) })
         default: break
         }
-        guard path.insert(index).inserted else {
-            throw PickleError(.typeMismatch, offset: 0, "the graph has a cycle; a value tree cannot hold it")
+        // An object: values arrive in forEachChild order (constructor references, then operations).
+        var next = values.makeIterator()
+        func take() -> PickleValue { next.next() ?? .none }
+        func items(_ v: PickleValue) -> [PickleValue] { if case .tuple(let x) = v { return x }; return [v] }
+        let record = t.objects[node.a]
+        let constructor: PickleValue.ObjectValue.Constructor
+        switch record.constructor {
+        case .reduce: let c = take(); constructor = .reduce(callable: c, args: items(take()))
+        case .newObject: let c = take(); constructor = .newObject(cls: c, args: items(take()))
+        case .newObjectEx:
+            let c = take(), a = items(take()), k = take()
+            guard case .dict(let kwargs) = k else { throw PickleError(.typeMismatch, offset: 0, "kwargs is not a dict") }
+            constructor = .newObjectEx(cls: c, args: a, kwargs: kwargs)
+        case .instance: constructor = .instance(cls: take())
+        case .inst:
+            guard case .global(let name) = take() else { throw PickleError(.typeMismatch, offset: 0, "INST class is not a global") }
+            constructor = .inst(cls: name, args: items(take()))
+        case .obj: let c = take(); constructor = .obj(cls: c, args: items(take()))
+        case .persistent(_, let textual): constructor = .persistent(id: take(), textual: textual)
+        case .ext(let code): constructor = .ext(code: code)
         }
-        defer { path.remove(index) }
-        switch node.kind {
-        case .list: return .list(try subs(t.sequences[node.a]))
-        case .tuple: return .tuple(try subs(t.tupleElements(node)))
-        case .set: return .set(try subs(t.sequences[node.a]))
-        case .frozenSet: return .frozenSet(try subs(t.sequences[node.a]))
-        case .dict:
-            let items = t.dicts[node.a]
-            return .dict(try stride(from: 0, to: items.count, by: 2).map { .init(try sub(items[$0]), try sub(items[$0 + 1])) })
-        case .object:
-            let record = t.objects[node.a]
-            let constructor: PickleValue.ObjectValue.Constructor
-            switch record.constructor {
-            case .reduce(let c, let a): constructor = .reduce(callable: try sub(c), args: try tupleItems(a))
-            case .newObject(let c, let a): constructor = .newObject(cls: try sub(c), args: try tupleItems(a))
-            case .newObjectEx(let c, let a, let k):
-                guard case .dict(let kwargs) = try sub(k) else { throw PickleError(.typeMismatch, offset: 0, "kwargs is not a dict") }
-                constructor = .newObjectEx(cls: try sub(c), args: try tupleItems(a), kwargs: kwargs)
-            case .instance(let c): constructor = .instance(cls: try sub(c))
-            case .inst(let c, let a):
-                guard case .global(let name) = try sub(c) else { throw PickleError(.typeMismatch, offset: 0, "INST class is not a global") }
-                constructor = .inst(cls: name, args: try tupleItems(a))
-            case .obj(let c, let a): constructor = .obj(cls: try sub(c), args: try tupleItems(a))
-            case .persistent(let id, let textual): constructor = .persistent(id: try sub(id), textual: textual)
-            case .ext(let code): constructor = .ext(code: code)
+        let operations: [PickleValue.ObjectValue.Operation] = record.operations.map {
+            switch $0 {
+            case .append: return .append(take())
+            case .setItem: let k = take(); return .setItem(key: k, value: take())
+            case .add: return .add(take())
+            case .build: return .build(state: take())
             }
-            let operations: [PickleValue.ObjectValue.Operation] = try record.operations.map {
-                switch $0 {
-                case .append(let r): return .append(try sub(r))
-                case .setItem(let k, let v): return .setItem(key: try sub(k), value: try sub(v))
-                case .add(let r): return .add(try sub(r))
-                case .build(let s): return .build(state: try sub(s))
-                }
-            }
-            return .object(.init(constructor, operations: operations))
-        default:
-            fatalError("unreachable: scalar kinds handled above")
         }
+        return .object(.init(constructor, operations: operations))
     }
 }

@@ -387,8 +387,10 @@ public struct Pickler {
                 schedule(.save(id), .opcode(Opcode.binPersID.rawValue))
                 tasks.insert(.objectOperations(ref, from: 0), at: tasks.count - 2)
             } else {
+                // Protocol 0 writes str(pid): the text of a str id, the decimal digits of an int id.
                 let idNode = PickleNode(graph: graph!, ref: id)
-                guard let text = idNode.utf8, text.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
+                let text = idNode.utf8.map(Array.init) ?? idNode.int.map { Array(String($0).utf8) }
+                guard let text, text.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
                     throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
                 }
                 _ = textual

@@ -1,0 +1,223 @@
+import Foundation
+import XCTest
+@testable import Pickle
+
+/// Memo modes, out-of-band buffers, zero copy, hooks, deep graphs, errors and limits.
+final class EngineBehaviourTests: XCTestCase {
+    // MARK: - Memo
+
+    /// CPython: `p = Pickler(f, 2); p.dump(x); p.dump(x)` writes the second pickle as a memo reference.
+    func testSessionModeSharesObjectsAcrossPicklesAndPerPickleModeRefuses() throws {
+        let stream = try python("""
+            import pickle, io, sys
+            f = io.BytesIO(); p = pickle.Pickler(f, 4); x = [1, 'two']
+            p.dump(x); p.dump(x); sys.stdout.buffer.write(f.getvalue())
+            """)
+        var session = UnpicklerOptions()
+        session.memoMode = .session
+        for split in [[], Array(0 ..< stream.count)] {
+            let (graphs, error) = Feeding.run(stream, chunks: split, options: session)
+            XCTAssertNil(error)
+            XCTAssertEqual(graphs.count, 2)
+            XCTAssertEqual(graphs[1].root.description, "[1, 'two']")
+            XCTAssertTrue(graphs[0].root.isSameObject(as: graphs[1].root), "the second load is the same object (a is b)")
+        }
+        // The default, per-pickle mode never aliases: it reports the dangling memo reference instead.
+        let (graphs, error) = Feeding.run(stream, chunks: [])
+        XCTAssertEqual(graphs.count, 1)
+        XCTAssertEqual(error?.code, .missingMemoEntry)
+        XCTAssertEqual(error?.offset, stream.count - 3)
+    }
+
+    /// Independent protocol 4 pickles (separate dumps) in one file: per-pickle mode reads each correctly.
+    func testIndependentProtocol4PicklesReadCorrectlyInTheDefaultMode() throws {
+        let stream = try python("""
+            import pickle, sys
+            sys.stdout.buffer.write(pickle.dumps(['a', 'b'], 4) + pickle.dumps(['c', ['c']], 4))
+            """)
+        let graphs = try Unpickler.loadAll(stream)
+        XCTAssertEqual(graphs.map { $0.root.description }, ["['a', 'b']", "['c', ['c']]"])
+    }
+
+    /// MEMOIZE stores at the entry count, not the highest index (CPython's memo_len).
+    func testMemoizeUsesTheEntryCount() throws {
+        XCTAssertEqual(try Unpickler.loads(Array("Nq\u{05}".utf8) + [0x88, 0x94] + Array("h\u{01}.".utf8)).root.description, "True")
+        XCTAssertEqual(try Unpickler.loads(Array("Nq\u{01}".utf8) + [0x88, 0x94, 0x89, 0x94] + Array("h\u{01}.".utf8)).root.description, "False")
+    }
+
+    // MARK: - Out-of-band buffers and zero copy
+
+    func testOutOfBandBuffersAreHandedThroughWithoutCopying() throws {
+        let payload = [UInt8](repeating: 7, count: 1 << 20)
+        let stream: [UInt8] = [0x80, 0x05, 0x97, 0x98, 0x2E]
+        let graph = try Unpickler.loads(stream, buffers: [OutOfBandBuffer(payload)])
+        let bytes = try XCTUnwrap(graph.root.bytes)
+        XCTAssertTrue(graph.root.isReadonlyBuffer)
+        payload.withUnsafeBytes { original in
+            bytes.withUnsafeBytes { XCTAssertEqual($0.baseAddress, original.baseAddress, "the buffer is the caller's memory") }
+        }
+        XCTAssertThrowsError(try Unpickler.loads(stream)) { XCTAssertEqual(($0 as? PickleError)?.code, .missingBuffer) }
+        XCTAssertThrowsError(try Unpickler.loads([0x80, 0x05, 0x97, 0x97, 0x86, 0x2E], buffers: [OutOfBandBuffer([1])])) {
+            XCTAssertEqual(($0 as? PickleError)?.code, .missingBuffer)
+        }
+        // Re-pickled out of band when the callback says so, in band otherwise (as CPython).
+        var options = PicklerOptions(protocolVersion: 5)
+        options.bufferCallback = { _ in false }
+        XCTAssertEqual(try Pickler.dumps(graph, options: options), stream)
+        let inBand = try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: 5))
+        XCTAssertEqual(Array(inBand.prefix(3)), [0x80, 0x05, Opcode.binBytes8.rawValue == inBand[2] ? inBand[2] : Opcode.binBytes.rawValue])
+        XCTAssertEqual(try Unpickler.loads(inBand).root.bytes.map(Array.init), payload)
+    }
+
+    func testLargePayloadsAreSlicesOfTheInput() throws {
+        let data = try python("import pickle, sys; sys.stdout.buffer.write(pickle.dumps([b'x' * 100000, 'y' * 5000], 5))")
+        let graph = try Unpickler.loads(data)
+        data.withUnsafeBytes { input in
+            let range = UnsafeRawPointer(input.baseAddress!) ..< UnsafeRawPointer(input.baseAddress! + input.count)
+            graph.root[0]!.bytes!.withUnsafeBytes { XCTAssertTrue(range.contains($0.baseAddress!), "bytes payload is a slice of the input") }
+            graph.root[1]!.utf8!.withUnsafeBytes { XCTAssertTrue(range.contains($0.baseAddress!), "str payload is a slice of the input") }
+        }
+    }
+
+    // MARK: - Hooks
+
+    func testFindClassHookCanRejectOrReplaceGlobals() throws {
+        let data = try python("import pickle, sys, collections; sys.stdout.buffer.write(pickle.dumps([collections.OrderedDict, len], 2))")
+        let reject = UnpicklerHooks(findClass: { name in
+            if name.module == "builtins" { throw PickleError(.rejected, offset: 0, "\(name) is forbidden") }
+            return nil
+        })
+        XCTAssertThrowsError(try Unpickler.loads(data, hooks: reject)) { error in
+            let e = error as? PickleError
+            XCTAssertEqual(e?.code, .rejected)
+            XCTAssertEqual(e?.opcode, .global)
+            XCTAssertTrue(e?.message.contains("builtins.len") ?? false, "\(String(describing: e))")
+        }
+        let replace = UnpicklerHooks(findClass: { .string($0.description) })
+        XCTAssertEqual(try Unpickler.loads(data, hooks: replace).root.description, "['collections.OrderedDict', 'builtins.len']")
+        // Fix_imports applied before the hook: protocol 2 writes __builtin__.len.
+        XCTAssertTrue(data.starts(with: [0x80, 0x02]))
+    }
+
+    func testPersistentIdsStayInertOrGoThroughTheHook() throws {
+        let data: [UInt8] = Array("(Pabc\n".utf8) + [0x4B, 0x05, 0x51, 0x6C, 0x2E]  // [persid 'abc', binpersid 5]
+        let inert = try Unpickler.loads(data)
+        XCTAssertEqual(inert.root.description, "[persistent_load('abc'), persistent_load(5)]")
+        XCTAssertEqual(try Pickler.dumps(inert, options: PicklerOptions(protocolVersion: 0)), Array("(lp0\nPabc\naP5\na.".utf8))
+        let hooks = UnpicklerHooks(persistentLoad: { id in if case .string(let s) = id { return .string(s.uppercased()) }; return .int(-1) })
+        XCTAssertEqual(try Unpickler.loads(data, hooks: hooks).root.description, "['ABC', -1]")
+    }
+
+    // MARK: - Depth
+
+    /// A 1,000,000-deep list loads, prints, re-pickles, reloads and frees without recursion.
+    func testMillionDeepListNeverOverflowsTheStack() throws {
+        let depth = 1_000_000
+        var data: [UInt8] = [0x80, 0x02]
+        data += [UInt8](repeating: Opcode.emptyList.rawValue, count: depth)
+        data += [UInt8](repeating: Opcode.append.rawValue, count: depth - 1)
+        data.append(Opcode.stop.rawValue)
+        var graph: PickleGraph? = try Unpickler.loads(data)
+        let text = graph!.root.description
+        XCTAssertTrue(text.hasPrefix("[[[[") && text.hasSuffix("]]]]"))
+        XCTAssertEqual(text.count, 2 * depth)
+        let again = try Pickler.dumps(graph!, options: PicklerOptions(protocolVersion: 4))
+        let reloaded = try Unpickler.loads(again)
+        XCTAssertEqual(reloaded.nodeCount, depth)
+        XCTAssertThrowsError(try reloaded.root.value()) { XCTAssertEqual(($0 as? PickleError)?.code, .limitExceeded) }
+        graph = nil
+        XCTAssertNil(graph)
+        let dis = Disassembler.disassembleAll(Array(data.prefix(2 + 1000)) + [0x2E])
+        XCTAssertNotNil(dis.error)
+    }
+
+    func testCyclesRoundTripWithIdentity() throws {
+        let data = try python("import pickle, sys; l = []; d = {'self': l}; l.append(d); l.append(l); sys.stdout.buffer.write(pickle.dumps(l, 5))")
+        let graph = try Unpickler.loads(data)
+        XCTAssertEqual(graph.root.description, "[{'self': [...]}, [...]]")
+        XCTAssertTrue(graph.root[1]!.isSameObject(as: graph.root))
+        XCTAssertTrue(graph.root[0]!["self"]!.isSameObject(as: graph.root))
+        XCTAssertEqual(try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: 5)), data)
+        XCTAssertThrowsError(try graph.root.value())
+    }
+
+    // MARK: - Errors
+
+    func testEndOfInputIsDistinctFromTruncation() {
+        XCTAssertEqual(Feeding.outcome([0x4E], chunks: []).error?.code, .endOfInput)          // N
+        XCTAssertEqual(Feeding.outcome([0x80, 0x04], chunks: []).error?.code, .endOfInput)
+        XCTAssertEqual(Feeding.outcome([0x80], chunks: []).error?.code, .truncated)
+        XCTAssertEqual(Feeding.outcome(Array("I0".utf8), chunks: []).error?.code, .truncated)
+        let error = Feeding.outcome([0x4B, 0x01, 0x2E, 0x4B], chunks: []).error
+        XCTAssertEqual(error?.code, .truncated)
+        XCTAssertEqual(error?.offset, 3)
+        XCTAssertEqual(error?.opcode, .binInt1)
+    }
+
+    func testHugeDeclaredLengthsAllocateNothing() {
+        for header: [UInt8] in [[0x8E], [0x96], [0x8D], [0x95]] {  // BINBYTES8, BYTEARRAY8, BINUNICODE8, FRAME
+            let data = [0x80, 0x04] + header + [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] + [0x4E, 0x2E]
+            let outcome = Feeding.assertChunkingInvariant(data)
+            XCTAssertEqual(outcome.error?.code, .limitExceeded, "\(header)")
+            XCTAssertEqual(outcome.error?.offset, 2)
+        }
+        // Within the limit but absent: waits for bytes, allocating only what arrives, then reports truncation.
+        var parser = PickleParser()
+        var out: [PickleGraph] = []
+        XCTAssertNoThrow(try parser.feed([0x80, 0x04, 0x8E, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3], into: &out))
+        XCTAssertThrowsError(try parser.finish()) { XCTAssertEqual(($0 as? PickleError)?.code, .truncated) }
+    }
+
+    func testObjectsBeforeAnErrorAreDelivered() {
+        let data: [UInt8] = [0x4B, 0x01, 0x2E, 0x4B, 0x02, 0x2E, 0xFF]
+        let outcome = Feeding.assertChunkingInvariant(data)
+        XCTAssertEqual(outcome.reprs.count, 2)
+        XCTAssertEqual(outcome.error?.code, .invalidOpcode)
+        XCTAssertEqual(outcome.error?.offset, 6)
+    }
+
+    func testLoadsIgnoresBytesAfterStopAndLoadAllReadsEveryPickle() throws {
+        XCTAssertEqual(try Unpickler.loads([0x4B, 0x01, 0x2E] + Array("garbage".utf8)).root.int, 1)
+        XCTAssertEqual(try Unpickler.loadAll([0x4B, 0x01, 0x2E, 0x4B, 0x02, 0x2E]).map { $0.root.int }, [1, 2])
+    }
+
+    // MARK: - Python 2 strings
+
+    func testPython2StringsFollowTheEncodingOption() throws {
+        let data = Array("U\u{03}".utf8) + [0x61, 0xE9, 0x62, 0x2E]  // SHORT_BINSTRING b'a\xe9b'
+        XCTAssertThrowsError(try Unpickler.loads(data)) { XCTAssertEqual(($0 as? PickleError)?.code, .decodingFailed) }
+        for (encoding, expected) in [(StringEncoding.latin1, "'aéb'"), (.bytes, "b'a\\xe9b'")] {
+            var options = UnpicklerOptions()
+            options.encoding = encoding
+            XCTAssertEqual(try Unpickler.loads(data, options: options).root.description, expected)
+        }
+        var replace = UnpicklerOptions()
+        replace.errors = .replace
+        XCTAssertEqual(try Unpickler.loads(data, options: replace).root.description, "'a\u{FFFD}b'")
+        var escape = UnpicklerOptions()
+        escape.errors = .surrogateescape
+        XCTAssertEqual(try Unpickler.loads(data, options: escape).root.description, "'a\\udce9b'")
+    }
+
+    func testValueTreesBuildGraphsAndPickleLikeCPython() throws {
+        let value: PickleValue = ["a": [1, 2.5, "x"], "b": .tuple([true, nil]), "c": .bytes([0, 255])]
+        let expected = try python("import pickle, sys; sys.stdout.buffer.write(pickle.dumps({'a': [1, 2.5, 'x'], 'b': (True, None), 'c': b'\\x00\\xff'}, 5))")
+        XCTAssertEqual(try Pickler.dumps(value, protocol: 5), expected)
+        XCTAssertEqual(PickleGraph(value).root["a"]?[2]?.string, "x")
+    }
+
+    // MARK: - Helpers
+
+    private func python(_ script: String) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        return [UInt8](data)
+    }
+}
