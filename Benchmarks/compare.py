@@ -256,6 +256,7 @@ def main():
 
     command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:])
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     if not opts.no_build:
         build()
     if not os.path.exists(BINARY):
@@ -326,7 +327,8 @@ def main():
     print(f"Machine: {cpu}, nproc = {nproc}; {swift}; Python {platform.python_version()} "
           f"({platform.python_implementation()}, C `_pickle`)")
     print(f"Command: `{command}` ({total} samples per cell in {rounds} alternating rounds; "
-          f"wall time {elapsed:.0f} s)")
+          f"wall time {elapsed:.0f} s; 1-minute load average {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after)")
     print()
     print("| dataset | pickle size | CPython loads | Swift decode | loads ratio | CPython dumps | Swift encode "
           "| dumps ratio | same bytes | Swift decode, 64 KiB chunks | Swift decode, 1-byte chunks |")

@@ -58,26 +58,9 @@ final class DisassemblerTests: XCTestCase {
         return bytes.withUnsafeBytes { disassembler.disassemble($0, from: start) }
     }
 
-    /// Runs `python3 -c script args...` once and returns its standard output; skips the test without python3.
+    /// Runs `python3 -c script args...` once and returns its standard output.
     private func runPython(_ script: String, _ arguments: [String] = []) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        do {
-            try process.run()
-        } catch {
-            throw XCTSkip("python3 is not available: \(error)")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            if process.terminationStatus == 127 { throw XCTSkip("python3 is not available") }
-            XCTFail("python3 exited with status \(process.terminationStatus)")
-            return Data()
-        }
-        return data
+        try Python.script(script, arguments)
     }
 
     private func bytes(fromHex hex: String) -> [UInt8] {

@@ -209,15 +209,6 @@ final class EngineBehaviourTests: XCTestCase {
     // MARK: - Helpers
 
     private func python(_ script: String) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return [UInt8](data)
+        [UInt8](try Python.script(script))
     }
 }

@@ -9,35 +9,11 @@ final class SupportTests: XCTestCase {
     // MARK: - Helpers
 
     /// Runs `python3 -c script` and returns its standard output split into lines, each split at tabs.
-    /// Skips the test when python3 cannot be started or is not CPython 3.11 (the oracle these codecs copy; other
-    /// versions differ, e.g. in their Unicode database).
+    /// Fails the test when python3 is not CPython 3.11 (the oracle these codecs copy; other versions differ,
+    /// e.g. in their Unicode database).
     private func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[Substring]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let versionCheck = "import sys\nif sys.version_info[:2] != (3, 11): sys.exit(77)\n"
-        process.arguments = ["python3", "-c", versionCheck + script]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            throw XCTSkip("python3 is not available: \(error)")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus == 127 {
-            throw XCTSkip("python3 is not available")
-        }
-        if process.terminationStatus == 77 {
-            throw XCTSkip("python3 is not CPython 3.11")
-        }
-        guard process.terminationStatus == 0 else {
-            XCTFail("python3 failed: \(String(decoding: errorData, as: UTF8.self))", file: file, line: line)
-            return []
-        }
+        let versionCheck = "import sys\nassert sys.version_info[:2] == (3, 11), 'the oracle is CPython 3.11'\n"
+        let data = try Python.script(versionCheck + script, file: file, line: line)
         let text = String(decoding: data, as: UTF8.self)
         return text.utf8.split(separator: UInt8(ascii: "\n")).map { lineBytes in
             Substring(lineBytes).split(separator: "\t", omittingEmptySubsequences: false)

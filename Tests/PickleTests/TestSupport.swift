@@ -125,26 +125,54 @@ enum Feeding {
     }
 }
 
-/// Runs python3 with the fixtures directory on PYTHONPATH.
+/// Runs python3 (CPython 3.11, the oracle) with the fixtures directory on PYTHONPATH. Standard input and
+/// output go through temporary files, so no amount of output can deadlock a pipe.
 enum Python {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
     @discardableResult
     static func run(_ arguments: [String], stdin: [UInt8] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+        let (status, out, err) = try runRaw(arguments, stdin: stdin)
+        return (status, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    /// Runs `python3 -c script arguments...` and returns its standard output; a non-zero exit fails the test.
+    static func script(_ script: String, _ arguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> Data {
+        let (status, out, err) = try runRaw(["-c", script] + arguments, stdin: [])
+        guard status == 0 else {
+            let message = "python3 exited with status \(status): \(String(decoding: err, as: UTF8.self).suffix(2000))"
+            XCTFail(message, file: file, line: line)
+            throw Failure(description: message)
+        }
+        return out
+    }
+
+    private static func runRaw(_ arguments: [String], stdin: [UInt8]) throws -> (Int32, Data, Data) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-python-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inURL = directory.appendingPathComponent("in"), outURL = directory.appendingPathComponent("out"),
+            errURL = directory.appendingPathComponent("err")
+        try Data(stdin).write(to: inURL)
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures").path
         process.environment = environment
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.standardInput = try FileHandle(forReadingFrom: inURL)
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        do {
+            try process.run()
+        } catch {
+            throw Failure(description: "python3 (CPython 3.11, the oracle) must be installed: \(error)")
+        }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        return (process.terminationStatus, try Data(contentsOf: outURL), try Data(contentsOf: errURL))
     }
 }

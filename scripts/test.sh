@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of swift-pickle, installing first what a fresh machine lacks.
+# CPython 3.11 (python3) is the oracle: the tests run it live and compare its bytes with ours.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v python3 >/dev/null 2>&1; then
+    need_root apt-get update -qq && need_root apt-get install -y -qq python3 python3-pip
+fi
+# numpy: the fixtures include numpy arrays, and the oracle rebuilds them.
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+
+# The committed fixtures must be what the committed generator makes (CPython is the source of truth).
+fixtures=$(mktemp -d)
+trap 'rm -rf "$fixtures"' EXIT
+python3 Tests/Fixtures/generate_fixtures.py "$fixtures" >/dev/null
+if ! diff -rq "$fixtures" Tests/PickleTests/Fixtures >/dev/null; then
+    echo "Tests/PickleTests/Fixtures is out of date: run python3 Tests/Fixtures/generate_fixtures.py" >&2
+    diff -rq "$fixtures" Tests/PickleTests/Fixtures | head -20 >&2
+    exit 1
+fi
+
+# Optimized build with @testable access: the parser tests feed every fixture split at every offset, which
+# takes seconds optimized and many minutes unoptimized.
+swift build -c release --build-tests -Xswiftc -enable-testing
+swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | tee "$fixtures/test.log"
+# swift test exits non-zero on failure (pipefail); print the closing lines CI reads.
+grep -E "Executed [0-9]+ tests" "$fixtures/test.log" | tail -1
