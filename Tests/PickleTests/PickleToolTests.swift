@@ -1,0 +1,99 @@
+import Foundation
+import XCTest
+@testable import Pickle
+
+/// The command-line tool, run as a user runs it: exit codes, one-line errors with offsets, streaming output,
+/// and conversions that live CPython reads back.
+final class PickleToolTests: XCTestCase {
+    /// `pickletool`, built beside this test bundle by `swift build --build-tests`.
+    private var tool: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pickletool")
+    }
+
+    private func runTool(_ arguments: [String], stdin: [UInt8]) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pickletool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inURL = directory.appendingPathComponent("in"), outURL = directory.appendingPathComponent("out"),
+            errURL = directory.appendingPathComponent("err")
+        try Data(stdin).write(to: inURL)
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = arguments
+        process.standardInput = try FileHandle(forReadingFrom: inURL)
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, [UInt8](try Data(contentsOf: outURL)), String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    func testShowPrintsEveryObjectThenTheErrorWithItsOffset() throws {
+        let stream = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps([1, 'a'], 2) + pickle.dumps({'k': b'v'}, 5))"))
+        let ok = try runTool(["show", "-"], stdin: stream)
+        XCTAssertEqual(ok.status, 0)
+        XCTAssertEqual(String(decoding: ok.stdout, as: UTF8.self), "[1, 'a']\n{'k': b'v'}\n")
+        let broken = try runTool(["show"], stdin: stream + [0x4B])
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertEqual(String(decoding: broken.stdout, as: UTF8.self), "[1, 'a']\n{'k': b'v'}\n", "objects before the error are written")
+        let lines = broken.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, broken.stderr)
+        XCTAssertTrue(broken.stderr.contains("offset \(stream.count)") && broken.stderr.contains("truncated"), broken.stderr)
+    }
+
+    func testDisMatchesPickletoolsForEveryPickleInTheStream() throws {
+        let script = """
+            import pickle, pickletools, io, sys
+            parts = [pickle.dumps(x, p) for x, p in [([1, 2.5, 'x'], 0), ({'a': (True, None)}, 2), (b'\\x00' * 3, 5)]]
+            data = b''.join(parts)
+            out = io.StringIO(); f = io.BytesIO(data)
+            for _ in parts: pickletools.dis(f, out)
+            sys.stdout.write(data.hex() + '\\n' + out.getvalue())
+            """
+        let output = String(decoding: try Python.script(script), as: UTF8.self)
+        let newline = output.firstIndex(of: "\n")!
+        let hex = output[..<newline]
+        let stream = stride(from: 0, to: hex.count, by: 2).map { UInt8(hex.dropFirst($0).prefix(2), radix: 16)! }
+        let result = try runTool(["dis"], stdin: stream)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(String(decoding: result.stdout, as: UTF8.self), String(output[output.index(after: newline)...]))
+    }
+
+    /// `convert --session` keeps identity across pickles written by one CPython Pickler.
+    func testConvertSessionKeepsSharedObjectsAcrossPickles() throws {
+        let stream = try [UInt8](Python.script("""
+            import pickle, io, sys
+            f = io.BytesIO(); p = pickle.Pickler(f, 2); x = ['shared', {'n': 1}]
+            p.dump(x); p.dump([x, x]); sys.stdout.buffer.write(f.getvalue())
+            """))
+        for version in [0, 2, 4, 5] {
+            let converted = try runTool(["convert", "--session", "--protocol", String(version)], stdin: stream)
+            XCTAssertEqual(converted.status, 0, converted.stderr)
+            let check = try Python.run(["-c", """
+                import pickle, sys, io
+                u = pickle.Unpickler(io.BytesIO(sys.stdin.buffer.read()))
+                a = u.load(); b = u.load()
+                assert a == ['shared', {'n': 1}], a
+                assert b[0] is a and b[1] is a, b
+                print('ok')
+                """], stdin: converted.stdout)
+            XCTAssertEqual(check.stdout, "ok\n", "protocol \(version): \(check.stderr)")
+        }
+        // Without --session the second pickle's memo reference has nothing to refer to.
+        let plain = try runTool(["convert"], stdin: stream)
+        XCTAssertNotEqual(plain.status, 0)
+        XCTAssertTrue(plain.stderr.contains("memo"), plain.stderr)
+    }
+
+    func testConvertWritesOnePicklePerInputAtTheRequestedProtocol() throws {
+        let stream = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(b''.join(pickle.dumps(v, 4) for v in [{1, 2}, 'é', 2**70]))"))
+        let converted = try runTool(["convert", "--protocol", "0"], stdin: stream)
+        XCTAssertEqual(converted.status, 0, converted.stderr)
+        let expected = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(b''.join(pickle.dumps(v, 0) for v in [{1, 2}, 'é', 2**70]))"))
+        XCTAssertEqual(converted.stdout, expected)
+        let bad = try runTool(["convert", "--protocol", "9"], stdin: stream)
+        XCTAssertNotEqual(bad.status, 0)
+    }
+}
