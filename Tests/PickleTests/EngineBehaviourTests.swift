@@ -206,6 +206,32 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertEqual(PickleGraph(value).root["a"]?[2]?.string, "x")
     }
 
+    // MARK: - Keys
+
+    /// Duplicate keys in a hand-made stream: Python's equality decides (1 == True == 1.0), the last value
+    /// wins at the first key's position; small dicts scan, large ones (over 16 keys) use a hash index.
+    func testDuplicateDictKeysAndSetElementsFollowPythonEquality() throws {
+        for count in [3, 40] {
+            var data: [UInt8] = [0x80, 0x02, Opcode.emptyDict.rawValue, Opcode.mark.rawValue]
+            for i in 0 ..< count { data += [Opcode.binInt1.rawValue, UInt8(i), Opcode.binInt1.rawValue, UInt8(i)] }
+            data += [Opcode.newTrue.rawValue, Opcode.binInt1.rawValue, 99]                              // True: 99
+            data += [Opcode.binFloat.rawValue, 0x40, 0, 0, 0, 0, 0, 0, 0, Opcode.binInt1.rawValue, 98]  // 2.0: 98
+            data += [Opcode.binInt1.rawValue, 1, Opcode.binInt1.rawValue, 2, Opcode.tuple2.rawValue, Opcode.none.rawValue]
+            data += [Opcode.binInt1.rawValue, 1, Opcode.binInt1.rawValue, 2, Opcode.tuple2.rawValue, Opcode.newTrue.rawValue]
+            data += [Opcode.shortBinBytes.rawValue, 1, 0x61, Opcode.none.rawValue, Opcode.shortBinUnicode.rawValue, 1, 0x61, Opcode.none.rawValue]
+            data += [Opcode.setItems.rawValue, Opcode.stop.rawValue]
+            let expected = try Python.run([TestPaths.oracle.path, "loads", "/dev/stdin"], stdin: data)
+            XCTAssertEqual(expected.status, 0, expected.stderr)
+            let outcome = Feeding.assertChunkingInvariant(data)
+            XCTAssertEqual(try Unpickler.loads(data).root.description + "\n", expected.stdout, "\(count) keys")
+            XCTAssertNil(outcome.error)
+        }
+        // A frozenset with equal elements keeps one; a list key is unhashable, as in Python.
+        let set: [UInt8] = [0x80, 0x04, 0x28, 0x4B, 0x01, 0x88, 0x47, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0x91, 0x2E]
+        XCTAssertEqual(try Unpickler.loads(set).root.description, "frozenset({1})")
+        XCTAssertThrowsError(try Unpickler.loads([0x7D, 0x5D, 0x4E, 0x73, 0x2E])) { XCTAssertEqual(($0 as? PickleError)?.code, .typeMismatch) }
+    }
+
     // MARK: - Helpers
 
     private func python(_ script: String) throws -> [UInt8] {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Python's equality and hashing for dict keys and set elements, on graph references.
 ///
 /// Equal values hash equally, as Python requires: `1`, `True` and `1.0` are one key. Immutable built-ins
@@ -62,43 +68,59 @@ enum KeyEquality {
         return hasher.finalize()
     }
 
-    /// Python `==` for hashable values (identity for objects).
-    
+    /// Python `==` for hashable values (identity for objects). Scalars compare without allocating; only
+    /// tuples and frozensets walk an explicit work list.
     static func equal(_ lhs: PickleRef, _ rhs: PickleRef, _ t: GraphTables) -> Bool {
+        switch scalarEqual(lhs, rhs, t) {
+        case .equal: return true
+        case .different: return false
+        case .containers: break
+        }
         var work: [(PickleRef, PickleRef)] = [(lhs, rhs)]
         while let (a, b) = work.popLast() {
-            if a == b { continue }
-            if let x = numericKey(a, t) {
-                guard let y = numericKey(b, t), x == y else { return false }
-                continue
+            switch scalarEqual(a, b, t) {
+            case .equal: continue
+            case .different: return false
+            case .containers: break
             }
-            guard a.isNode, b.isNode else { return false }
             let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
-            guard na.kind == nb.kind else { return false }
-            switch na.kind {
-            case .string, .bytes, .bigInt:
-                guard na.b == nb.b else { return false }
-                let same = t.withPayload(of: na) { pa in
-                    t.withPayload(of: nb) { pb in pa.elementsEqual(pb) }
-                }
-                if !same { return false }
-            case .float:
-                // Non-integral floats (integral ones are numeric keys): equal values, nan never equal.
-                let x = Double(bitPattern: UInt64(bitPattern: Int64(na.a)))
-                let y = Double(bitPattern: UInt64(bitPattern: Int64(nb.a)))
-                if x != y { return false }
-            case .tuple:
+            if na.kind == .tuple {
                 guard na.b == nb.b else { return false }
                 work.append(contentsOf: zip(t.tupleElements(na), t.tupleElements(nb)))
-            case .frozenSet:
+            } else {
                 let xs = t.sequences[na.a], ys = t.sequences[nb.a]
                 guard xs.count == ys.count else { return false }
                 for x in xs where !ys.contains(where: { equal(x, $0, t) }) { return false }
-            default:
-                return false  // identity already checked
             }
         }
         return true
+    }
+
+    private enum Comparison { case equal, different, containers }
+
+    /// Compares two references when that needs no recursion; `.containers` for two tuples or two frozensets.
+    @inline(__always)
+    private static func scalarEqual(_ a: PickleRef, _ b: PickleRef, _ t: GraphTables) -> Comparison {
+        if a == b { return .equal }
+        if let x = numericKey(a, t) { return numericKey(b, t) == x ? .equal : .different }
+        guard a.isNode, b.isNode else { return .different }
+        let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
+        guard na.kind == nb.kind else { return .different }
+        switch na.kind {
+        case .string, .bytes, .bigInt:
+            guard na.b == nb.b else { return .different }
+            let same = t.withPayload(of: na) { pa in t.withPayload(of: nb) { pb in pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0 } }
+            return same ? .equal : .different
+        case .float:
+            // Non-integral floats (integral ones are numeric keys): equal values; nan is never equal.
+            let x = Double(bitPattern: UInt64(bitPattern: Int64(na.a)))
+            let y = Double(bitPattern: UInt64(bitPattern: Int64(nb.a)))
+            return x == y ? .equal : .different
+        case .tuple, .frozenSet:
+            return .containers
+        default:
+            return .different  // identity was checked first
+        }
     }
 
     /// Integers, booleans and integral floats that fit in Int64, as one comparable number.
