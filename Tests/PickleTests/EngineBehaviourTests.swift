@@ -232,6 +232,16 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertThrowsError(try Unpickler.loads([0x7D, 0x5D, 0x4E, 0x73, 0x2E])) { XCTAssertEqual(($0 as? PickleError)?.code, .typeMismatch) }
     }
 
+    func testOrderedDictPrintsAsPythonPrintsIt() throws {
+        for version in 0 ... 5 {
+            let data = try python("import pickle, sys, collections; sys.stdout.buffer.write(pickle.dumps(collections.OrderedDict([('b', 1), ('a', [2])]), \(version)))")
+            let graph = try Unpickler.loads(data)
+            XCTAssertEqual(graph.root.description, "OrderedDict([('b', 1), ('a', [2])])", "protocol \(version)")
+            XCTAssertEqual(graph.root["a"]?[0]?.int, 2)
+            XCTAssertEqual(try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: version)), data)
+        }
+    }
+
     // MARK: - Helpers
 
     private func python(_ script: String) throws -> [UInt8] {

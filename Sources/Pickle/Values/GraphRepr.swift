@@ -97,6 +97,18 @@ enum GraphRepr {
     }
 
     private static func pushObject(_ record: ObjectRecord, _ work: inout [Task], _ t: GraphTables) {
+        if let items = orderedDictItems(record, t) {
+            // collections.OrderedDict() + SETITEMS: print it as Python does.
+            var tasks: [Task] = [.text("OrderedDict([")]
+            for (i, (key, value)) in items.enumerated() {
+                if i > 0 { tasks.append(.text(", ")) }
+                tasks += [.text("("), .value(key), .text(", "), .value(value), .text(")")]
+            }
+            tasks.append(.text("])"))
+            if items.isEmpty { tasks = [.text("OrderedDict()")] }
+            work.append(contentsOf: tasks.reversed())
+            return
+        }
         // Operations print after the constructor; group consecutive appends/setitems/adds.
         var tail: [Task] = []
         var k = 0
@@ -159,6 +171,20 @@ enum GraphRepr {
             head = [.text("copyreg.extension(\(code))")]
         }
         work.append(contentsOf: (head + tail).reversed())
+    }
+
+    /// The items of `collections.OrderedDict()` filled only by SETITEM(S), last value per equal key winning.
+    private static func orderedDictItems(_ record: ObjectRecord, _ t: GraphTables) -> [(PickleRef, PickleRef)]? {
+        guard case .reduce(let callable, let args) = record.constructor, callable.isNode,
+              t.nodes[callable.nodeIndex].kind == .global,
+              t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "collections", name: "OrderedDict"),
+              args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.nodes[args.nodeIndex].b == 0 else { return nil }
+        var items: [(PickleRef, PickleRef)] = []
+        for operation in record.operations {
+            guard case .setItem(let key, let value) = operation else { return nil }
+            if let i = items.firstIndex(where: { KeyEquality.equal($0.0, key, t) }) { items[i].1 = value } else { items.append((key, value)) }
+        }
+        return items
     }
 
     static func stringRepr(_ t: GraphTables, _ node: Node) -> String {
