@@ -184,6 +184,7 @@ public struct PickleParser {
             }
             if frameEnd >= 0 { take = min(take, frameEnd - offset) }
             if take <= 0 { throw frameError(at: position, opcode: Opcode(rawValue: carry[0])) }
+            if !need.isLine && need.length > carry.capacity { carry.reserveCapacity(need.length) }
             carry.append(contentsOf: rest.prefix(take))
             rest = rest.dropFirst(take)
             offset += take
@@ -217,7 +218,7 @@ public struct PickleParser {
             return Extent(length: 1 + size, complete: have >= 1 + size, isLine: false)
         case .counted(let headerSize, _):
             if have < 1 + headerSize { return Extent(length: 1 + headerSize, complete: false, isLine: false) }
-            let length = try carry.withUnsafeBytes { try payloadLength(op, $0, 0, position) }
+            let length = try carry.withUnsafeBytes { try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, $0, 0, position) }
             let total = 1 + headerSize + length
             return Extent(length: total, complete: have >= total, isLine: false)
         case .line, .twoLines:
@@ -260,7 +261,7 @@ public struct PickleParser {
         case .long1, .long4:
             let h = op == .long1 ? 1 : 4
             guard avail >= 1 + h else { return 0 }
-            let n = try payloadLength(op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
             return 1 + h + n
@@ -293,7 +294,7 @@ public struct PickleParser {
         case .shortBinUnicode, .binUnicode, .binUnicode8:
             let h = op == .shortBinUnicode ? 1 : (op == .binUnicode ? 4 : 8)
             guard avail >= 1 + h else { return 0 }
-            let n = try payloadLength(op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
             let bytes = UnsafeRawBufferPointer(rebasing: p[start ..< start + n])
@@ -305,7 +306,7 @@ public struct PickleParser {
         case .shortBinBytes, .binBytes, .binBytes8, .byteArray8:
             let h = op == .shortBinBytes ? 1 : (op == .binBytes ? 4 : 8)
             guard avail >= 1 + h else { return 0 }
-            let n = try payloadLength(op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
             let kind: NodeKind = op == .byteArray8 ? .byteArray : .bytes
@@ -314,7 +315,7 @@ public struct PickleParser {
         case .shortBinString, .binString:
             let h = op == .shortBinString ? 1 : 4
             guard avail >= 1 + h else { return 0 }
-            let n = try payloadLength(op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
             try push(try decodeByteString(UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start, op, position), op, position)
@@ -728,15 +729,15 @@ public struct PickleParser {
 
     // MARK: - Payloads
 
-    private func payloadLength(_ op: Opcode, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
+    private static func payloadLength(_ maxPayloadBytes: Int, _ op: Opcode, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
         guard case .counted(let h, let signed) = op.argument else { return 0 }
         let raw = readLE(p, i + 1, h)
         if signed && h == 4 && raw & 0x8000_0000 != 0 {
             let what = op == .long4 ? "LONG pickle has negative byte count" : "\(op.name) pickle has negative byte count"
             throw PickleError(.invalidArgument, offset: position, opcode: op, what)
         }
-        guard raw <= UInt64(options.limits.maxPayloadBytes) else {
-            throw PickleError(.limitExceeded, offset: position, opcode: op, "\(op.name) declares \(raw) bytes, over the limit of \(options.limits.maxPayloadBytes) bytes")
+        guard raw <= UInt64(maxPayloadBytes) else {
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "\(op.name) declares \(raw) bytes, over the limit of \(maxPayloadBytes) bytes")
         }
         return Int(raw)
     }

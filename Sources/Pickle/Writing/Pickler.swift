@@ -117,6 +117,7 @@ public struct Pickler {
     /// sequence reads in order.
     fileprivate enum Task {
         case save(PickleRef)
+        case saveRange(ArraySlice<PickleRef>)
         case opcode(UInt8)
         case endTuple(PickleRef, count: Int, marked: Bool)
         case endReduce(PickleRef)
@@ -149,6 +150,20 @@ public struct Pickler {
             case .save(let ref):
                 commitFrameIfFull()
                 try save(ref, t)
+            case .saveRange(let items):
+                // Saves items in place while they schedule nothing; the first that schedules work (a
+                // container) leaves the rest of the run below its tasks.
+                var k = items.startIndex
+                while k < items.endIndex {
+                    commitFrameIfFull()
+                    let before = tasks.count
+                    try save(items[k], t)
+                    k += 1
+                    if tasks.count != before {
+                        if k < items.endIndex { tasks.insert(.saveRange(items[k...]), at: before) }
+                        break
+                    }
+                }
             case .opcode(let op):
                 write(op)
             case .endTuple(let ref, let count, let marked):
@@ -448,7 +463,7 @@ public struct Pickler {
     fileprivate mutating func batch(_ items: ArraySlice<PickleRef>, _ mode: BatchMode, single: Opcode, multiple: Opcode, stride: Int) {
         let count = items.count / stride
         var sequence: [Task] = []
-        func saveItems(_ slice: ArraySlice<PickleRef>) { for item in slice { sequence.append(.save(item)) } }
+        func saveItems(_ slice: ArraySlice<PickleRef>) { if !slice.isEmpty { sequence.append(.saveRange(slice)) } }
         if proto == 0 && multiple != .addItems {
             var k = items.startIndex
             while k < items.endIndex {
@@ -462,9 +477,8 @@ public struct Pickler {
         let doWhile = multiple != .appends  // dicts and sets: C loops "do { ... } while (batch was full)"
         switch mode {
         case .exactFirst where count == 1 && multiple != .addItems, .generic where count == 1:
-            saveItems(items)
-            sequence.append(.opcode(single.rawValue))
-            tasks.append(contentsOf: sequence.reversed())
+            tasks.append(.opcode(single.rawValue))
+            tasks.append(.saveRange(items))
             return
         case .generic where count == 0, .exactFirst where count == 0:
             return
@@ -474,14 +488,14 @@ public struct Pickler {
             break
         }
         let take = min(count, 1000)
-        sequence.append(.opcode(Opcode.mark.rawValue))
-        saveItems(items.prefix(take * stride))
-        sequence.append(.opcode(multiple.rawValue))
+        // Pushed directly in reverse order (no temporary task array).
         let rest = items.dropFirst(take * stride)
         if take == 1000 && (!rest.isEmpty || (doWhile && mode != .generic)) {
-            sequence.append(.batch(rest, mode == .generic ? .generic : .exactContinuation, multiple))
+            tasks.append(.batch(rest, mode == .generic ? .generic : .exactContinuation, multiple))
         }
-        tasks.append(contentsOf: sequence.reversed())
+        tasks.append(.opcode(multiple.rawValue))
+        if take > 0 { tasks.append(.saveRange(items.prefix(take * stride))) }
+        write(Opcode.mark.rawValue)
     }
 }
 
@@ -631,14 +645,25 @@ extension Pickler {
 
     fileprivate mutating func writeInt(_ value: Int64) {
         if proto >= 1 {
-            if value >= 0 && value <= 0xFF { write(Opcode.binInt1.rawValue); write(UInt8(value)); return }
-            if value >= 0 && value <= 0xFFFF { write(Opcode.binInt2.rawValue); writeLE(UInt64(value), 2); return }
+            if value >= 0 && value <= 0xFF { writeOpcode(Opcode.binInt1.rawValue, UInt64(value), 1); return }
+            if value >= 0 && value <= 0xFFFF { writeOpcode(Opcode.binInt2.rawValue, UInt64(value), 2); return }
             if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
-                write(Opcode.binInt.rawValue)
-                writeLE(UInt64(UInt32(bitPattern: Int32(value))), 4)
+                writeOpcode(Opcode.binInt.rawValue, UInt64(UInt32(bitPattern: Int32(value))), 4)
                 return
             }
+            #if _endian(little)
+            if proto >= 2 {
+                // LONG1 with the minimal two's-complement bytes (5...8 here), written in one append.
+                let magnitudeBits = 64 - (value < 0 ? (~value).leadingZeroBitCount : value.leadingZeroBitCount)
+                let n = magnitudeBits / 8 + 1
+                var buffer: (UInt64, UInt64) = ((UInt64(UInt8(n)) << 8 | UInt64(Opcode.long1.rawValue)) | UInt64(bitPattern: value) << 16,
+                                                UInt64(bitPattern: value) >> 48)
+                withUnsafeBytes(of: &buffer) { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0 ..< 2 + n])) }
+                return
+            }
+            #else
             if proto >= 2 { writeBigInt(BigIntText.minimalTwosComplement(value)[...]); return }
+            #endif
         }
         if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
             write(Opcode.int.rawValue)
@@ -766,6 +791,13 @@ extension Pickler {
 
     @inline(__always)
     fileprivate mutating func write(_ byte: UInt8) { output.append(byte) }
+
+    /// An opcode and its `count`-byte little-endian argument (count <= 7), in one append.
+    @inline(__always)
+    fileprivate mutating func writeOpcode(_ op: UInt8, _ argument: UInt64, _ count: Int) {
+        output.append(op)
+        writeLE(argument, count)
+    }
 
     @inline(__always)
     fileprivate mutating func writeLE(_ value: UInt64, _ count: Int) {
