@@ -130,6 +130,9 @@ struct GraphBuilder: Sendable {
     /// - Returns: `false` if a key is unhashable (a list, dict, set or bytearray), as Python's TypeError.
     
     mutating func setItems(dict index: Int, _ pairs: ArraySlice<PickleRef>) -> Bool {
+        if t.dicts[index].isEmpty && pairs.count <= 2 * GraphBuilder.linearScanLimit {
+            return fillEmptyDict(index, pairs)
+        }
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
@@ -142,6 +145,24 @@ struct GraphBuilder: Sendable {
             }
             i += 2
         }
+        return true
+    }
+
+    /// The first SETITEMS of a small dict (the usual case): one exact-size allocation instead of growing the
+    /// array pair by pair.
+    private mutating func fillEmptyDict(_ index: Int, _ pairs: ArraySlice<PickleRef>) -> Bool {
+        var items: [PickleRef] = []
+        items.reserveCapacity(pairs.count)
+        var i = pairs.startIndex
+        while i < pairs.endIndex {
+            let key = pairs[i], value = pairs[i + 1]
+            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t) { return false }
+            var k = 0
+            while k < items.count && !(items[k] == key || KeyEquality.equal(items[k], key, t)) { k += 2 }
+            if k < items.count { items[k + 1] = value } else { items.append(key); items.append(value) }
+            i += 2
+        }
+        t.dicts[index] = items
         return true
     }
 
