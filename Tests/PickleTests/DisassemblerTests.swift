@@ -63,21 +63,7 @@ final class DisassemblerTests: XCTestCase {
         try Python.script(script, arguments)
     }
 
-    private func bytes(fromHex hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(hex.utf8.count / 2)
-        var high: UInt8?
-        for c in hex.utf8 {
-            let v: UInt8 = c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10
-            if let h = high {
-                out.append(h << 4 | v)
-                high = nil
-            } else {
-                high = v
-            }
-        }
-        return out
-    }
+    private func bytes(fromHex hex: String) -> [UInt8] { Hex.bytes(hex) }
 
     // MARK: - Fixtures
 

@@ -11,23 +11,8 @@ final class PickleToolTests: XCTestCase {
     }
 
     private func runTool(_ arguments: [String], stdin: [UInt8]) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pickletool-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inURL = directory.appendingPathComponent("in"), outURL = directory.appendingPathComponent("out"),
-            errURL = directory.appendingPathComponent("err")
-        try Data(stdin).write(to: inURL)
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = arguments
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, [UInt8](try Data(contentsOf: outURL)), String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        let (status, out, err) = try Subprocess.run(tool, arguments, stdin: stdin)
+        return (status, [UInt8](out), String(decoding: err, as: UTF8.self))
     }
 
     func testShowPrintsEveryObjectThenTheErrorWithItsOffset() throws {

@@ -20,27 +20,7 @@ final class SupportTests: XCTestCase {
         }
     }
 
-    /// Bytes from lowercase or uppercase hexadecimal text (empty for empty text).
-    private func hexBytes(_ s: some StringProtocol) -> [UInt8] {
-        var out: [UInt8] = []
-        var high: UInt8?
-        for c in s.utf8 {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c - UInt8(ascii: "A") + 10
-            default: continue
-            }
-            if let h = high {
-                out.append(h << 4 | v)
-                high = nil
-            } else {
-                high = v
-            }
-        }
-        return out
-    }
+    private func hexBytes(_ s: some StringProtocol) -> [UInt8] { Hex.bytes(s) }
 
     /// Lowercase hexadecimal text of bytes.
     private func hex(_ bytes: [UInt8]) -> String {

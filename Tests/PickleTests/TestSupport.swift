@@ -150,6 +150,21 @@ enum Python {
     }
 
     private static func runRaw(_ arguments: [String], stdin: [UInt8]) throws -> (Int32, Data, Data) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures").path
+        do {
+            return try Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments, stdin: stdin, environment: environment)
+        } catch {
+            throw Failure(description: "python3 (CPython 3.11, the oracle) must be installed: \(error)")
+        }
+    }
+}
+
+/// Runs a program with standard input and output through temporary files, so no amount of output can
+/// deadlock a pipe.
+enum Subprocess {
+    static func run(_ executable: URL, _ arguments: [String], stdin: [UInt8],
+                    environment: [String: String]? = nil) throws -> (status: Int32, stdout: Data, stderr: Data) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-python-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -159,20 +174,27 @@ enum Python {
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures").path
-        process.environment = environment
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardInput = try FileHandle(forReadingFrom: inURL)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
-        do {
-            try process.run()
-        } catch {
-            throw Failure(description: "python3 (CPython 3.11, the oracle) must be installed: \(error)")
-        }
+        try process.run()
         process.waitUntilExit()
         return (process.terminationStatus, try Data(contentsOf: outURL), try Data(contentsOf: errURL))
+    }
+}
+
+/// Bytes from hexadecimal text (either case); other characters are skipped.
+enum Hex {
+    static func bytes(_ text: some StringProtocol) -> [UInt8] {
+        var out: [UInt8] = []
+        var high: UInt8?
+        for c in text.utf8 {
+            guard let v = TextNumbers.hexValue(c) else { continue }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
     }
 }
