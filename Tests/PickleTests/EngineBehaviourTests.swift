@@ -108,6 +108,29 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertEqual(try Unpickler.loads(data, hooks: hooks).root.description, "['ABC', -1]")
     }
 
+    /// The pickler's persistent-id hook writes what CPython's `Pickler.persistent_id` writes.
+    func testPersistentIDHookMatchesCPython() throws {
+        for version in 0 ... 5 {
+            let expected = try python("""
+                import pickle, io, sys
+                class P(pickle.Pickler):
+                    def persistent_id(self, obj):
+                        if isinstance(obj, str) and obj.startswith('ext:'):
+                            return obj[4:] if \(version) == 0 else ('ref', obj[4:], 7)
+                        return None
+                f = io.BytesIO(); P(f, \(version)).dump(['ext:alpha', 'plain', {'k': 'ext:beta'}]); sys.stdout.buffer.write(f.getvalue())
+                """)
+            var options = PicklerOptions(protocolVersion: version)
+            options.persistentID = { node in
+                guard let text = node.string, text.hasPrefix("ext:") else { return nil }
+                let name = String(text.dropFirst(4))
+                return version == 0 ? .string(name) : .tuple([.string("ref"), .string(name), .int(7)])
+            }
+            let value: PickleValue = ["ext:alpha", "plain", ["k": "ext:beta"]]
+            XCTAssertEqual(try Pickler.dumps(PickleGraph(value), options: options), expected, "protocol \(version)")
+        }
+    }
+
     // MARK: - Depth
 
     /// A 1,000,000-deep list loads, prints, re-pickles, reloads and frees without recursion.

@@ -273,6 +273,10 @@ public struct Pickler {
     // MARK: - Saving one value
 
     fileprivate mutating func save(_ ref: PickleRef, _ t: GraphTables) throws {
+        if let persistentID = options.persistentID, let pid = persistentID(PickleNode(graph: graph!, ref: ref)) {
+            try savePersistentID(pid)
+            return
+        }
         if ref.isInlineInt { writeInt(ref.inlineIntValue); return }
         if ref == .none { write(Opcode.none.rawValue); return }
         if ref == .true || ref == .false { writeBool(ref == .true); return }
@@ -597,6 +601,75 @@ extension Pickler {
         write(0x0A)
         output.append(contentsOf: qualified.utf8)
         write(0x0A)
+    }
+
+    // MARK: - Persistent ids
+
+    /// CPython's `save_pers`: the id saved as an object (never itself looked up as persistent) then
+    /// BINPERSID, or `PERSID str(id)` at protocol 0. Id tuples are fresh objects; equal id strings are taken
+    /// to be one object, as Python's constant strings are.
+    fileprivate mutating func savePersistentID(_ pid: PickleValue) throws {
+        if proto == 0 {
+            let text: String
+            switch pid {
+            case .string(let s): text = s
+            case .int(let i): text = String(i)
+            default:
+                throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be str or int")
+            }
+            guard text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
+                throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
+            }
+            write(Opcode.persID.rawValue)
+            output.append(contentsOf: text.utf8)
+            write(0x0A)
+            return
+        }
+        try writeValue(pid, depth: 0)
+        write(Opcode.binPersID.rawValue)
+    }
+
+    /// Writes a small value tree (a persistent id) the way `save` writes the same Python objects.
+    private mutating func writeValue(_ value: PickleValue, depth: Int) throws {
+        guard depth < 100 else {
+            throw PickleError(.unpicklable, offset: output.count, "persistent id nested deeper than 100 levels")
+        }
+        commitFrameIfFull()
+        switch value {
+        case .none: write(Opcode.none.rawValue)
+        case .bool(let b): writeBool(b)
+        case .int(let i): writeInt(Int64(i))
+        case .bigInt(let bytes):
+            let normalized = PickleGraph(value).root
+            if let small = normalized.int { writeInt(Int64(small)) } else { writeBigInt(bytes[...]) }
+        case .float(let d): writeFloat(d)
+        case .string(let s):
+            // Python shares constant strings (the same object each call): equal id strings share one entry.
+            let key = "pid:" + s
+            if let index = syntheticMemo[key] { writeGet(index); return }
+            writeString(Array(s.utf8)[...])
+            syntheticMemo[key] = memoCount
+            memoizeTemporary()
+        case .rawString(let utf8): writeString(utf8[...]); memoizeTemporary()
+        case .bytes(let b) where proto >= 3: writeBytes(b[...]); memoizeTemporary()
+        case .tuple(let items):
+            if items.isEmpty {
+                if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+                return
+            }
+            let marked = !(proto >= 2 && items.count <= 3)
+            if marked { write(Opcode.mark.rawValue) }
+            for item in items { try writeValue(item, depth: depth + 1) }
+            write(marked ? Opcode.tuple.rawValue : Opcode.tuple1.rawValue + UInt8(items.count - 1))
+            memoizeTemporary()
+        default:
+            throw PickleError(.unpicklable, offset: output.count, "persistent ids must be None, bool, int, float, str, bytes or tuples of them")
+        }
+    }
+
+    private mutating func memoizeTemporary() {
+        writePut(memoCount)
+        memoCount += 1
     }
 
     // MARK: - Memo
