@@ -784,7 +784,7 @@ public struct PickleParser {
         if let load = hooks.persistentLoad {
             let replacement: PickleValue?
             do {
-                let idValue = try PickleNode(tables: builder.t, ref: id).value()
+                let idValue = try ValueTreeBuilder.convert(builder.t, id)
                 replacement = try load(idValue)
             } catch {
                 throw PickleError(.rejected, offset: position, opcode: op, "persistent id rejected: \(error)")
@@ -899,9 +899,7 @@ public struct PickleParser {
         return builder.t.withPayload(of: node) { String(decoding: $0, as: UTF8.self) }
     }
 
-    private func kindName(_ ref: PickleRef) -> String {
-        PickleNode(tables: builder.t, ref: ref).pythonTypeName
-    }
+    private func kindName(_ ref: PickleRef) -> String { builder.t.pythonTypeName(of: ref) }
 
     private func frameError(at position: Int, opcode: Opcode?) -> PickleError {
         PickleError(.frameViolation, offset: position, opcode: opcode,

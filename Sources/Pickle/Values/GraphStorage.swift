@@ -150,6 +150,31 @@ struct GraphTables: Sendable {
     }
 }
 
+extension GraphTables {
+    /// The Python type name of a value (`int`, `str`, `list`, ...), for messages.
+    func pythonTypeName(of ref: PickleRef) -> String {
+        if ref.isInlineInt { return "int" }
+        if ref == .none { return "NoneType" }
+        if !ref.isNode { return "bool" }
+        let node = nodes[ref.nodeIndex]
+        switch node.kind {
+        case .int64, .bigInt: return "int"
+        case .float: return "float"
+        case .string: return "str"
+        case .bytes: return "bytes"
+        case .byteArray: return "bytearray"
+        case .list: return "list"
+        case .tuple: return "tuple"
+        case .dict: return "dict"
+        case .set: return "set"
+        case .frozenSet: return "frozenset"
+        case .global: return "global \(globals[node.a])"
+        case .object: return "object"
+        case .buffer: return "PickleBuffer"
+        }
+    }
+}
+
 /// The identity of a node across graphs: which graph, which node. Used to keep identity when a session
 /// memo shares objects between pickles.
 public struct NodeIdentity: Hashable, Sendable {

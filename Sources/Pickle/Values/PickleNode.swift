@@ -13,10 +13,6 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         self.ref = ref
     }
 
-    init(tables: GraphTables, ref: PickleRef) {
-        self.init(graph: PickleGraph(tables: tables, root: ref), ref: ref)
-    }
-
     /// The Python type of a value, as seen from Swift.
     public enum Kind: String, Sendable {
         case none, bool, int, float, string, bytes, byteArray, list, tuple, dict, set, frozenSet
@@ -49,25 +45,7 @@ public struct PickleNode: Sendable, CustomStringConvertible {
     }
 
     /// The Python type name (`int`, `str`, `list`, ...), for messages.
-    public var pythonTypeName: String {
-        switch kind {
-        case .none: return "NoneType"
-        case .bool: return "bool"
-        case .int: return "int"
-        case .float: return "float"
-        case .string: return "str"
-        case .bytes: return "bytes"
-        case .byteArray: return "bytearray"
-        case .list: return "list"
-        case .tuple: return "tuple"
-        case .dict: return "dict"
-        case .set: return "set"
-        case .frozenSet: return "frozenset"
-        case .global: return "global \(global!)"
-        case .object: return "object"
-        case .buffer: return "PickleBuffer"
-        }
-    }
+    public var pythonTypeName: String { t.pythonTypeName(of: ref) }
 
     // MARK: - Scalars
 
