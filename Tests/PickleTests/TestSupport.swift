@@ -90,6 +90,7 @@ enum Feeding {
         h.combine(t.heap)
         for s in t.slices { h.combine(s.count); s.withUnsafeBytes { h.combine(bytes: $0) } }
         h.combine(t.tupleItems)
+        h.combine(t.listItems)
         h.combine(t.sequences)
         h.combine(t.dicts)
         h.combine(t.globals)

@@ -364,7 +364,7 @@ public struct PickleParser {
             return 1
         case .list:
             let start = try markStart(op, position)
-            let ref = builder.list(Array(stack[start...]))
+            let ref = builder.list(stack[start...])
             stack.removeSubrange(start...)
             try push(ref, op, position)
             return 1
@@ -799,7 +799,7 @@ public struct PickleParser {
             let node = builder.t.nodes[target.nodeIndex]
             switch node.kind {
             case .list:
-                builder.t.sequences[node.a].append(contentsOf: items)
+                builder.appendToList(target.nodeIndex, items)
                 return
             case .object:
                 builder.t.objects[node.a].operations.append(contentsOf: items.map { .append($0) })
@@ -832,9 +832,9 @@ public struct PickleParser {
                 var k = pairs.startIndex
                 var ok = true
                 while k < pairs.endIndex && ok {
-                    let count = builder.t.sequences[node.a].count
+                    let count = builder.t.elements(of: builder.t.nodes[target.nodeIndex]).count
                     if pairs[k].isInlineInt, case let idx = Int(pairs[k].inlineIntValue), idx >= -count, idx < count {
-                        builder.t.sequences[node.a][idx < 0 ? idx + count : idx] = pairs[k + 1]
+                        builder.setListItem(target.nodeIndex, at: idx < 0 ? idx + count : idx, pairs[k + 1])
                     } else { ok = false }
                     k += 2
                 }

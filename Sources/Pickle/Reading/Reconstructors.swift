@@ -69,7 +69,7 @@ enum Reconstructors {
         guard ref.isNode else { return nil }
         let node = b.t.nodes[ref.nodeIndex]
         switch node.kind {
-        case .list, .set, .frozenSet: return b.t.sequences[node.a]
+        case .list, .set, .frozenSet: return Array(b.t.elements(of: node))
         case .tuple: return Array(b.t.tupleElements(node))
         default: return nil
         }

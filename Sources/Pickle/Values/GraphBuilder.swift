@@ -67,9 +67,36 @@ struct GraphBuilder: Sendable {
     // MARK: - Containers
 
     
-    mutating func list(_ items: [PickleRef] = []) -> PickleRef {
-        t.sequences.append(items)
-        return append(Node(kind: .list, a: t.sequences.count - 1))
+    mutating func list(_ items: some Collection<PickleRef> = EmptyCollection()) -> PickleRef {
+        let offset = t.listItems.count
+        t.listItems.append(contentsOf: items)
+        return append(Node(kind: .list, a: offset, b: items.count, external: true))
+    }
+
+    /// Appends items to a list node: in place at the end of the flat arena when the list is last there,
+    /// otherwise after moving the list to its own array.
+    mutating func appendToList(_ index: Int, _ items: some Collection<PickleRef>) {
+        let node = t.nodes[index]
+        if node.external {
+            if node.b == 0 {
+                t.nodes[index].a = t.listItems.count
+            } else if node.a + node.b != t.listItems.count {
+                t.sequences.append(Array(t.listItems[node.a ..< node.a + node.b]))
+                t.nodes[index] = Node(kind: .list, a: t.sequences.count - 1)
+                t.sequences[t.sequences.count - 1].append(contentsOf: items)
+                return
+            }
+            t.listItems.append(contentsOf: items)
+            t.nodes[index].b += items.count
+        } else {
+            t.sequences[node.a].append(contentsOf: items)
+        }
+    }
+
+    /// Replaces a list item (SETITEM on a list).
+    mutating func setListItem(_ index: Int, at position: Int, _ value: PickleRef) {
+        let node = t.nodes[index]
+        if node.external { t.listItems[node.a + position] = value } else { t.sequences[node.a][position] = value }
     }
 
     

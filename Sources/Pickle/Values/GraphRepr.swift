@@ -64,7 +64,7 @@ enum GraphRepr {
                     switch node.kind {
                     case .list:
                         out += "["
-                        pushSequence(t.sequences[node.a], close: "]")
+                        pushSequence(t.elements(of: node), close: "]")
                     case .tuple:
                         out += "("
                         pushSequence(t.tupleElements(node), close: ")", singleComma: true)

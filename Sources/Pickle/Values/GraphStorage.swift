@@ -15,7 +15,10 @@ enum NodeKind: UInt8, Sendable {
 ///   two's-complement little-endian bytes.
 /// - `float`: `a` is the bit pattern.
 /// - `tuple`: `a`/`b` are an offset and a count in `tupleItems`.
-/// - `list`, `set`, `frozenSet`: `a` indexes `sequences`. `dict`: `a` indexes `dicts` (keys and values interleaved).
+/// - `list`: when `external` is set, `a`/`b` are an offset and a count in the flat `listItems` arena (the usual
+///   case: one allocation for every list of the graph); otherwise `a` indexes `sequences` (a list that grew after
+///   another list was appended behind it moves to its own array).
+/// - `set`, `frozenSet`: `a` indexes `sequences`. `dict`: `a` indexes `dicts` (keys and values interleaved).
 /// - `global`: `a` indexes `globals`. `object`: `a` indexes `objects`.
 /// - `buffer`: `a` indexes `buffers` (protocol 5 out-of-band data).
 
@@ -118,6 +121,7 @@ struct GraphTables: Sendable {
     var heap: [UInt8] = []
     var slices: [ArraySlice<UInt8>] = []
     var tupleItems: [PickleRef] = []
+    var listItems: [PickleRef] = []
     var sequences: [[PickleRef]] = []
     var dicts: [[PickleRef]] = []
     var globals: [GlobalName] = []
@@ -147,6 +151,12 @@ struct GraphTables: Sendable {
     
     func tupleElements(_ node: Node) -> ArraySlice<PickleRef> {
         tupleItems[node.a ..< node.a + node.b]
+    }
+
+    /// The items of a list, set or frozenset node.
+    func elements(of node: Node) -> ArraySlice<PickleRef> {
+        if node.kind == .list && node.external { return listItems[node.a ..< node.a + node.b] }
+        return sequences[node.a][...]
     }
 }
 

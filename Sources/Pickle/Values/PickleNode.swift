@@ -112,7 +112,7 @@ public struct PickleNode: Sendable, CustomStringConvertible {
     public var elements: [PickleNode]? {
         guard let node else { return nil }
         switch node.kind {
-        case .list, .set, .frozenSet: return t.sequences[node.a].map { PickleNode(graph: graph, ref: $0) }
+        case .list, .set, .frozenSet: return t.elements(of: node).map { PickleNode(graph: graph, ref: $0) }
         case .tuple: return t.tupleElements(node).map { PickleNode(graph: graph, ref: $0) }
         default: return nil
         }
@@ -141,7 +141,7 @@ public struct PickleNode: Sendable, CustomStringConvertible {
     public var count: Int? {
         guard let node else { return nil }
         switch node.kind {
-        case .list, .set, .frozenSet: return t.sequences[node.a].count
+        case .list, .set, .frozenSet: return t.elements(of: node).count
         case .tuple: return node.b
         case .dict: return t.dicts[node.a].count / 2
         case .string, .bytes, .byteArray: return node.b
@@ -154,7 +154,7 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         guard let node else { return nil }
         let items: ArraySlice<PickleRef>
         switch node.kind {
-        case .list: items = t.sequences[node.a][...]
+        case .list: items = t.elements(of: node)
         case .tuple: items = t.tupleElements(node)
         default: return nil
         }

@@ -103,7 +103,11 @@ extension GraphBuilder {
                 let offset = t.tupleItems.count
                 t.tupleItems.append(contentsOf: s.tupleElements(node).map(local))
                 node.a = offset
-            case .list, .set, .frozenSet:
+            case .list:
+                let items = s.elements(of: node).map(local)
+                node = Node(kind: .list, a: t.listItems.count, b: items.count, external: true)
+                t.listItems.append(contentsOf: items)
+            case .set, .frozenSet:
                 t.sequences.append(s.sequences[node.a].map(local))
                 node.a = t.sequences.count - 1
             case .dict:
@@ -133,7 +137,7 @@ extension GraphTables {
     func forEachChild(of node: Node, _ body: (PickleRef) -> Void) {
         switch node.kind {
         case .tuple: for r in tupleElements(node) { body(r) }
-        case .list, .set, .frozenSet: for r in sequences[node.a] { body(r) }
+        case .list, .set, .frozenSet: for r in elements(of: node) { body(r) }
         case .dict: for r in dicts[node.a] { body(r) }
         case .object:
             let record = objects[node.a]

@@ -306,8 +306,8 @@ public struct Pickler {
         case .list:
             if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
             memoize(ref)
-            let items = t.sequences[node.a]
-            if !items.isEmpty { tasks.append(.batch(items[...], .exactFirst, .appends)) }
+            let items = t.elements(of: node)
+            if !items.isEmpty { tasks.append(.batch(items, .exactFirst, .appends)) }
         case .dict:
             if proto >= 1 { write(Opcode.emptyDict.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.dict.rawValue) }
             memoize(ref)
