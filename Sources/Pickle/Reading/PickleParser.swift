@@ -72,6 +72,11 @@ public struct PickleParser {
     /// Whether the parser is between pickles (no byte of an unfinished pickle has been fed).
     public var isAtPickleBoundary: Bool { !inPickle && carry.isEmpty }
 
+    /// Sizes the arenas of the next pickle for an input of `byteCount` bytes (one-shot decoding knows it).
+    mutating func reserve(forInputSize byteCount: Int) {
+        builder.reserve(forInputSize: byteCount)
+    }
+
     /// Adds out-of-band buffers for later NEXT_BUFFER opcodes.
     public mutating func supplyBuffers(_ more: [OutOfBandBuffer]) {
         buffers = (buffers ?? []) + more

@@ -12,6 +12,7 @@ public enum Unpickler {
                              hooks: UnpicklerHooks = UnpicklerHooks(), buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
         var parser = PickleParser(options: options, hooks: hooks, buffers: buffers)
         parser.haltsAfterPickle = true
+        parser.reserve(forInputSize: bytes.count)
         var out: [PickleGraph] = []
         try parser.feed(bytes, into: &out)
         if let first = out.first { return first }

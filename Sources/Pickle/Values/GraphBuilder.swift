@@ -8,6 +8,15 @@ struct GraphBuilder: Sendable {
 
     init() {}
 
+    /// Reserves arena space for a pickle of `inputSize` bytes, so the arenas do not regrow (and copy) as it
+    /// decodes. Proportional to the input, so it never exceeds a small multiple of the bytes that exist.
+    mutating func reserve(forInputSize inputSize: Int) {
+        t.nodes.reserveCapacity(inputSize / 8)
+        t.heap.reserveCapacity(inputSize / 4)
+        t.listItems.reserveCapacity(inputSize / 16)
+        t.tupleItems.reserveCapacity(inputSize / 32)
+    }
+
     // MARK: - Scalars
 
     
