@@ -9,12 +9,13 @@ struct GraphBuilder: Sendable {
     init() {}
 
     /// Reserves arena space for a pickle of `inputSize` bytes, so the arenas do not regrow (and copy) as it
-    /// decodes. Proportional to the input, so it never exceeds a small multiple of the bytes that exist.
+    /// decodes. Proportional to the input and capped (about 56 MB in all), so a large payload, which needs no
+    /// nodes, reserves little.
     mutating func reserve(forInputSize inputSize: Int) {
-        t.nodes.reserveCapacity(inputSize / 8)
-        t.heap.reserveCapacity(inputSize / 4)
-        t.listItems.reserveCapacity(inputSize / 16)
-        t.tupleItems.reserveCapacity(inputSize / 32)
+        t.nodes.reserveCapacity(min(inputSize / 8, 1 << 20))
+        t.heap.reserveCapacity(min(inputSize / 4, 1 << 24))
+        t.listItems.reserveCapacity(min(inputSize / 16, 1 << 20))
+        t.tupleItems.reserveCapacity(min(inputSize / 32, 1 << 20))
     }
 
     // MARK: - Scalars
