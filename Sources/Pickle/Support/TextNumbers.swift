@@ -39,7 +39,7 @@ enum TextNumbers {
         if k < n && (text[k] == 0x2B || text[k] == 0x2D) { negative = text[k] == 0x2D; k += 1 }
         var base: UInt64 = 10
         if k < n && text[k] == 0x30 {
-            if k + 2 < n + 1, k + 1 < n, text[k + 1] | 0x20 == 0x78, k + 2 < n, hexValue(text[k + 2]) != nil {
+            if k + 2 < n, text[k + 1] | 0x20 == 0x78, hexValue(text[k + 2]) != nil {
                 base = 16
                 k += 2
             } else {

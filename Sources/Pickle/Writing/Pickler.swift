@@ -254,7 +254,7 @@ public struct Pickler {
             case .tupleStart(let count):
                 commitFrameIfFull()
                 if count == 0 {
-                    if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+                    writeEmptyTuple()
                 } else if !(proto >= 2 && count <= 3) {
                     write(Opcode.mark.rawValue)
                 }
@@ -316,7 +316,7 @@ public struct Pickler {
         case .tuple:
             let items = t.tupleElements(node)
             if items.isEmpty {
-                if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+                writeEmptyTuple()
                 return
             }
             let marked = !(proto >= 2 && items.count <= 3)
@@ -466,12 +466,11 @@ public struct Pickler {
     /// Writes the next batch of `items` (`stride` 1 for APPENDS/ADDITEMS, 2 for SETITEMS) and schedules the rest.
     fileprivate mutating func batch(_ items: ArraySlice<PickleRef>, _ mode: BatchMode, single: Opcode, multiple: Opcode, stride: Int) {
         let count = items.count / stride
-        var sequence: [Task] = []
-        func saveItems(_ slice: ArraySlice<PickleRef>) { if !slice.isEmpty { sequence.append(.saveRange(slice)) } }
         if proto == 0 && multiple != .addItems {
+            var sequence: [Task] = []
             var k = items.startIndex
             while k < items.endIndex {
-                saveItems(items[k ..< k + stride])
+                sequence.append(.saveRange(items[k ..< k + stride]))
                 sequence.append(.opcode(single.rawValue))
                 k += stride
             }
@@ -654,7 +653,7 @@ extension Pickler {
         case .bytes(let b) where proto >= 3: writeBytes(b[...]); memoizeTemporary()
         case .tuple(let items):
             if items.isEmpty {
-                if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+                writeEmptyTuple()
                 return
             }
             let marked = !(proto >= 2 && items.count <= 3)
@@ -864,6 +863,11 @@ extension Pickler {
 
     @inline(__always)
     fileprivate mutating func write(_ byte: UInt8) { output.append(byte) }
+
+    /// `()`: EMPTY_TUPLE, or MARK TUPLE at protocol 0. Never memoized, as CPython.
+    fileprivate mutating func writeEmptyTuple() {
+        if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
+    }
 
     /// An opcode and its `count`-byte little-endian argument (count <= 7), in one append.
     @inline(__always)
