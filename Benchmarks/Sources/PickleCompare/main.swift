@@ -2,8 +2,13 @@
 //
 //   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE]
 //   PickleCompare encode FILE --protocol P [--repeat N] [--warmup W] [--out FILE]
+//   PickleCompare stream [--sync]     (reads concatenated pickles from standard input)
 //
-// Prints one JSON line: {"mode":…, "median_ns":…, "min_ns":…, "max_ns":…, …, "samples_ns":[…]}.
+// decode/encode print one JSON line: {"mode":…, "median_ns":…, "min_ns":…, "max_ns":…, …, "samples_ns":[…]}.
+// stream reads standard input through `StreamingUnpickler(fileDescriptor: 0)` once, counting the objects, and
+// prints {"mode":"stream", "elapsed_ns":…, "objects":…, "bytes":…, "max_rss_kib":…, "root_count_sum":…}.
+// `stream --sync` does the same without the AsyncSequence: blocking 256 KiB read(2)s on the calling thread
+// fed straight to a `PickleParser` (the synchronous baseline for the AsyncSequence's overhead).
 //
 // Each timed run covers the work *and* the release of its result, as CPython's timeit does (there the
 // result of `pickle.loads(data)` is freed when the statement ends, inside the timed loop): the graph (or
@@ -26,6 +31,7 @@ struct Arguments {
     var chunk: Int? = nil
     var protocolVersion = 5
     var out: String? = nil
+    var sync = false
 }
 
 func printError(_ text: String) {
@@ -37,6 +43,7 @@ func usage() -> Never {
     let text = """
     usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE]
            PickleCompare encode FILE [--protocol P] [--repeat N] [--warmup W] [--out FILE]
+           PickleCompare stream [--sync] < PICKLES
 
     """
     printError(text)
@@ -51,6 +58,15 @@ func fail(_ message: String) -> Never {
 func parseArguments() -> Arguments {
     var args = Arguments()
     var rest = Array(CommandLine.arguments.dropFirst())
+    if rest.first == "stream" {
+        args.mode = "stream"
+        switch rest.dropFirst() {
+        case []: break
+        case ["--sync"]: args.sync = true
+        default: usage()
+        }
+        return args
+    }
     guard rest.count >= 2 else { usage() }
     args.mode = rest.removeFirst()
     args.file = rest.removeFirst()
@@ -150,10 +166,88 @@ func encodeOnce(_ graph: PickleGraph, _ options: PicklerOptions) throws -> Int {
     return bytes.count
 }
 
+// MARK: - Streaming
+
+/// Peak resident set size of this process (`ru_maxrss`: KiB on Linux, bytes on macOS; reported in KiB).
+func peakRSSKiB() -> Int {
+    var usage = rusage()
+    #if canImport(Darwin)
+    getrusage(RUSAGE_SELF, &usage)
+    return Int(usage.ru_maxrss) / 1024
+    #else
+    getrusage(RUSAGE_SELF.rawValue, &usage)  // Glibc imports RUSAGE_SELF as an enum case
+    return Int(usage.ru_maxrss)
+    #endif
+}
+
+/// Reads standard input through `StreamingUnpickler(fileDescriptor: 0)` until end of file. Timed from
+/// before the first read to the end of the stream; each object is dropped as soon as it has been counted,
+/// as a streaming consumer would.
+func runStream() async throws {
+    let t0 = nowNanoseconds()
+    var iterator = StreamingUnpickler(fileDescriptor: 0).makeAsyncIterator()
+    var objects = 0
+    var rootCountSum = 0
+    while let graph = try await iterator.next() {
+        objects += 1
+        rootCountSum &+= summary(graph)
+    }
+    let t1 = nowNanoseconds()
+    printStreamResult(elapsed: t1 - t0, objects: objects, bytes: iterator.offset, rootCountSum: rootCountSum,
+                      sync: false)
+}
+
+/// The synchronous baseline: blocking reads of standard input on this thread, fed to a `PickleParser`.
+func runStreamSync() throws {
+    let t0 = nowNanoseconds()
+    #if os(Linux)
+    var info = stat()
+    if fstat(0, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO {
+        _ = fcntl(0, 1031 /* F_SETPIPE_SZ */, 1 << 20)  // as FileDescriptorByteStream does
+    }
+    #endif
+    var parser = PickleParser()
+    var ready: [PickleGraph] = []
+    var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+    var objects = 0
+    var rootCountSum = 0
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            fail("read failed on standard input")
+        }
+        if n == 0 { break }
+        try parser.feed(buffer[0 ..< n], into: &ready)
+        for graph in ready {
+            objects += 1
+            rootCountSum &+= summary(graph)
+        }
+        ready.removeAll(keepingCapacity: true)
+    }
+    try parser.finish()
+    let t1 = nowNanoseconds()
+    printStreamResult(elapsed: t1 - t0, objects: objects, bytes: parser.offset, rootCountSum: rootCountSum,
+                      sync: true)
+}
+
+func printStreamResult(elapsed: UInt64, objects: Int, bytes: Int, rootCountSum: Int, sync: Bool) {
+    sink &+= rootCountSum
+    let fields = [
+        "\"mode\":\"stream\"",
+        "\"sync\":\(sync)",
+        "\"elapsed_ns\":\(elapsed)",
+        "\"objects\":\(objects)",
+        "\"bytes\":\(bytes)",
+        "\"max_rss_kib\":\(peakRSSKiB())",
+        "\"root_count_sum\":\(rootCountSum)",
+    ]
+    print("{" + fields.joined(separator: ",") + "}")
+}
+
 // MARK: - Main
 
-func run() throws {
-    let args = parseArguments()
+func run(_ args: Arguments) throws {
     let input = readFile(args.file)
     var times: [UInt64] = []
     times.reserveCapacity(args.repeats)
@@ -215,8 +309,13 @@ func run() throws {
     print("{" + fields.joined(separator: ",") + "}")
 }
 
+let arguments = parseArguments()
 do {
-    try run()
+    if arguments.mode == "stream" {
+        if arguments.sync { try runStreamSync() } else { try await runStream() }
+    } else {
+        try run(arguments)
+    }
 } catch {
     fail("\(error)")
 }

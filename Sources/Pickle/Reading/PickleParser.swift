@@ -26,6 +26,9 @@ public struct PickleParser {
     public private(set) var offset = 0
     /// How many pickles have been completed.
     public private(set) var completedCount = 0
+    /// The stream offset just past the STOP of the last completed pickle (0 before the first): where an
+    /// unfinished pickle, such as the torn tail of a log, begins.
+    public private(set) var lastCompleteOffset = 0
 
     // Partial opcode carried over from the previous chunk: stream bytes [offset - carry.count, offset).
     private var carry: [UInt8] = []
@@ -71,6 +74,13 @@ public struct PickleParser {
 
     /// Whether the parser is between pickles (no byte of an unfinished pickle has been fed).
     public var isAtPickleBoundary: Bool { !inPickle && carry.isEmpty }
+
+    /// The number of entries in the memo (CPython's `len(memo)`, where the next MEMOIZE stores). In session
+    /// mode this is what a writer appending to the stream must continue numbering from.
+    public var memoEntryCount: Int { memo.count }
+    /// ``memoEntryCount`` as it was right after the last completed pickle (entries an unfinished pickle
+    /// added are not counted).
+    public private(set) var memoEntryCountAtLastComplete = 0
 
     /// Sizes the arenas of the next pickle for an input of `byteCount` bytes (one-shot decoding knows it).
     mutating func reserve(forInputSize byteCount: Int) {
@@ -122,21 +132,26 @@ public struct PickleParser {
             let position = offset - carry.count
             let op = Opcode(rawValue: carry[0])
             let error = PickleError(.truncated, offset: position, opcode: op,
-                                    "pickle data was truncated: the input ended inside this opcode (\(carry.count) of its bytes arrived)")
+                                    "pickle data was truncated: the input ended inside this opcode (\(carry.count) of its bytes arrived)\(unfinishedPickleNote)")
             failure = error
             throw error
         }
         if frameEnd > offset {
             let error = PickleError(.truncated, offset: offset, opcode: nil,
-                                    "pickle data was truncated: the input ended \(frameEnd - offset) bytes before the end of the current frame")
+                                    "pickle data was truncated: the input ended \(frameEnd - offset) bytes before the end of the current frame\(unfinishedPickleNote)")
             failure = error
             throw error
         }
         if inPickle {
-            let error = PickleError(.endOfInput, offset: offset, "ran out of input: the stream ended before the STOP of the pickle")
+            let error = PickleError(.endOfInput, offset: offset, "ran out of input: the stream ended before the STOP of the pickle\(unfinishedPickleNote)")
             failure = error
             throw error
         }
+    }
+
+    /// Where the unfinished pickle began, for the messages of a stream that ends inside one.
+    private var unfinishedPickleNote: String {
+        "; the unfinished pickle began at offset \(lastCompleteOffset), after \(completedCount) complete pickle\(completedCount == 1 ? "" : "s")"
     }
 
     // MARK: - Chunk processing
@@ -631,6 +646,7 @@ public struct PickleParser {
                 throw PickleError(.frameViolation, offset: position, opcode: op, "STOP inside a frame that declares \(frameEnd - position - 1) more bytes")
             }
             let root = stack.removeLast()
+            lastCompleteOffset = position + 1
             completePickle(root, &out)
             return 1
         }
@@ -652,6 +668,7 @@ public struct PickleParser {
         case .perPickle:
             memo = Memo(tracksGenerations: false)
         case .session:
+            memoEntryCountAtLastComplete = memo.count
             sessionGraphs.append(graph)
             generation += 1
             importMaps.removeAll()
@@ -713,7 +730,11 @@ public struct PickleParser {
 
     private mutating func memoGet(_ index: Int, _ op: Opcode, _ position: Int) throws -> PickleRef {
         guard let entry = memo.get(index) else {
-            throw PickleError(.missingMemoEntry, offset: position, opcode: op, "memo value not found at index \(index)")
+            var message = "memo value not found at index \(index)"
+            if options.memoMode == .perPickle && completedCount > 0 {
+                message += " (each pickle has its own memo in this mode; a stream written by one Pickler across many dump calls needs MemoMode.session)"
+            }
+            throw PickleError(.missingMemoEntry, offset: position, opcode: op, message)
         }
         if entry.generation == generation || !entry.ref.isNode { return entry.ref }
         // Session mode: the entry belongs to an earlier pickle; copy its subgraph into this one once.

@@ -16,9 +16,16 @@ public struct Pickler {
     fileprivate var framing = false
     fileprivate var frameStart = 0
 
+    // Streaming: where finished output goes during a dump (whole frames, and large payloads as their own
+    // buffers), how many bytes went there, and the first error it threw.
+    var sink: (any PickleSink)?
+    private(set) var drainedCount = 0
+    fileprivate var drainedDuringDump = false
+    var sinkError: (any Error)?
+
     // Memo: entries of the graph being dumped by node index, entries of earlier dumps by node identity,
     // and CPython's shared constants (global objects, interned names) by key.
-    fileprivate var memoCount = 0
+    var memoCount = 0
     fileprivate var localMemo: [Int32] = []
     fileprivate var identityMemo: [NodeIdentity: Int] = [:]
     fileprivate var syntheticMemo: [String: Int] = [:]
@@ -69,7 +76,9 @@ public struct Pickler {
             graph = g
             localMemo = [Int32](repeating: -1, count: g.t.nodes.count)
         }
+        if let sinkError { throw sinkError }
         let start = output.count
+        drainedDuringDump = false
         do {
             if proto >= 2 {
                 output.append(Opcode.proto.rawValue)
@@ -80,10 +89,17 @@ public struct Pickler {
             try run()
             write(Opcode.stop.rawValue)
             if framing { commitFrame(force: true, reopen: false) }
+            if let sinkError { throw sinkError }
         } catch {
-            output.removeSubrange(start...)
             tasks.removeAll()
             framing = false
+            if drainedDuringDump {
+                // Part of this pickle is already in the sink: it cannot be taken back.
+                sinkError = sinkError ?? PickleError(.ioFailure, offset: drainedCount,
+                    "an earlier dump failed after part of its pickle reached the sink (\(error)); the stream holds an incomplete pickle")
+            } else {
+                output.removeSubrange(start...)
+            }
             throw error
         }
     }
@@ -410,7 +426,7 @@ public struct Pickler {
                 let idNode = PickleNode(graph: graph!, ref: id)
                 let text = idNode.utf8.map(Array.init) ?? idNode.int.map { Array(String($0).utf8) }
                 guard let text, text.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
-                    throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
+                    throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
                 }
                 _ = textual
                 write(Opcode.persID.rawValue)
@@ -557,7 +573,7 @@ extension Pickler {
 
     fileprivate mutating func saveBuffer(_ ref: PickleRef, _ buffer: OutOfBandBuffer, _ readonly: Bool) throws {
         guard proto >= 5 else {
-            throw PickleError(.unpicklable, offset: output.count, "PickleBuffer can only be pickled with protocol >= 5")
+            throw PickleError(.unpicklable, offset: drainedCount + output.count, "PickleBuffer can only be pickled with protocol >= 5")
         }
         if let callback = options.bufferCallback, !callback(buffer) {
             write(Opcode.nextBuffer.rawValue)
@@ -591,7 +607,7 @@ extension Pickler {
         }
         if proto < 3 {
             guard module.utf8.allSatisfy({ $0 < 0x80 }) && qualified.utf8.allSatisfy({ $0 < 0x80 }) else {
-                throw PickleError(.unpicklable, offset: output.count, opcode: opcode,
+                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: opcode,
                                   "can't pickle global identifier '\(name)' using pickle protocol \(proto)")
             }
         }
@@ -614,10 +630,10 @@ extension Pickler {
             case .string(let s): text = s
             case .int(let i): text = String(i)
             default:
-                throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be str or int")
+                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: .persID, "persistent IDs in protocol 0 must be str or int")
             }
             guard text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
-                throw PickleError(.unpicklable, offset: output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
+                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
             }
             write(Opcode.persID.rawValue)
             output.append(contentsOf: text.utf8)
@@ -631,7 +647,7 @@ extension Pickler {
     /// Writes a small value tree (a persistent id) the way `save` writes the same Python objects.
     private mutating func writeValue(_ value: PickleValue, depth: Int) throws {
         guard depth < 100 else {
-            throw PickleError(.unpicklable, offset: output.count, "persistent id nested deeper than 100 levels")
+            throw PickleError(.unpicklable, offset: drainedCount + output.count, "persistent id nested deeper than 100 levels")
         }
         commitFrameIfFull()
         switch value {
@@ -662,7 +678,7 @@ extension Pickler {
             write(marked ? Opcode.tuple.rawValue : Opcode.tuple1.rawValue + UInt8(items.count - 1))
             memoizeTemporary()
         default:
-            throw PickleError(.unpicklable, offset: output.count, "persistent ids must be None, bool, int, float, str, bytes or tuples of them")
+            throw PickleError(.unpicklable, offset: drainedCount + output.count, "persistent ids must be None, bool, int, float, str, bytes or tuples of them")
         }
     }
 
@@ -815,12 +831,13 @@ extension Pickler {
 
     /// A length-prefixed payload; one of 64 KiB or more goes outside any frame, as CPython writes it.
     fileprivate mutating func writePayload(_ op: Opcode, _ headerSize: Int, _ bytes: ArraySlice<UInt8>) {
-        if bytes.count >= Pickler.frameSizeTarget && framing {
-            commitFrame(force: true, reopen: false)
+        if bytes.count >= Pickler.frameSizeTarget && (framing || sink != nil) {
+            let wasFraming = framing
+            if framing { commitFrame(force: true, reopen: false) }
             output.append(op.rawValue)
             writeLE(UInt64(bytes.count), headerSize)
-            output.append(contentsOf: bytes)
-            startFrame()
+            if sink != nil { drainPayload(bytes) } else { output.append(contentsOf: bytes) }
+            if wasFraming { startFrame() }
             return
         }
         write(op.rawValue)
@@ -843,7 +860,37 @@ extension Pickler {
     }
 
     fileprivate mutating func commitFrameIfFull() {
-        if framing && output.count - frameStart - 9 >= Pickler.frameSizeTarget { commitFrame(force: false, reopen: true) }
+        if framing {
+            guard output.count - frameStart - 9 >= Pickler.frameSizeTarget else { return }
+            if sink == nil { return commitFrame(force: false, reopen: true) }
+            commitFrame(force: false, reopen: false)
+            drain()
+            startFrame()
+        } else if sink != nil && output.count >= Pickler.frameSizeTarget {
+            drain()
+        }
+    }
+
+    /// Hands every finished output byte to the sink (never an open frame's placeholder).
+    mutating func drain() {
+        guard var target = sink, !output.isEmpty, sinkError == nil, !framing else { return }
+        sink = nil  // keeps the sink's storage uniquely referenced while it writes
+        do { try target.write(output[...]) } catch { sinkError = error }
+        sink = target
+        drainedCount += output.count
+        drainedDuringDump = true
+        output = []
+        output.reserveCapacity(Pickler.frameSizeTarget + 64)
+    }
+
+    /// Hands a large payload to the sink as its own buffer, after the bytes before it.
+    fileprivate mutating func drainPayload(_ bytes: ArraySlice<UInt8>) {
+        drain()
+        guard var target = sink, sinkError == nil else { return }
+        sink = nil
+        do { try target.write(bytes) } catch { sinkError = error }
+        sink = target
+        drainedCount += bytes.count
     }
 
     /// Ends the current frame: writes its header, or drops the header when the frame holds under 4 bytes;

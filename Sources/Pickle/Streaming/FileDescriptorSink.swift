@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A sink that writes straight to a file descriptor: a pipe, a socket, a file, standard output.
+///
+/// Each `write` goes to the descriptor at once (no buffering here: the pickler already hands over whole
+/// frames), retried on short writes, `EINTR` and, for non-blocking descriptors, `EAGAIN`. A peer that has
+/// gone away gives ``PickleError/Code/ioFailure`` ("broken pipe"), never a `SIGPIPE` that kills the process.
+public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
+    /// The descriptor written to.
+    public let fileDescriptor: Int32
+    /// Whether the sink closes the descriptor when it is closed or released.
+    public let ownsFileDescriptor: Bool
+    /// How many bytes have been written.
+    public private(set) var bytesWritten = 0
+    private var isSocket = true
+    private var isClosed = false
+
+    /// Creates a sink on an open descriptor.
+    /// - Parameters:
+    ///   - fileDescriptor: where to write.
+    ///   - ownsFileDescriptor: close the descriptor in ``close()`` or when the sink is released.
+    public init(fileDescriptor: Int32, ownsFileDescriptor: Bool = false) {
+        self.fileDescriptor = fileDescriptor
+        self.ownsFileDescriptor = ownsFileDescriptor
+    }
+
+    deinit {
+        if ownsFileDescriptor && !isClosed { POSIX.close(fileDescriptor) }
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>) throws {
+        try bytes.withUnsafeBytes { try writeAll($0) }
+    }
+
+    /// Writes raw bytes (for callers that frame their own data).
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !isClosed else { throw PickleError(.ioFailure, offset: bytesWritten, "write to a closed sink") }
+        var done = 0
+        while done < bytes.count {
+            let n = writeOnce(bytes.baseAddress! + done, bytes.count - done)
+            if n > 0 {
+                done += n
+                bytesWritten += n
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var target = pollfd(fd: fileDescriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&target, 1, -1)
+                continue
+            }
+            throw PickleError(.ioFailure, offset: bytesWritten,
+                              "write to file descriptor \(fileDescriptor) failed: \(String(cString: strerror(n < 0 ? errno : EIO)))")
+        }
+    }
+
+    /// Nothing is buffered here: every byte is already with the descriptor.
+    public func flush() throws {}
+
+    /// Closes the descriptor if the sink owns it. Later writes fail.
+    public func close() throws {
+        guard !isClosed else { return }
+        isClosed = true
+        if ownsFileDescriptor && POSIX.close(fileDescriptor) != 0 {
+            throw PickleError(.ioFailure, offset: bytesWritten, "close failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// One `send(MSG_NOSIGNAL)` on a socket, or one `write(2)` with `SIGPIPE` held back on anything else.
+    private func writeOnce(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        if isSocket {
+            #if os(Linux)
+            let n = send(fileDescriptor, pointer, count, Int32(MSG_NOSIGNAL))
+            if n >= 0 || errno != ENOTSOCK { return n }
+            #endif
+            isSocket = false
+        }
+        return writeWithoutSIGPIPE(fileDescriptor, pointer, count)
+    }
+}
+
+/// `write(2)` with `SIGPIPE` blocked on this thread; a `SIGPIPE` the write raised is consumed, so a closed pipe
+/// is reported as `EPIPE` instead of killing the process.
+func writeWithoutSIGPIPE(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+    var block = sigset_t()
+    var previous = sigset_t()
+    sigemptyset(&block)
+    sigaddset(&block, SIGPIPE)
+    var pendingBefore = sigset_t()
+    sigpending(&pendingBefore)
+    let alreadyPending = sigismember(&pendingBefore, SIGPIPE) == 1
+    pthread_sigmask(SIG_BLOCK, &block, &previous)
+    let n = write(fd, pointer, count)
+    let savedErrno = errno
+    #if os(Linux)
+    if n < 0 && savedErrno == EPIPE && !alreadyPending {
+        var zero = timespec(tv_sec: 0, tv_nsec: 0)
+        _ = sigtimedwait(&block, nil, &zero)
+    }
+    #endif
+    pthread_sigmask(SIG_SETMASK, &previous, nil)
+    errno = savedErrno
+    return n
+}
