@@ -1,0 +1,131 @@
+import Foundation
+import XCTest
+@testable import Pickle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The streaming pickler and its sinks: memo across dumps, frames, large payloads as their own buffers,
+/// flushing, failures.
+final class StreamingPicklerTests: XCTestCase {
+    /// A stream CPython writes with one Pickler across dumps, read as a session and re-written by the
+    /// streaming pickler in shared-memo mode, is the same bytes; the independent mode matches separate
+    /// `pickle.dumps` calls.
+    func testOutputEqualsCPythonInBothRecordModes() async throws {
+        for proto in [0, 2, 4, 5] {
+            let shared = try StreamTesting.python("""
+                import pickle, sys, io
+                f = io.BytesIO(); p = pickle.Pickler(f, \(proto)); a = ['shared', 1.5]; d = {'k': a}
+                for obj in ([a, a], d, 'text', a, [d, list(range(3000))]): p.dump(obj)
+                sys.stdout.buffer.write(f.getvalue())
+                """)
+            var session = UnpicklerOptions()
+            session.memoMode = .session
+            let graphs = try Unpickler.loadAll(shared, options: session)
+            var pickler = try StreamingPickler(sink: MemorySink(), options: PicklerOptions(protocolVersion: proto))
+            for graph in graphs { try pickler.dump(graph) }
+            try pickler.flush()
+            XCTAssertEqual(pickler.sink.bytes, shared, "protocol \(proto), shared memo")
+            XCTAssertEqual(pickler.byteCount, shared.count)
+
+            let independent = try StreamTesting.python("""
+                import pickle, sys
+                a = ['shared', 1.5]; d = {'k': a}
+                for obj in ([a, a], d, 'text', a): sys.stdout.buffer.write(pickle.dumps(obj, \(proto)))
+                """)
+            var separate = try StreamingPickler(sink: MemorySink(), options: PicklerOptions(protocolVersion: proto), records: .independent)
+            for graph in try Unpickler.loadAll(independent) { try separate.dump(graph) }
+            try separate.flush()
+            XCTAssertEqual(separate.sink.bytes, independent, "protocol \(proto), independent records")
+        }
+    }
+
+    /// A 300 KiB payload reaches the sink as a slice of the graph's own storage; everything else arrives in
+    /// whole frames, and the bytes equal the one-shot pickler's.
+    func testLargePayloadsReachTheSinkAsTheirOwnBuffers() throws {
+        let payload = [UInt8]((0 ..< 300 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let graph = PickleGraph(.list([.string("head"), .bytes(payload), .list((0 ..< 20_000).map { .int($0) }), .string("tail")]))
+        let stored = try XCTUnwrap(graph.root[1]?.bytes)
+        for proto in [3, 4, 5] {
+            var pickler = try StreamingPickler(sink: MemorySink(), options: PicklerOptions(protocolVersion: proto))
+            try pickler.dump(graph)
+            try pickler.flush()
+            let sink = pickler.sink
+            XCTAssertEqual(sink.bytes, try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: proto)), "protocol \(proto)")
+            let handedOver = try XCTUnwrap(sink.chunks.first { $0.count == payload.count }, "protocol \(proto)")
+            handedOver.withUnsafeBytes { given in
+                stored.withUnsafeBytes { XCTAssertEqual(given.baseAddress, $0.baseAddress, "not copied") }
+            }
+            for chunk in sink.chunks where chunk.count != payload.count {
+                XCTAssertLessThanOrEqual(chunk.count, 64 * 1024 + 64, "protocol \(proto): frames, never the whole pickle at once")
+                if proto >= 4 && chunk.startIndex == 0 && chunk.first != 0x80 {
+                    XCTAssertTrue([Opcode.frame.rawValue, Opcode.binBytes.rawValue].contains(chunk.first!), "a chunk begins a frame")
+                }
+            }
+        }
+    }
+
+    /// A large object streams out while it is being pickled: the sink has most of it before the dump returns.
+    func testAnObjectLargerThanAFrameStreamsOutDuringTheDump() throws {
+        let graph = PickleGraph(.list((0 ..< 200_000).map { .string("item \($0)") }))
+        let whole = try Pickler.dumps(graph)
+        var pickler = try StreamingPickler(sink: MemorySink())
+        try pickler.dump(graph)
+        XCTAssertGreaterThan(pickler.sink.chunks.count, 20)
+        XCTAssertGreaterThan(pickler.sink.count, whole.count - 64 * 1024 - 64, "at most one frame waits for the flush")
+        try pickler.flush()
+        XCTAssertEqual(pickler.sink.bytes, whole)
+        var parser = PickleParser()
+        var frames: [PickleGraph] = []
+        for chunk in pickler.sink.chunks { try parser.feed(chunk, into: &frames) }
+        XCTAssertEqual(frames.count, 1)
+    }
+
+    /// Small pickles wait for a frame's worth or a flush; after `flush()` a reader has every object.
+    func testFlushPutsEveryDumpedObjectOnTheWire() async throws {
+        let (readEnd, writeEnd) = try StreamTesting.pipe()
+        defer { close(readEnd) }
+        var pickler = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: writeEnd, ownsFileDescriptor: true), records: .independent)
+        try pickler.dump(.string("first"))
+        try pickler.dump(.list([.int(1), .int(2)]))
+        XCTAssertEqual(pickler.sink.bytesWritten, 0, "no flush yet: nothing on the wire")
+        try pickler.flush()
+        XCTAssertEqual(pickler.sink.bytesWritten, pickler.byteCount)
+        var iterator = StreamingUnpickler(fileDescriptor: readEnd).makeAsyncIterator()
+        let first = try await iterator.next()
+        let second = try await iterator.next()
+        XCTAssertEqual(first?.root.description, "'first'")
+        XCTAssertEqual(second?.root.description, "[1, 2]")
+        pickler.flushesAfterEachDump = true
+        try pickler.dump(.none)
+        let third = try await iterator.next()
+        XCTAssertEqual(third?.root.description, "None")
+        try pickler.sink.close()
+        let end = try await iterator.next()
+        XCTAssertNil(end)
+    }
+
+    /// An unpicklable value writes nothing and the pickler goes on; a dead peer is an error, not SIGPIPE.
+    func testFailuresLeaveTheStreamWholeOrStopIt() throws {
+        var pickler = try StreamingPickler(sink: MemorySink(), options: PicklerOptions(protocolVersion: 0))
+        try pickler.dump(.string("before"))
+        XCTAssertThrowsError(try pickler.dump(.list([.string("x"), .global(GlobalName(module: "mödule", name: "f"))]))) {
+            XCTAssertEqual(($0 as? PickleError)?.code, .unpicklable)
+        }
+        try pickler.dump(.string("after"))
+        try pickler.flush()
+        XCTAssertEqual(try Unpickler.loadAll(pickler.sink.bytes).map(\.root.description), ["'before'", "'after'"])
+
+        let (readEnd, writeEnd) = try StreamTesting.pipe()
+        close(readEnd)
+        var broken = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: writeEnd, ownsFileDescriptor: true))
+        try broken.dump(.string("nobody listens"))
+        XCTAssertThrowsError(try broken.flush()) {
+            let error = $0 as? PickleError
+            XCTAssertEqual(error?.code, .ioFailure)
+            XCTAssertTrue(error?.message.contains("Broken pipe") ?? false, "\($0)")
+        }
+        XCTAssertThrowsError(try broken.dump(.none), "a failed sink stops the pickler")
+    }
+}
