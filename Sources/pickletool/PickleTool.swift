@@ -8,11 +8,11 @@ import Darwin
 #endif
 
 @main
-struct PickleTool: ParsableCommand {
+struct PickleTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pickletool",
-        abstract: "Inspect and convert streams of Python pickles. Every command reads a file, or standard input for `-` or no argument.",
-        subcommands: [Show.self, Dis.self, Convert.self]
+        abstract: "Inspect, check and convert streams of Python pickles. Every command reads a file, or standard input for `-` or no argument, as it arrives.",
+        subcommands: [Show.self, Dis.self, Convert.self, Verify.self, LogServer.self]
     )
 }
 
@@ -46,17 +46,17 @@ struct DecodeOptions: ParsableArguments {
     }
 }
 
-struct Show: ParsableCommand {
+struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print each pickle's object on one line, in Python's repr syntax, as soon as it is complete.")
 
     @OptionGroup var decode: DecodeOptions
     @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
 
-    func run() throws {
+    func run() async throws {
         let options = try decode.unpicklerOptions()
         let out = OutputFile(fd: 1)
-        try ToolIO.decodeStream(input, options: options) { graph in
+        try await ToolIO.decodeStream(input, options: options) { graph in
             out.write(graph.root.description + "\n")
             out.flush()
         }
@@ -93,7 +93,7 @@ struct Dis: ParsableCommand {
     }
 }
 
-struct Convert: ParsableCommand {
+struct Convert: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-pickle every pickle of the stream to standard output at another protocol, losslessly.",
         discussion: "One output pickle per input pickle. Persistent ids and unknown objects pass through unchanged.")
@@ -108,15 +108,50 @@ struct Convert: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let options = try decode.unpicklerOptions()
-        var pickler = try Pickler(options: PicklerOptions(protocolVersion: `protocol`))
+        var pickler = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: 1),
+                                           options: PicklerOptions(protocolVersion: `protocol`),
+                                           records: decode.session ? .sharedMemo : .independent)
+        do {
+            try await ToolIO.decodeStream(input, options: options) { graph in
+                try pickler.dump(graph)
+                try pickler.flush()
+            }
+        } catch {
+            try? pickler.flush()
+            throw error
+        }
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read the whole stream and say how many complete pickles it holds and, if damaged, where and why it stops.",
+        discussion: "Exit status 0 only for an intact stream: every byte belongs to a complete pickle.")
+
+    @OptionGroup var decode: DecodeOptions
+    @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
+
+    func run() async throws {
+        let options = try decode.unpicklerOptions()
+        let fd = try ToolIO.open(input)
+        defer { if fd != 0 { close(fd) } }
         let out = OutputFile(fd: 1)
-        try ToolIO.decodeStream(input, options: options) { graph in
-            if !decode.session { pickler.clearMemo() }
-            try pickler.dump(graph)
-            out.write(pickler.takeOutput())
+        var iterator = StreamingUnpickler(fileDescriptor: fd, options: options).makeAsyncIterator()
+        var count = 0
+        var lastEnd = 0
+        do {
+            while let _ = try await iterator.next() {
+                count += 1
+            }
+            lastEnd = iterator.offset
+            out.write("intact: \(count) pickle\(count == 1 ? "" : "s"), \(lastEnd) bytes\n")
             out.flush()
+        } catch let error as PickleError {
+            out.write("damaged: \(count) complete pickle\(count == 1 ? "" : "s") before the damage; \(error)\n")
+            out.flush()
+            throw ExitCode(1)
         }
     }
 }

@@ -43,28 +43,21 @@ enum ToolIO {
         return fd
     }
 
-    /// Reads the input in chunks and calls `body` for each pickle as soon as it is complete.
+    /// Reads the input as it arrives and calls `body` for each pickle as soon as it is complete.
     /// On malformed input every complete pickle has been handled before the error is reported.
-    static func decodeStream(_ path: String?, options: UnpicklerOptions, _ body: (PickleGraph) throws -> Void) throws {
+    static func decodeStream(_ path: String?, options: UnpicklerOptions, _ body: (PickleGraph) throws -> Void) async throws {
         let fd = try open(path)
         defer { if fd != 0 { close(fd) } }
-        var parser = PickleParser(options: options)
-        var graphs: [PickleGraph] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw ToolFailure("read failed: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            do {
-                try parser.feed(Array(chunk[0 ..< n])[...], into: &graphs)
-            } catch {
-                for g in graphs { try body(g) }
-                throw error
-            }
-            for g in graphs { try body(g) }
-            graphs.removeAll(keepingCapacity: true)
+        for try await graph in StreamingUnpickler(fileDescriptor: fd, options: options) {
+            try body(graph)
         }
-        try parser.finish()
+    }
+
+    /// Writes a message to standard error at once.
+    static func writeError(_ text: String) {
+        let error = OutputFile(fd: 2)
+        error.write(text)
+        error.flush()
     }
 
     /// Reads the whole input.

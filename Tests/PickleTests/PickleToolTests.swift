@@ -81,4 +81,30 @@ final class PickleToolTests: XCTestCase {
         let bad = try runTool(["convert", "--protocol", "9"], stdin: stream)
         XCTAssertNotEqual(bad.status, 0)
     }
+
+    /// `verify`: exit 0 and the count for an intact stream; for a damaged one, exit 1, the complete pickles
+    /// before the damage, the offset and the reason; a truncated stream names where the unfinished pickle began.
+    func testVerifyCountsCompletePicklesAndSaysWhereAndWhyAStreamIsDamaged() throws {
+        let stream = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(b''.join(pickle.dumps(v, p) for v, p in [([1, 2], 4), ('x', 2), ({'a': (1,)}, 5)]))"))
+        let intact = try runTool(["verify"], stdin: stream)
+        XCTAssertEqual(intact.status, 0, intact.stderr)
+        XCTAssertEqual(String(decoding: intact.stdout, as: UTF8.self), "intact: 3 pickles, \(stream.count) bytes\n")
+        let empty = try runTool(["verify", "-"], stdin: [])
+        XCTAssertEqual(String(decoding: empty.stdout, as: UTF8.self), "intact: 0 pickles, 0 bytes\n")
+
+        let secondEnd = try Unpickler.loadAll(stream).prefix(2).reduce(0) { total, graph in total + (try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: total == 0 ? 4 : 2))).count }
+        for cut in [secondEnd + 1, stream.count - 1] {
+            let torn = try runTool(["verify"], stdin: Array(stream[..<cut]))
+            XCTAssertEqual(torn.status, 1)
+            let report = String(decoding: torn.stdout, as: UTF8.self)
+            XCTAssertTrue(report.hasPrefix("damaged: 2 complete pickles before the damage; at offset "), report)
+            XCTAssertTrue(report.contains("the unfinished pickle began at offset \(secondEnd), after 2 complete pickles"), report)
+        }
+        var garbled = stream
+        garbled[secondEnd + 11] = 0xFF  // the first opcode after PROTO and FRAME
+        let damaged = try runTool(["verify"], stdin: garbled)
+        XCTAssertEqual(damaged.status, 1)
+        XCTAssertTrue(String(decoding: damaged.stdout, as: UTF8.self).hasPrefix("damaged: 2 complete pickles before the damage; at offset \(secondEnd + 11): invalid load key '\\xff': not an opcode"),
+                      String(decoding: damaged.stdout, as: UTF8.self))
+    }
 }
