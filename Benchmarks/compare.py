@@ -2,6 +2,7 @@
 """Compare swift-pickle with CPython's C pickle module on the same pickle files.
 
     python3 Benchmarks/compare.py [--quick] [--no-build] [--repeat N] [--keep DIR]
+                                  [--streaming-only | --no-streaming] [--stream-rounds R]
 
 Builds Benchmarks' PickleCompare in release mode (scratch path .build-bench), generates the datasets into
 a temporary directory, then times, on the same bytes:
@@ -12,6 +13,17 @@ a temporary directory, then times, on the same bytes:
   * ``PickleCompare decode`` (``Unpickler.loads``) and ``PickleCompare encode`` (``Pickler.dumps``), where
     each timed run likewise includes releasing its result;
   * ``PickleCompare decode --chunk 65536`` and ``--chunk 1`` (push parser fed 64 KiB / 1 byte at a time).
+
+Streaming section (also alone with ``--streaming-only``): a stream of 1,000,000 independent small pickles
+(``pickle.dumps({'id': i, ...}, 4)`` concatenated) is piped with ``cat`` into
+
+  * ``PickleCompare stream`` (``StreamingUnpickler(fileDescriptor: 0)``, an AsyncSequence of graphs),
+  * ``PickleCompare stream --sync`` (blocking read(2) + ``PickleParser.feed``: the synchronous baseline),
+  * a CPython reader calling ``pickle.load(sys.stdin.buffer)`` until EOFError,
+
+in alternating rounds (throughput, objects/s); then the same file 10 times over (``cat F F ... F``, 10M
+objects) into each reader once, comparing peak RSS (``ru_maxrss``) with the 1M stream and an empty one; and
+the whole-buffer vs ``--chunk 65536`` / ``--chunk 1`` decode of the 100k-dicts dataset, as ratios.
 
 Runs alternate: each measurement is split into rounds, and every round runs the CPython worker and then the
 Swift binary, so slow drifts of the machine (frequency, noisy neighbours) hit both sides alike. The median
@@ -60,6 +72,51 @@ def worker(mode, path, repeats, warmup):
         timer.repeat(repeat=warmup, number=1)
     samples = [round(s * 1e9) for s in timer.repeat(repeat=repeats, number=1)]
     print(json.dumps({"mode": mode, "samples_ns": samples, "count": count}))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Streaming: the CPython reader (run as `python3 -c STREAM_READER`, kept minimal so its RSS is the
+# interpreter's plus what pickle.load holds) and the stream file.
+
+STREAM_READER = r"""
+import os, pickle, resource, stat, sys, time
+kind = os.fstat(0).st_mode
+kind = "pipe" if stat.S_ISFIFO(kind) else "file" if stat.S_ISREG(kind) else "other"
+f = sys.stdin.buffer
+load = pickle.load
+objects = 0
+root_count_sum = 0
+t0 = time.perf_counter_ns()
+try:
+    while True:
+        obj = load(f)
+        objects += 1
+        root_count_sum += len(obj)
+except EOFError:
+    pass
+t1 = time.perf_counter_ns()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print('{"stdin": "%s", "elapsed_ns": %d, "objects": %d, "max_rss_kib": %d, "root_count_sum": %d}'
+      % (kind, t1 - t0, objects, rss, root_count_sum))
+"""
+
+STREAM_OBJECTS = 1_000_000
+STREAM_REPEATS = 10     # the long stream: the 1M file piped this many times in a row
+
+
+def stream_record(i):
+    return {'id': i, 'name': f'user{i}', 'score': i * 0.5, 'tags': ['a', 'b']}
+
+
+def generate_stream(path, n=STREAM_OBJECTS):
+    """n independent protocol-4 pickles, concatenated (what n `pickle.dump` calls on one file write)."""
+    t0 = time.perf_counter()
+    dumps = pickle.dumps
+    with open(path, "wb") as f:
+        for start in range(0, n, 100_000):
+            f.write(b"".join(dumps(stream_record(i), 4) for i in range(start, min(n, start + 100_000))))
+    print(f"  generated stream of {n:,} pickles: {human_size(os.path.getsize(path))} "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -184,6 +241,147 @@ def measure_swift(swift_args, path, rounds, per_round):
     return sw
 
 
+def stream_round(argv, files):
+    """Runs `cat FILES | argv` (the reader sees a pipe) and returns the reader's JSON line.
+
+    The pipeline is run by /bin/sh, which forks the reader: spawned straight from this script, the reader's
+    `ru_maxrss` would start at *this* process's peak RSS (Linux carries the high-water mark of the forked
+    address space across execve), tens of MiB that the reader never used.
+    """
+    command = f"set -o pipefail 2>/dev/null; cat {shlex.join(files)} | {shlex.join(argv)}"
+    proc = subprocess.run(["/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh", "-c", command],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): cat {shlex.join(files)} | {shlex.join(argv[:2])} ...\n"
+                 f"{proc.stderr}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["stdin"] != "pipe":
+        sys.exit(f"{shlex.join(argv)} saw {result['stdin']} on standard input, not a pipe")
+    return result
+
+
+STREAM_READERS = [
+    # key, label, argv
+    ("py", "CPython `pickle.load(sys.stdin.buffer)` loop", [sys.executable, "-c", STREAM_READER]),
+    ("swift", "Swift `StreamingUnpickler(fileDescriptor: 0)`", [BINARY, "stream"]),
+    ("sync", "Swift `PickleParser`, blocking read(2) loop (`stream --sync`)", [BINARY, "stream", "--sync"]),
+    # The same StreamingUnpickler with one glibc malloc arena: isolates the cost of the decoding task hopping
+    # between cooperative-pool threads (each thread allocates from its own arena; see the README).
+    ("arena1", "Swift `StreamingUnpickler`, `MALLOC_ARENA_MAX=1`", ["env", "MALLOC_ARENA_MAX=1", BINARY, "stream"]),
+]
+
+
+def measure_streaming(directory, rounds, chunk_rounds, chunk_per_round, chunk_per_round_bytewise, notes):
+    """The streaming section; returns a dict of results for print_streaming()."""
+    stream_path = os.path.join(directory, "stream-1m.pkl")
+    generate_stream(stream_path)
+    dicts_path = os.path.join(directory, "dicts.pkl")
+    if not os.path.exists(dicts_path):
+        with open(dicts_path, "wb") as f:
+            f.write(pickle.dumps(dataset_dicts(), protocol=PROTOCOL))
+    stream_size = os.path.getsize(stream_path)
+    expected = {"objects": STREAM_OBJECTS, "root_count_sum": 4 * STREAM_OBJECTS}
+
+    def check(key, result, factor=1):
+        for field, value in expected.items():
+            if result[field] != value * factor:
+                notes.append(f"streaming, {key}: {field} = {result[field]}, expected {value * factor}")
+
+    out = {"size": stream_size, "rounds": rounds, "readers": {}, "rss_empty": {}, "long": {}}
+    print(f"timing streaming throughput, {rounds} alternating rounds ...", file=sys.stderr)
+    samples = {key: [] for key, _, _ in STREAM_READERS}
+    rss = {key: [] for key, _, _ in STREAM_READERS}
+    for _ in range(rounds):
+        for key, _, argv in STREAM_READERS:
+            result = stream_round(argv, [stream_path])
+            check(key, result)
+            samples[key].append(result["elapsed_ns"])
+            rss[key].append(result["max_rss_kib"])
+    for key, _, argv in STREAM_READERS:
+        out["readers"][key] = {"median": median(samples[key]), "samples": samples[key], "rss": max(rss[key])}
+        out["rss_empty"][key] = stream_round(argv, ["/dev/null"])["max_rss_kib"]
+
+    print(f"piping the stream {STREAM_REPEATS} times over into each reader ...", file=sys.stderr)
+    for key, _, argv in STREAM_READERS:
+        if key == "sync":
+            continue
+        result = stream_round(argv, [stream_path] * STREAM_REPEATS)
+        check(key, result, STREAM_REPEATS)
+        out["long"][key] = {"elapsed": result["elapsed_ns"], "rss": result["max_rss_kib"]}
+
+    print("timing whole-buffer vs chunked decode of (a) 100k dicts ...", file=sys.stderr)
+    whole, chunk64, hinted, chunk1 = [], [], [], []
+    for _ in range(chunk_rounds):
+        whole += measure_swift(["decode"], dicts_path, 1, chunk_per_round)
+        chunk64 += measure_swift(["decode", "--chunk", "65536"], dicts_path, 1, chunk_per_round)
+        hinted += measure_swift(["decode", "--chunk", "65536", "--hint"], dicts_path, 1, chunk_per_round)
+        chunk1 += measure_swift(["decode", "--chunk", "1"], dicts_path, 1, chunk_per_round_bytewise)
+    out["chunked"] = {"size": os.path.getsize(dicts_path), "whole": median(whole), "chunk64": median(chunk64),
+                      "hinted": median(hinted), "chunk1": median(chunk1),
+                      "n": (len(whole), len(chunk64), len(chunk1))}
+    os.remove(stream_path)
+    return out
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB"
+
+
+def print_streaming(s):
+    n = STREAM_OBJECTS
+    readers = s["readers"]
+    py = readers["py"]["median"]
+    print(f"Streaming: {n:,} independent pickles (`pickle.dumps(record, 4)` concatenated, "
+          f"{human_size(s['size'])}) piped with `cat` into each reader; "
+          f"{s['rounds']} alternating rounds, medians:")
+    print()
+    print("| reader | time (median) | objects/s | MiB/s | vs CPython (CPython time / this) |")
+    print("|---|---:|---:|---:|---:|")
+    for key, label, _ in STREAM_READERS:
+        t = readers[key]["median"]
+        print(f"| {label} | {ms(t)} | {n / (t / 1e9) / 1e6:.2f} M | {s['size'] / (t / 1e9) / 2**20:.0f} "
+              f"| {'–' if key == 'py' else f'**{ratio(py, t)}**'} |")
+    sw, sy, sa = readers["swift"]["median"], readers["sync"]["median"], readers["arena1"]["median"]
+    print()
+    print(f"Time is measured inside each reader, from before its first read to end of file (no process "
+          f"start-up). StreamingUnpickler / sync loop: {ratio(sw, sy)} (with `MALLOC_ARENA_MAX=1`: "
+          f"{ratio(sa, sy)}); per object: StreamingUnpickler {sw / n:.0f} ns, with one arena {sa / n:.0f} ns, "
+          f"sync loop {sy / n:.0f} ns, CPython {py / n:.0f} ns.")
+    print()
+    long_n = n * STREAM_REPEATS
+    print(f"Peak RSS (`ru_maxrss`) of the readers: empty stream, the {n // 1_000_000}M stream (max over the "
+          f"rounds), and the same file piped {STREAM_REPEATS} times over ({long_n // 1_000_000}M objects, "
+          f"{human_size(s['size'] * STREAM_REPEATS)}, one run):")
+    print()
+    print(f"| reader | empty stream | {n // 1_000_000}M objects | {long_n // 1_000_000}M objects "
+          f"| growth 1M → {long_n // 1_000_000}M | under 64 MiB | {long_n // 1_000_000}M time, objects/s |")
+    print("|---|---:|---:|---:|---:|:---:|---:|")
+    for key, label, _ in STREAM_READERS:
+        if key not in s["long"]:
+            continue
+        r1, r10 = readers[key]["rss"], s["long"][key]["rss"]
+        t10 = s["long"][key]["elapsed"]
+        print(f"| {label} | {mib(s['rss_empty'][key])} | {mib(r1)} | {mib(r10)} | {r10 - r1:+,d} KiB "
+              f"| {'yes' if max(r1, r10) < 64 * 1024 else 'NO'} | {t10 / 1e9:.2f} s, {long_n / (t10 / 1e9) / 1e6:.2f} M |")
+    c = s["chunked"]
+    r64, rh, r1 = c["chunk64"] / c["whole"], c["hinted"] / c["whole"], c["chunk1"] / c["whole"]
+    print()
+    print(f"Push parser fed in chunks vs whole-buffer decode, (a) 100k dicts ({human_size(c['size'])}), "
+          f"alternating, medians of {c['n'][0]}/{c['n'][1]}/{c['n'][2]} samples:")
+    print()
+    print("| dataset | whole buffer | 64 KiB chunks | 64 KiB / whole (target ≤ 1.05) | 1-byte chunks "
+          "| 1-byte / whole (target ≤ 3) | 64 KiB + size hint | hinted / whole |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| (a) 100k dicts | {ms(c['whole'])} | {ms(c['chunk64'])} | **{r64:.3f}** "
+          f"{'ok' if r64 <= 1.05 else 'OVER'} | {ms(c['chunk1'])} | **{r1:.2f}** {'ok' if r1 <= 3 else 'OVER'} "
+          f"| {ms(c['hinted'])} | {rh:.3f} |")
+    print()
+    print("`--chunk N`: a bare `PickleParser` fed N bytes per `feed` call; it does not know the input length, so "
+          "its arenas grow by doubling, while `loads` sizes them from the input length. `64 KiB + size hint`: "
+          "the same chunks through `StreamingUnpickler(chunks, expectedByteCount:)` (`--chunk 65536 --hint`), "
+          "which sizes them as `loads` does: the remaining gap is the per-chunk cost.")
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -252,6 +450,11 @@ def main():
     parser.add_argument("--no-build", action="store_true", help="use the existing PickleCompare binary")
     parser.add_argument("--repeat", type=int, help="samples per measurement (default 15, --quick 6)")
     parser.add_argument("--keep", metavar="DIR", help="write the datasets to DIR and keep them")
+    section = parser.add_mutually_exclusive_group()
+    section.add_argument("--streaming-only", action="store_true", help="run only the streaming section")
+    section.add_argument("--no-streaming", action="store_true", help="skip the streaming section")
+    parser.add_argument("--stream-rounds", type=int, metavar="R",
+                        help="alternating rounds of the 1M-object stream (default 7, --quick 3)")
     opts = parser.parse_args()
 
     command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:])
@@ -267,6 +470,7 @@ def main():
     per_round = max(1, -(-total // rounds))
     # 1-byte feeding is slow (tens of ns per byte): fewer samples are enough for a ratio.
     per_round_bytewise = max(1, per_round // 2) if opts.quick else per_round
+    stream_rounds = opts.stream_rounds or (3 if opts.quick else 7)
 
     tmp = None
     if opts.keep:
@@ -275,13 +479,17 @@ def main():
     else:
         tmp = tempfile.TemporaryDirectory(prefix="pickle-compare-")
         directory = tmp.name
+    rows = []
+    linear = []
+    notes = []
+    streaming = None
     try:
-        print(f"generating datasets in {directory}", file=sys.stderr)
-        files = generate(directory)
-
-        rows = []
-        notes = []
-        for key, label, _, bytewise in DATASETS:
+        if not opts.streaming_only:
+            print(f"generating datasets in {directory}", file=sys.stderr)
+            files = generate(directory)
+        else:
+            files = {}
+        for key, label, _, bytewise in (DATASETS if not opts.streaming_only else []):
             path = files[key]
             size = os.path.getsize(path)
             print(f"timing {label} ...", file=sys.stderr)
@@ -309,13 +517,14 @@ def main():
             }
             rows.append(row)
 
-        linear = []
-        for key, label, _ in SMALL:
+        for key, label, _ in (SMALL if not opts.streaming_only else []):
             path = files[key]
             whole = measure_swift(["decode"], path, rounds, per_round)
             bytewise = measure_swift(["decode", "--chunk", "1"], path, rounds, per_round)
             linear.append({"label": label, "size": os.path.getsize(path), "whole": median(whole),
                            "chunk1": median(bytewise)})
+        if not opts.no_streaming:
+            streaming = measure_streaming(directory, stream_rounds, rounds, per_round, per_round_bytewise, notes)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -326,10 +535,25 @@ def main():
     print()
     print(f"Machine: {cpu}, nproc = {nproc}; {swift}; Python {platform.python_version()} "
           f"({platform.python_implementation()}, C `_pickle`)")
-    print(f"Command: `{command}` ({total} samples per cell in {rounds} alternating rounds; "
-          f"wall time {elapsed:.0f} s; 1-minute load average {load_before:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after)")
+    if opts.streaming_only:
+        samples = (f"{stream_rounds} alternating rounds per stream reader; chunk table: {total} samples "
+                   f"per cell in {rounds} rounds")
+    else:
+        samples = f"{total} samples per cell in {rounds} alternating rounds"
+    print(f"Command: `{command}` ({samples}; wall time {elapsed:.0f} s; 1-minute load average "
+          f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after)")
     print()
+    if rows:
+        print_main(rows, linear)
+    if streaming:
+        if rows:
+            print()
+        print_streaming(streaming)
+    for note in notes:
+        print(f"\nWARNING: {note}")
+
+
+def print_main(rows, linear):
     print("| dataset | pickle size | CPython loads | Swift decode | loads ratio | CPython dumps | Swift encode "
           "| dumps ratio | same bytes | Swift decode, 64 KiB chunks | Swift decode, 1-byte chunks |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
@@ -357,8 +581,6 @@ def main():
                           "chunk1": full["chunk1"]}):
             print(f"| {r['label']} | {human_size(r['size'])} | {ms(r['whole'])} | {ms(r['chunk1'])} "
                   f"| {ratio(r['chunk1'], r['whole'])} | {r['chunk1'] / r['size']:.1f} |")
-    for note in notes:
-        print(f"\nWARNING: {note}")
 
 
 if __name__ == "__main__":

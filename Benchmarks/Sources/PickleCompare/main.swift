@@ -1,12 +1,16 @@
 // PickleCompare: times swift-pickle on a pickle file, for comparison with CPython (see compare.py).
 //
-//   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE]
+//   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]]
 //   PickleCompare encode FILE --protocol P [--repeat N] [--warmup W] [--out FILE]
 //   PickleCompare stream [--sync]     (reads concatenated pickles from standard input)
 //
+// `--chunk SIZE` feeds a bare `PickleParser` SIZE bytes at a time; with `--hint` the same chunks go through
+// `StreamingUnpickler(chunks, expectedByteCount: file size)`, which sizes the arenas up front as `loads` does.
+//
 // decode/encode print one JSON line: {"mode":…, "median_ns":…, "min_ns":…, "max_ns":…, …, "samples_ns":[…]}.
 // stream reads standard input through `StreamingUnpickler(fileDescriptor: 0)` once, counting the objects, and
-// prints {"mode":"stream", "elapsed_ns":…, "objects":…, "bytes":…, "max_rss_kib":…, "root_count_sum":…}.
+// prints {"mode":"stream", "stdin":"pipe"|"file"|"other", "elapsed_ns":…, "objects":…, "bytes":…, "max_rss_kib":…,
+// "root_count_sum":…}.
 // `stream --sync` does the same without the AsyncSequence: blocking 256 KiB read(2)s on the calling thread
 // fed straight to a `PickleParser` (the synchronous baseline for the AsyncSequence's overhead).
 //
@@ -32,6 +36,7 @@ struct Arguments {
     var protocolVersion = 5
     var out: String? = nil
     var sync = false
+    var hint = false
 }
 
 func printError(_ text: String) {
@@ -41,7 +46,7 @@ func printError(_ text: String) {
 
 func usage() -> Never {
     let text = """
-    usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE]
+    usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]]
            PickleCompare encode FILE [--protocol P] [--repeat N] [--warmup W] [--out FILE]
            PickleCompare stream [--sync] < PICKLES
 
@@ -83,6 +88,7 @@ func parseArguments() -> Arguments {
         case "--repeat": args.repeats = intValue(flag, min: 1)
         case "--warmup": args.warmup = intValue(flag, min: 0)
         case "--chunk": args.chunk = intValue(flag, min: 1)
+        case "--hint": args.hint = true
         case "--protocol": args.protocolVersion = intValue(flag, min: 0)
         case "--out":
             guard !rest.isEmpty else { fail("--out needs a file name") }
@@ -91,6 +97,7 @@ func parseArguments() -> Arguments {
         }
     }
     if args.mode == "encode" && args.chunk != nil { fail("--chunk applies to decode only") }
+    if args.hint && args.chunk == nil { fail("--hint needs --chunk") }
     return args
 }
 
@@ -159,6 +166,41 @@ func decodeChunked(_ bytes: [UInt8], chunk: Int) throws -> Int {
     return summary(out[0])
 }
 
+/// `bytes` in slices of `chunk` bytes, as an `AsyncSequence` that never suspends.
+struct SliceChunks: AsyncSequence, Sendable {
+    typealias Element = ArraySlice<UInt8>
+    let bytes: [UInt8]
+    let chunk: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let bytes: [UInt8]
+        let chunk: Int
+        var position = 0
+
+        mutating func next() async -> ArraySlice<UInt8>? {
+            let n = bytes.count
+            guard position < n else { return nil }
+            let end = n - position > chunk ? position + chunk : n
+            defer { position = end }
+            return bytes[position ..< end]
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes, chunk: chunk) }
+}
+
+/// Decodes `bytes` in chunks of `chunk` bytes through `StreamingUnpickler` told the input length up front
+/// (`expectedByteCount`), so its arenas are sized once as `loads` sizes them; the graph is released before
+/// returning.
+@inline(never)
+func decodeChunkedHinted(_ bytes: [UInt8], chunk: Int) async throws -> Int {
+    var iterator = StreamingUnpickler(SliceChunks(bytes: bytes, chunk: chunk), expectedByteCount: bytes.count)
+        .makeAsyncIterator()
+    guard let graph = try await iterator.next() else { fail("expected one pickle, got none") }
+    guard try await iterator.next() == nil else { fail("expected one pickle, got more") }
+    return summary(graph)
+}
+
 /// Encodes `graph`; the output bytes are released before returning.
 @inline(never)
 func encodeOnce(_ graph: PickleGraph, _ options: PicklerOptions) throws -> Int {
@@ -178,6 +220,17 @@ func peakRSSKiB() -> Int {
     getrusage(RUSAGE_SELF.rawValue, &usage)  // Glibc imports RUSAGE_SELF as an enum case
     return Int(usage.ru_maxrss)
     #endif
+}
+
+/// What standard input is: "pipe", "file" (regular file) or "other".
+func standardInputKind() -> String {
+    var info = stat()
+    guard fstat(0, &info) == 0 else { return "other" }
+    switch info.st_mode & S_IFMT {
+    case S_IFIFO: return "pipe"
+    case S_IFREG: return "file"
+    default: return "other"
+    }
 }
 
 /// Reads standard input through `StreamingUnpickler(fileDescriptor: 0)` until end of file. Timed from
@@ -236,6 +289,7 @@ func printStreamResult(elapsed: UInt64, objects: Int, bytes: Int, rootCountSum: 
     let fields = [
         "\"mode\":\"stream\"",
         "\"sync\":\(sync)",
+        "\"stdin\":\"\(standardInputKind())\"",
         "\"elapsed_ns\":\(elapsed)",
         "\"objects\":\(objects)",
         "\"bytes\":\(bytes)",
@@ -247,7 +301,10 @@ func printStreamResult(elapsed: UInt64, objects: Int, bytes: Int, rootCountSum: 
 
 // MARK: - Main
 
-func run(_ args: Arguments) throws {
+/// Main-actor isolated, so the synchronous bodies run on the main thread (and its malloc arena) as they did
+/// before this file had an async entry point; only the `--hint` body hops to the cooperative pool.
+@MainActor
+func run(_ args: Arguments) async throws {
     let input = readFile(args.file)
     var times: [UInt64] = []
     times.reserveCapacity(args.repeats)
@@ -255,16 +312,18 @@ func run(_ args: Arguments) throws {
 
     switch args.mode {
     case "decode":
-        let body: () throws -> Int
-        if let chunk = args.chunk {
+        let body: () async throws -> Int
+        if let chunk = args.chunk, args.hint {
+            body = { try await decodeChunkedHinted(input, chunk: chunk) }
+        } else if let chunk = args.chunk {
             body = { try decodeChunked(input, chunk: chunk) }
         } else {
             body = { try decodeOnce(input) }
         }
-        for _ in 0 ..< args.warmup { sink &+= try body() }
+        for _ in 0 ..< args.warmup { sink &+= try await body() }
         for _ in 0 ..< args.repeats {
             let t0 = nowNanoseconds()
-            result = try body()
+            result = try await body()
             let t1 = nowNanoseconds()
             times.append(t1 - t0)
             sink &+= result
@@ -299,6 +358,7 @@ func run(_ args: Arguments) throws {
         "\"max_ns\":\(times.last!)",
     ]
     if let chunk = args.chunk { fields.append("\"chunk\":\(chunk)") }
+    if args.hint { fields.append("\"hint\":true") }
     if args.mode == "encode" {
         fields.append("\"protocol\":\(args.protocolVersion)")
         fields.append("\"output_bytes\":\(result)")
@@ -314,7 +374,7 @@ do {
     if arguments.mode == "stream" {
         if arguments.sync { try runStreamSync() } else { try await runStream() }
     } else {
-        try run(arguments)
+        try await run(arguments)
     }
 } catch {
     fail("\(error)")
