@@ -39,6 +39,22 @@ final class StreamingUnpicklerTests: XCTestCase {
         }
     }
 
+    /// A pickle of several megabytes fed in 64 KiB chunks and one byte at a time (the arenas grow ahead of the
+    /// input, and split payloads pass through the carry buffer) decodes to the same graph as whole.
+    func testALargePickleDecodesTheSameInAnyChunking() throws {
+        let bytes = try StreamTesting.python("""
+            import pickle, sys
+            data = [{'id': i, 'name': 'n%d' % i, 'blob': ('x%d' % i) * (i % 300), 'pair': (i, -i)} for i in range(40000)]
+            sys.stdout.buffer.write(pickle.dumps(data, 4) + pickle.dumps(data[:3], 2))
+            """)
+        XCTAssertGreaterThan(bytes.count, 3_000_000)
+        let whole = Feeding.outcome(bytes, chunks: [])
+        XCTAssertEqual(whole.reprs.count, 2)
+        XCTAssertNil(whole.error)
+        XCTAssertEqual(Feeding.outcome(bytes, chunks: Array(stride(from: 65536, to: bytes.count, by: 65536))), whole)
+        XCTAssertEqual(Feeding.outcome(bytes, chunks: Array(0 ..< bytes.count)), whole)
+    }
+
     func testSlicesAndDataChunksAreAccepted() async throws {
         let (bytes, reprs, _) = stream
         let slices = stride(from: 0, to: bytes.count, by: 7).map { bytes[$0 ..< min($0 + 7, bytes.count)] }

@@ -18,6 +18,14 @@ struct Memo: Sendable {
 
     init(tracksGenerations: Bool) { self.tracksGenerations = tracksGenerations }
 
+    /// Forgets every entry, keeping the storage for the next pickle.
+    mutating func removeAll() {
+        dense.removeAll(keepingCapacity: true)
+        denseGenerations.removeAll(keepingCapacity: true)
+        if !sparse.isEmpty { sparse = [:] }
+        count = 0
+    }
+
     mutating func put(_ index: Int, _ ref: PickleRef, generation: UInt32) {
         if index < dense.count {
             if dense[index] == Memo.hole { count += 1 }

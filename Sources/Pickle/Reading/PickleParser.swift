@@ -33,6 +33,9 @@ public struct PickleParser {
     // Partial opcode carried over from the previous chunk: stream bytes [offset - carry.count, offset).
     private var carry: [UInt8] = []
     private var carryScanned = 0
+    /// The carried opcode's full length once its bytes so far tell it (0 until then, and for line
+    /// arguments): later chunks that still do not complete it are appended without re-examining it.
+    private var carryLength = 0
 
     // Per-pickle state.
     var builder = GraphBuilder()
@@ -42,6 +45,9 @@ public struct PickleParser {
     private var proto = 0
     private var frameEnd = -1
     private var inPickle = false
+    /// The size of the current pickle at which ``anticipateGrowth()`` next reserves.
+    private var anticipatedSize = PickleParser.firstAnticipation
+    private static let firstAnticipation = 256 * 1024
 
     // Out-of-band buffers (protocol 5).
     private var buffers: [OutOfBandBuffer]?
@@ -87,6 +93,16 @@ public struct PickleParser {
         builder.reserve(forInputSize: byteCount)
     }
 
+    /// A pickle fed in chunks does not announce its size, so its arenas would grow by doubling, copying
+    /// and faulting in fresh memory at every step. Each time the pickle's bytes so far pass the next
+    /// threshold, the arenas are reserved for four times that much input at once (address space, not
+    /// memory: untouched capacity costs no pages), and the threshold doubles.
+    private mutating func anticipateGrowth() {
+        let soFar = offset - lastCompleteOffset
+        builder.reserve(forInputSize: soFar * 16)
+        anticipatedSize = soFar * 8
+    }
+
     /// Adds out-of-band buffers for later NEXT_BUFFER opcodes.
     public mutating func supplyBuffers(_ more: [OutOfBandBuffer]) {
         buffers = (buffers ?? []) + more
@@ -104,6 +120,13 @@ public struct PickleParser {
     /// - Throws: ``PickleError`` for malformed input. After an error the parser stays failed.
     public mutating func feed(_ chunk: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
         if let failure { throw failure }
+        if inPickle && offset - lastCompleteOffset >= anticipatedSize { anticipateGrowth() }
+        if carryLength > carry.count + chunk.count {
+            // Still inside the carried opcode (small chunks, or a payload arriving piece by piece).
+            appendToCarry(chunk)
+            offset += chunk.count
+            return
+        }
         do {
             var rest = chunk
             if !carry.isEmpty {
@@ -195,6 +218,7 @@ public struct PickleParser {
                 throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
             }
             if need.complete { break }
+            if !need.isLine { carryLength = need.length }
             if rest.isEmpty { return rest }
             var take: Int
             if need.isLine {
@@ -205,18 +229,36 @@ public struct PickleParser {
             if frameEnd >= 0 { take = min(take, frameEnd - offset) }
             if take <= 0 { throw frameError(at: position, opcode: Opcode(rawValue: carry[0])) }
             if !need.isLine && need.length > carry.capacity { carry.reserveCapacity(need.length) }
-            carry.append(contentsOf: rest.prefix(take))
+            appendToCarry(rest.prefix(take))
             rest = rest.dropFirst(take)
             offset += take
         }
-        let owned = carry
-        carry = []
+        var owned: [UInt8] = []
+        swap(&owned, &carry)
         carryScanned = 0
+        carryLength = 0
         let used = try owned.withUnsafeBytes { p in
             try step(p, 0, p.count, owned[...], position, &out)
         }
         precondition(used == owned.count, "carried opcode must be consumed whole")
+        // Keep a small carry buffer for the next split opcode (one allocation less per opcode when the
+        // input comes in tiny chunks); a payload slice may still share it, and then appending copies.
+        if owned.capacity <= 4096 {
+            owned.removeAll(keepingCapacity: true)
+            carry = owned
+        }
         return rest
+    }
+
+    /// Appends to the carried opcode: byte by byte for the tiny pieces of a trickling stream (cheaper than a
+    /// bulk copy's set-up), in bulk otherwise.
+    @inline(__always)
+    private mutating func appendToCarry(_ bytes: ArraySlice<UInt8>) {
+        if bytes.count <= 8 {
+            for b in bytes { carry.append(b) }
+        } else {
+            bytes.withUnsafeBytes { carry.append(contentsOf: $0) }
+        }
     }
 
     private struct Extent {
@@ -655,10 +697,10 @@ public struct PickleParser {
     // MARK: - Pickle boundaries
 
     private mutating func completePickle(_ root: PickleRef, _ out: inout [PickleGraph]) {
-        let graph = PickleGraph(tables: builder.t, root: root)
+        let graph = PickleGraph(tables: builder.takeTables(), root: root)
         out.append(graph)
         completedCount += 1
-        builder = GraphBuilder()
+        anticipatedSize = PickleParser.firstAnticipation
         stack.removeAll(keepingCapacity: true)
         marks.removeAll(keepingCapacity: true)
         proto = 0
@@ -666,7 +708,7 @@ public struct PickleParser {
         inPickle = false
         switch options.memoMode {
         case .perPickle:
-            memo = Memo(tracksGenerations: false)
+            memo.removeAll()
         case .session:
             memoEntryCountAtLastComplete = memo.count
             sessionGraphs.append(graph)

@@ -9,6 +9,8 @@ import Darwin
 /// blocking `read(2)` calls on a private serial queue so the cooperative thread pool never blocks.
 ///
 /// - One read is in flight at a time, and only when the consumer asks for the next chunk (backpressure).
+///   When bytes are already waiting, the read happens on the caller's thread; only a read that would wait
+///   goes to the queue.
 /// - A chunk is whatever the descriptor has ready, up to ``chunkCapacity``: a read returns as soon as any
 ///   bytes arrive, so a slow writer's bytes are passed on at once; when more is already buffered (`FIONREAD`),
 ///   it keeps reading to fill the chunk, so fast streams go in large chunks.
@@ -55,6 +57,9 @@ public struct FileDescriptorByteStream: AsyncSequence, Sendable {
         ///   cancelled while waiting.
         public mutating func next() async throws -> [UInt8]? {
             let reader = self.reader
+            // Bytes already waiting (a fast writer, a regular file): read them on this thread, with no hop
+            // to the reading queue and back (which would also move the decoding between threads).
+            if let ready = try reader.readChunkIfReady() { return ready }
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
                     reader.queue.async { continuation.resume(with: Result { try reader.readChunk() }) }
@@ -104,6 +109,15 @@ final class ChunkReader: @unchecked Sendable {
     func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
+    }
+
+    /// A chunk if reading would not block (bytes are ready, or end of file), else `nil`.
+    func readChunkIfReady() throws -> [UInt8]?? {
+        if atEnd { return .some(nil) }
+        var target = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&target, 1, 0) == 1 else { return nil }
+        try Task.checkCancellation()
+        return .some(try readChunk())
     }
 
     /// One chunk: blocks until some bytes are ready, then takes everything ready up to the capacity.

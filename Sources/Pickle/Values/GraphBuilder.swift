@@ -8,6 +8,35 @@ struct GraphBuilder: Sendable {
 
     init() {}
 
+    /// The arena sizes of a finished graph, to size the next one like it.
+    struct ArenaSizes {
+        var nodes = 0, heap = 0, listItems = 0, tupleItems = 0, dicts = 0
+    }
+
+    var arenaSizes: ArenaSizes {
+        ArenaSizes(nodes: t.nodes.count, heap: t.heap.count, listItems: t.listItems.count,
+                   tupleItems: t.tupleItems.count, dicts: t.dicts.count)
+    }
+
+    /// A builder whose arenas have room for a graph of the given sizes: a stream of similar records then
+    /// allocates each arena once per record instead of growing it from empty. Capped, so one huge pickle
+    /// does not make every later one reserve as much.
+    init(sizedLike previous: ArenaSizes) {
+        let cap = 1 << 14
+        if previous.nodes > 0 { t.nodes.reserveCapacity(min(previous.nodes, cap)) }
+        if previous.heap > 0 { t.heap.reserveCapacity(min(previous.heap, cap * 16)) }
+        if previous.listItems > 0 { t.listItems.reserveCapacity(min(previous.listItems, cap)) }
+        if previous.tupleItems > 0 { t.tupleItems.reserveCapacity(min(previous.tupleItems, cap)) }
+        if previous.dicts > 0 { t.dicts.reserveCapacity(min(previous.dicts, cap)) }
+    }
+
+    /// Hands over the finished tables and leaves an empty builder sized like them.
+    mutating func takeTables() -> GraphTables {
+        var next = GraphBuilder(sizedLike: arenaSizes)
+        swap(&self, &next)
+        return next.t
+    }
+
     /// Reserves arena space for a pickle of `inputSize` bytes, so the arenas do not regrow (and copy) as it
     /// decodes. Proportional to the input and capped (about 56 MB in all), so a large payload, which needs no
     /// nodes, reserves little.
