@@ -36,6 +36,8 @@ public struct PickleParser {
     /// The carried opcode's full length once its bytes so far tell it (0 until then, and for line
     /// arguments): later chunks that still do not complete it are appended without re-examining it.
     private var carryLength = 0
+    /// Whether ``carryLength`` is the opcode's whole length (not just a lower bound from a partial header).
+    private var carryLengthIsExact = false
 
     // Per-pickle state.
     var builder = GraphBuilder()
@@ -195,9 +197,21 @@ public struct PickleParser {
                     if end < n {
                         throw frameError(at: offset, opcode: Opcode(rawValue: p[i]))
                     }
-                    carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i ..< n]))
+                    let position = offset
+                    if n - i <= 8 {
+                        for k in i ..< n { carry.append(p[k]) }
+                    } else {
+                        carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i ..< n]))
+                    }
                     carryScanned = 1
                     offset += n - i
+                    // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
+                    // then complete it without re-examining it.
+                    let need = try carryExtent(position)
+                    if !need.isLine && !need.complete && (frameEnd < 0 || position + need.length <= frameEnd) {
+                        carryLength = need.length
+                        carryLengthIsExact = need.exact
+                    }
                     return
                 }
                 i += used
@@ -212,31 +226,44 @@ public struct PickleParser {
     private mutating func resumeCarry(_ chunk: ArraySlice<UInt8>, _ out: inout [PickleGraph]) throws -> ArraySlice<UInt8> {
         let position = offset - carry.count
         var rest = chunk
-        while true {
-            let need = try carryExtent(position)
-            if frameEnd >= 0 && position + need.length > frameEnd {
-                throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
-            }
-            if need.complete { break }
-            if !need.isLine { carryLength = need.length }
-            if rest.isEmpty { return rest }
-            var take: Int
-            if need.isLine {
-                if let nl = rest.firstIndex(of: 0x0A) { take = nl - rest.startIndex + 1 } else { take = rest.count }
-            } else {
-                take = min(rest.count, need.length - carry.count)
-            }
-            if frameEnd >= 0 { take = min(take, frameEnd - offset) }
-            if take <= 0 { throw frameError(at: position, opcode: Opcode(rawValue: carry[0])) }
-            if !need.isLine && need.length > carry.capacity { carry.reserveCapacity(need.length) }
+        if carryLengthIsExact {
+            // The whole length is known and fits the frame; the feed's fast path has established that
+            // `chunk` completes it.
+            let take = carryLength - carry.count
             appendToCarry(rest.prefix(take))
             rest = rest.dropFirst(take)
             offset += take
+        } else {
+            while true {
+                let need = try carryExtent(position)
+                if frameEnd >= 0 && position + need.length > frameEnd {
+                    throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
+                }
+                if need.complete { break }
+                if !need.isLine {
+                    carryLength = need.length
+                    carryLengthIsExact = need.exact
+                }
+                if rest.isEmpty { return rest }
+                var take: Int
+                if need.isLine {
+                    if let nl = rest.firstIndex(of: 0x0A) { take = nl - rest.startIndex + 1 } else { take = rest.count }
+                } else {
+                    take = min(rest.count, need.length - carry.count)
+                }
+                if frameEnd >= 0 { take = min(take, frameEnd - offset) }
+                if take <= 0 { throw frameError(at: position, opcode: Opcode(rawValue: carry[0])) }
+                if !need.isLine && need.length > carry.capacity { carry.reserveCapacity(need.length) }
+                appendToCarry(rest.prefix(take))
+                rest = rest.dropFirst(take)
+                offset += take
+            }
         }
         var owned: [UInt8] = []
         swap(&owned, &carry)
         carryScanned = 0
         carryLength = 0
+        carryLengthIsExact = false
         let used = try owned.withUnsafeBytes { p in
             try step(p, 0, p.count, owned[...], position, &out)
         }
@@ -265,6 +292,8 @@ public struct PickleParser {
         var length: Int
         var complete: Bool
         var isLine: Bool
+        /// `length` is the whole opcode's length (false while a counted opcode's length header is partial).
+        var exact = true
     }
 
     /// How long the carried opcode is, as far as its bytes so far tell.
@@ -279,7 +308,7 @@ public struct PickleParser {
         case .fixed(let size):
             return Extent(length: 1 + size, complete: have >= 1 + size, isLine: false)
         case .counted(let headerSize, _):
-            if have < 1 + headerSize { return Extent(length: 1 + headerSize, complete: false, isLine: false) }
+            if have < 1 + headerSize { return Extent(length: 1 + headerSize, complete: false, isLine: false, exact: false) }
             let length = try carry.withUnsafeBytes { try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, $0, 0, position) }
             let total = 1 + headerSize + length
             return Extent(length: total, complete: have >= total, isLine: false)
