@@ -93,6 +93,8 @@ public struct PickleParser {
     /// Sizes the arenas of the next pickle for an input of `byteCount` bytes (one-shot decoding knows it).
     mutating func reserve(forInputSize byteCount: Int) {
         builder.reserve(forInputSize: byteCount)
+        // The arenas already fit this much input: grow ahead only if the pickle turns out larger.
+        anticipatedSize = max(anticipatedSize, byteCount)
     }
 
     /// A pickle fed in chunks does not announce its size, so its arenas would grow by doubling, copying
