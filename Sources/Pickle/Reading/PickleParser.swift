@@ -60,7 +60,9 @@ public struct PickleParser {
     private var sessionGraphs: [PickleGraph] = []
     private var importMaps: [UInt32: [Int: PickleRef]] = [:]
 
-    private var failure: PickleError?
+    private var failure: PickleError? { didSet { hasFailed = failure != nil } }
+    /// Whether ``failure`` is set: a cheaper check on every feed than unwrapping the error.
+    private var hasFailed = false
 
     /// When set, ``feed(_:into:)`` stops right after a STOP and leaves the rest of the chunk unread
     /// (``offset`` tells how far it got). `loads` uses this to ignore trailing bytes, as CPython does.
@@ -123,7 +125,7 @@ public struct PickleParser {
     ///     appended before the error is thrown.
     /// - Throws: ``PickleError`` for malformed input. After an error the parser stays failed.
     public mutating func feed(_ chunk: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
-        if let failure { throw failure }
+        if hasFailed, let failure { throw failure }
         if inPickle && offset - lastCompleteOffset >= anticipatedSize { anticipateGrowth() }
         if carryLength > carry.count + chunk.count {
             // Still inside the carried opcode (small chunks, or a payload arriving piece by piece).
@@ -132,11 +134,12 @@ public struct PickleParser {
             return
         }
         do {
-            var rest = chunk
-            if !carry.isEmpty {
-                rest = try resumeCarry(rest, &output)
-                if !carry.isEmpty { return }
+            if carry.isEmpty {
+                if !chunk.isEmpty && !(haltsAfterPickle && !output.isEmpty && !inPickle) { try consume(chunk, &output) }
+                return
             }
+            let rest = try resumeCarry(chunk, &output)
+            if !carry.isEmpty { return }
             if !rest.isEmpty && !(haltsAfterPickle && !output.isEmpty && !inPickle) { try consume(rest, &output) }
         } catch let error as PickleError {
             failure = error
