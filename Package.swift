@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Pickle", targets: ["Pickle"]),
+        .library(name: "PickleZstd", targets: ["PickleZstd"]),
         .executable(name: "pickletool", targets: ["pickletool"]),
     ],
     dependencies: [
@@ -13,16 +14,20 @@ let package = Package(
     ],
     targets: [
         .target(name: "Pickle"),
+        // The system's libzstd, not a vendored copy: `apt-get install libzstd-dev` (scripts/test.sh does it).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .target(name: "PickleZstd", dependencies: ["Pickle", "CZstd"]),
         .executableTarget(
             name: "pickletool",
             dependencies: [
                 "Pickle",
+                "PickleZstd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "PickleTests",
-            dependencies: ["Pickle"],
+            dependencies: ["Pickle", "PickleZstd"],
             exclude: ["Fixtures"]
         ),
     ],

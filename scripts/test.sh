@@ -11,6 +11,13 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 # numpy: the fixtures include numpy arrays, and the oracle rebuilds them.
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+# libzstd-dev: the PickleZstd layer links the system's libzstd (headers and pkg-config file).
+if ! pkg-config --exists libzstd 2>/dev/null; then
+    need_root apt-get update -qq && need_root apt-get install -y -qq libzstd-dev pkg-config
+fi
+# The zstd CLI and Python's zstd module: the interop tests compress and decompress with both.
+command -v zstd >/dev/null 2>&1 || { need_root apt-get update -qq && need_root apt-get install -y -qq zstd; }
+python3 -c "from backports import zstd" 2>/dev/null || python3 -m pip install --quiet backports.zstd
 
 # The committed fixtures must be what the committed generator makes (CPython is the source of truth).
 fixtures=$(mktemp -d)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Pickle
+import PickleZstd
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,8 @@ struct PickleTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pickletool",
         abstract: "Inspect, check and convert streams of Python pickles. Every command reads a file, or standard input for `-` or no argument, as it arrives.",
-        subcommands: [Show.self, Dis.self, Convert.self, Verify.self, LogServer.self]
+        discussion: "Inputs may be zstd-compressed: readers recognise zstd frames by their magic number and decompress on the fly.",
+        subcommands: [Show.self, Dis.self, Convert.self, Verify.self, LogServer.self, Compress.self, Decompress.self]
     )
 }
 
@@ -63,7 +65,7 @@ struct Show: AsyncParsableCommand {
     }
 }
 
-struct Dis: ParsableCommand {
+struct Dis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Disassemble every pickle in the stream, in the format of `python3 -m pickletools`.")
 
@@ -73,8 +75,8 @@ struct Dis: ParsableCommand {
     @Flag(help: "Carry the memo from one pickle to the next (a stream written by one Pickler).") var session = false
     @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
 
-    func run() throws {
-        let bytes = try ToolIO.readAll(input)
+    func run() async throws {
+        let bytes = try await ToolIO.readAll(input)
         var disassembler = Disassembler(indentLevel: indentlevel, annotate: annotate)
         disassembler.carriesMemoAcrossPickles = session
         disassembler.maxOutputLength = 1 << 30
@@ -99,6 +101,8 @@ struct Convert: AsyncParsableCommand {
         discussion: "One output pickle per input pickle. Persistent ids and unknown objects pass through unchanged.")
 
     @Option(help: "The output protocol, 0 to 5.") var `protocol` = 5
+    @Flag(help: "Compress the output into zstd frames.") var zstd = false
+    @Option(help: "The zstd level with --zstd (1 to 19).") var level: Int32 = 3
     @OptionGroup var decode: DecodeOptions
     @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
 
@@ -110,17 +114,26 @@ struct Convert: AsyncParsableCommand {
 
     func run() async throws {
         let options = try decode.unpicklerOptions()
-        var pickler = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: 1),
-                                           options: PicklerOptions(protocolVersion: `protocol`),
-                                           records: decode.session ? .sharedMemo : .independent)
-        do {
-            try await ToolIO.decodeStream(input, options: options) { graph in
-                try pickler.dump(graph)
-                try pickler.flush()
+        let pickler = PicklerOptions(protocolVersion: `protocol`)
+        if zstd {
+            // Frames end only at the end of input: one frame compresses better than a frame per pickle.
+            let sink = try ZstdCompressingSink(FileDescriptorSink(fileDescriptor: 1), options: ZstdWriteOptions(level: level))
+            var writer = try StreamingPickler(sink: sink, options: pickler, records: decode.session ? .sharedMemo : .independent)
+            defer { try? sink.finish() }
+            try await ToolIO.decodeStream(input, options: options) { try writer.dump($0) }
+            try writer.flush()
+        } else {
+            var writer = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: 1), options: pickler,
+                                              records: decode.session ? .sharedMemo : .independent)
+            do {
+                try await ToolIO.decodeStream(input, options: options) { graph in
+                    try writer.dump(graph)
+                    try writer.flush()
+                }
+            } catch {
+                try? writer.flush()
+                throw error
             }
-        } catch {
-            try? pickler.flush()
-            throw error
         }
     }
 }
@@ -138,7 +151,7 @@ struct Verify: AsyncParsableCommand {
         let fd = try ToolIO.open(input)
         defer { if fd != 0 { close(fd) } }
         let out = OutputFile(fd: 1)
-        var iterator = StreamingUnpickler(fileDescriptor: fd, options: options).makeAsyncIterator()
+        var iterator = StreamingUnpickler(ToolIO.chunks(fd), options: options).makeAsyncIterator()
         var count = 0
         var lastEnd = 0
         do {
@@ -153,5 +166,39 @@ struct Verify: AsyncParsableCommand {
             out.flush()
             throw ExitCode(1)
         }
+    }
+}
+
+struct Compress: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress the input (any bytes) into standard zstd frames on standard output, as `zstd -c`.")
+
+    @Option(help: "The zstd level (1 to 19).") var level: Int32 = 3
+    @Flag(help: "Leave out the frame checksums.") var noChecksum = false
+    @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
+
+    func run() async throws {
+        let fd = try ToolIO.open(input)
+        defer { if fd != 0 { close(fd) } }
+        var options = ZstdWriteOptions(level: level)
+        options.checksum = !noChecksum
+        let sink = try ZstdCompressingSink(FileDescriptorSink(fileDescriptor: 1), options: options)
+        for try await chunk in FileDescriptorByteStream(fileDescriptor: fd) { try sink.write(chunk[...]) }
+        try sink.finish()
+    }
+}
+
+struct Decompress: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decompress a zstd stream (concatenated and skippable frames included) to standard output, as `zstd -dc`.")
+
+    @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
+
+    func run() async throws {
+        let fd = try ToolIO.open(input)
+        defer { if fd != 0 { close(fd) } }
+        let out = FileDescriptorSink(fileDescriptor: 1)
+        let chunks = ZstdDecompressingChunks(FileDescriptorByteStream(fileDescriptor: fd), passesPlainInputThrough: false)
+        for try await piece in chunks { try out.write(piece) }
     }
 }

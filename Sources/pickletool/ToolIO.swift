@@ -1,5 +1,6 @@
 import ArgumentParser
 import Pickle
+import PickleZstd
 
 #if canImport(Glibc)
 import Glibc
@@ -43,12 +44,18 @@ enum ToolIO {
         return fd
     }
 
-    /// Reads the input as it arrives and calls `body` for each pickle as soon as it is complete.
-    /// On malformed input every complete pickle has been handled before the error is reported.
+    /// The input's chunks as they arrive, decompressed on the fly when the input is a zstd stream.
+    static func chunks(_ fd: Int32) -> ZstdDecompressingChunks<FileDescriptorByteStream> {
+        ZstdDecompressingChunks(FileDescriptorByteStream(fileDescriptor: fd))
+    }
+
+    /// Reads the input (plain or zstd-compressed) as it arrives and calls `body` for each pickle as soon as it
+    /// is complete. On malformed input every complete pickle has been handled before the error is reported.
     static func decodeStream(_ path: String?, options: UnpicklerOptions, _ body: (PickleGraph) throws -> Void) async throws {
         let fd = try open(path)
         defer { if fd != 0 { close(fd) } }
-        for try await graph in StreamingUnpickler(fileDescriptor: fd, options: options) {
+        let size = FileDescriptorByteStream(fileDescriptor: fd).regularFileSize
+        for try await graph in StreamingUnpickler(chunks(fd), options: options, expectedByteCount: size) {
             try body(graph)
         }
     }
@@ -60,18 +67,13 @@ enum ToolIO {
         error.flush()
     }
 
-    /// Reads the whole input.
-    static func readAll(_ path: String?) throws -> [UInt8] {
+    /// Reads the whole input, decompressed if it is a zstd stream.
+    static func readAll(_ path: String?) async throws -> [UInt8] {
         let fd = try open(path)
         defer { if fd != 0 { close(fd) } }
         var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw ToolFailure("read failed: \(String(cString: strerror(errno)))") }
-            if n == 0 { return data }
-            data.append(contentsOf: chunk[0 ..< n])
-        }
+        for try await chunk in chunks(fd) { data.append(contentsOf: chunk) }
+        return data
     }
 }
 

@@ -44,6 +44,10 @@ public struct PickleError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unpicklable = Code("unpicklable")
         /// Writing to an output failed.
         public static let ioFailure = Code("ioFailure")
+        /// Compressed input is corrupt, truncated, fails its checksum, or exceeds a decompression limit.
+        public static let decompressionFailed = Code("decompressionFailed")
+        /// Compressing output failed.
+        public static let compressionFailed = Code("compressionFailed")
     }
 
     /// What went wrong.

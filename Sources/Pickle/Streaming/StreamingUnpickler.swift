@@ -64,8 +64,7 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
     public struct Iterator: AsyncIteratorProtocol {
         private var upstream: Chunks.AsyncIterator
         private var parser: PickleParser
-        private var ready: [PickleGraph] = []
-        private var nextReady = 0
+        private var ready = HandOffQueue<PickleGraph>()
         private var pendingError: (any Error)?
         private var finished = false
 
@@ -84,15 +83,7 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
         ///   damage; the upstream sequence's errors; `CancellationError` when the task is cancelled.
         public mutating func next() async throws -> PickleGraph? {
             while true {
-                if nextReady < ready.count {
-                    let graph = ready[nextReady]
-                    nextReady += 1
-                    if nextReady == ready.count {
-                        ready.removeAll(keepingCapacity: true)
-                        nextReady = 0
-                    }
-                    return graph
-                }
+                if let graph = ready.popFirst() { return graph }
                 if let error = pendingError {
                     pendingError = nil
                     finished = true
@@ -113,7 +104,7 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
                     return nil
                 }
                 do {
-                    try parser.feed(chunk.pickleBytes, into: &ready)
+                    try parser.feed(chunk.pickleBytes, into: &ready.items)
                 } catch {
                     pendingError = error
                 }
