@@ -42,6 +42,13 @@ public struct ZstdDecoder {
     /// Decompresses the next compressed chunk, calling `emit` with each decompressed piece (fresh arrays the
     /// receiver may keep).
     public mutating func decompress(_ chunk: ArraySlice<UInt8>, _ emit: ([UInt8]) throws -> Void) throws {
+        try decompress(chunk, emit, frameEnded: { _ in })
+    }
+
+    /// Decompresses the next compressed chunk, calling `emit` with each decompressed piece and `frameEnded`
+    /// with the compressed offset just past each frame that ends (after its pieces).
+    public mutating func decompress(_ chunk: ArraySlice<UInt8>, _ emit: ([UInt8]) throws -> Void,
+                                    frameEnded: (_ compressedOffset: Int) throws -> Void) throws {
         if let failure { throw failure }
         let outputSize = ZSTD_DStreamOutSize()
         try chunk.withUnsafeBytes { input in
@@ -84,6 +91,7 @@ public struct ZstdDecoder {
                     if inFrame || source.pos > startPos { completedFrames += 1 }
                     try releaseHeld(emit)
                     streamingFrame = false
+                    if source.pos > startPos || produced > 0 { try frameEnded(compressedOffset) }
                     inFrame = false
                     frameStart = compressedOffset
                 } else {

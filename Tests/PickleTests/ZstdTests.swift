@@ -193,4 +193,99 @@ final class ZstdTests: XCTestCase {
         XCTAssertEqual(rejected.error?.code, .invalidOpcode)
         XCTAssertEqual(rejected.error?.offset, 0)
     }
+
+    // MARK: - Compressed logs
+
+    private func logRecords(_ first: Int, _ count: Int) -> [PickleValue] {
+        (first ..< first + count).map { .dict([.init(.string("id"), .int($0)), .init(.string("text"), .string(String(repeating: "log line \($0) ", count: 20)))]) }
+    }
+
+    private func logRepr(_ k: Int) -> String {
+        "{'id': \(k), 'text': '\(String(repeating: "log line \(k) ", count: 20))'}"
+    }
+
+    /// Reads a compressed log with `zstd -dc` and CPython: repeated `pickle.load` or one Unpickler.
+    private func cpythonReads(_ paths: [String], sharedMemo: Bool) throws -> [String] {
+        let printed = try Python.script("""
+            import pickle, subprocess, sys, io
+            for path in sys.argv[1:]:
+                raw = subprocess.run(['zstd', '-dc', path], check=True, capture_output=True).stdout
+                f = io.BytesIO(raw); u = pickle.Unpickler(f); out = []
+                while f.tell() < len(raw): out.append(repr(u.load() if \(sharedMemo ? "True" : "False") else pickle.load(f)))
+                print(' | '.join(out))
+            """, paths)
+        return String(decoding: printed, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    /// Three appends (each a fresh pickler on the reopened file, one frame per flush) in both record modes;
+    /// CPython reads the whole log after `zstd -dc`.
+    func testCompressedLogsAppendAcrossRestartsAndCPythonReadsThem() throws {
+        for mode in [StreamingPickler<ZstdCompressingSink<AppendingFileSink>>.RecordMode.independent, .sharedMemo] {
+            let path = directory.appendingPathComponent("log-\(mode).pickle.zst").path
+            var next = 0
+            for (run, count) in [2, 3, 1].enumerated() {
+                var log = try StreamingPickler(appendingCompressedTo: path, options: PicklerOptions(protocolVersion: 4), records: mode)
+                XCTAssertEqual(log.sink.base.recovery.completeRecords, next, "run \(run)")
+                XCTAssertNil(log.sink.base.recovery.tornTail)
+                for value in logRecords(next, count) {
+                    try log.dump(value)
+                    try log.flush()
+                }
+                try log.sink.base.close()
+                next += count
+            }
+            XCTAssertEqual(try cpythonReads([path], sharedMemo: mode == .sharedMemo), [(0 ..< 6).map(logRepr).joined(separator: " | ")])
+        }
+    }
+
+    /// The compressed log is cut at every offset inside its last frame: readers deliver every record of the
+    /// complete frames and report the torn frame with its offset; the next append cuts it off first, so CPython
+    /// reads the complete records and the new one.
+    func testATornCompressedTailLosesOnlyItsFrameAndTheNextAppendRepairsIt() async throws {
+        for mode in [StreamingPickler<ZstdCompressingSink<AppendingFileSink>>.RecordMode.independent, .sharedMemo] {
+            let intact = directory.appendingPathComponent("intact-\(mode).pickle.zst").path
+            var log = try StreamingPickler(appendingCompressedTo: intact, records: mode)
+            var frameEnds: [Int] = []
+            for value in logRecords(0, 4) {
+                try log.dump(value)
+                try log.flush()
+                frameEnds.append(log.sink.bytesOut)
+            }
+            try log.sink.base.close()
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: intact)))
+            XCTAssertEqual(bytes.count, frameEnds[3])
+            var options = UnpicklerOptions()
+            options.memoMode = mode == .sharedMemo ? .session : .perPickle
+            var repaired: [String] = []
+            for cut in frameEnds[2] + 1 ..< frameEnds[3] {
+                let torn = Array(bytes[..<cut])
+                var reprs: [String] = []
+                do {
+                    for try await graph in StreamingUnpickler(ZstdDecompressingChunks(StreamTesting.sequence([torn])), options: options) {
+                        reprs.append(graph.root.description)
+                    }
+                    XCTFail("cut at \(cut): the tear must be reported")
+                } catch let error as PickleError {
+                    XCTAssertEqual(error.code, .decompressionFailed)
+                    XCTAssertEqual(error.offset, frameEnds[2], "cut at \(cut)")
+                }
+                XCTAssertEqual(reprs, (0 ..< 3).map(logRepr), "cut at \(cut)")
+
+                let path = directory.appendingPathComponent("torn-\(mode)-\(cut).pickle.zst").path
+                try Data(torn).write(to: URL(fileURLWithPath: path))
+                var appender = try StreamingPickler(appendingCompressedTo: path, records: mode)
+                let recovery = appender.sink.base.recovery
+                XCTAssertEqual(recovery.completeRecords, 3)
+                XCTAssertEqual(recovery.validLength, frameEnds[2])
+                XCTAssertEqual(recovery.tornTail?.offset, frameEnds[2])
+                XCTAssertEqual(recovery.removedByteCount, cut - frameEnds[2])
+                try appender.dump(logRecords(9, 1)[0])
+                try appender.flush()
+                try appender.sink.base.close()
+                repaired.append(path)
+            }
+            let expected = ((0 ..< 3).map(logRepr) + [logRepr(9)]).joined(separator: " | ")
+            XCTAssertEqual(try cpythonReads(repaired, sharedMemo: mode == .sharedMemo), Array(repeating: expected, count: repaired.count))
+        }
+    }
 }

@@ -35,13 +35,20 @@ public final class AppendingFileSink: PickleSink, @unchecked Sendable {
     ///   - syncsOnFlush: `fsync` on every flush.
     /// - Throws: ``PickleError/Code/ioFailure`` if the file cannot be opened, locked, read or cut;
     ///   the parser's error if the file is damaged before its tail.
-    public init(path: String, memoMode: MemoMode = .perPickle, syncsOnFlush: Bool = false) throws {
+    public convenience init(path: String, memoMode: MemoMode = .perPickle, syncsOnFlush: Bool = false) throws {
+        try self.init(path: path, syncsOnFlush: syncsOnFlush) { fd in
+            try AppendingFileSink.scan(fd, path: path, memoMode: memoMode)
+        }
+    }
+
+    /// Opens the log with another way of finding where its complete records end (a compressed log's frames).
+    package init(path: String, syncsOnFlush: Bool, scan: (Int32) throws -> LogRecovery) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PickleError(.ioFailure, offset: 0, "cannot open \(path): \(POSIX.errorText)") }
         var recovered: LogRecovery
         do {
             guard flock(fd, LOCK_EX) == 0 else { throw PickleError(.ioFailure, offset: 0, "cannot lock \(path): \(POSIX.errorText)") }
-            recovered = try AppendingFileSink.scan(fd, path: path, memoMode: memoMode)
+            recovered = try scan(fd)
             if recovered.removedByteCount > 0 {
                 guard ftruncate(fd, off_t(recovered.validLength)) == 0 else {
                     throw PickleError(.ioFailure, offset: recovered.validLength, "cannot cut the torn tail of \(path): \(POSIX.errorText)")
@@ -69,23 +76,34 @@ public final class AppendingFileSink: PickleSink, @unchecked Sendable {
     /// Releases the lock and closes the file.
     public func close() throws { try output.close() }
 
-    /// Reads the whole file with the parser: where the complete records end and what follows them.
-    private static func scan(_ fd: Int32, path: String, memoMode: MemoMode) throws -> LogRecovery {
+    /// The parser a log scan uses: the log's memo mode, and Latin-1 for Python 2 strings so scanning never
+    /// fails on text.
+    package static func scanningParser(memoMode: MemoMode) -> PickleParser {
         var options = UnpicklerOptions()
         options.memoMode = memoMode
-        options.encoding = .latin1  // decodes every Python 2 string: scanning must not fail on text
-        var parser = PickleParser(options: options)
+        options.encoding = .latin1
+        return PickleParser(options: options)
+    }
+
+    /// The next chunk of the file at `offset` (empty at its end).
+    package static func readChunk(_ fd: Int32, at offset: Int, path: String) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: 1 << 20) { buffer, count in
+            count = 0
+            while true {
+                let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+                if n >= 0 { count = n; return }
+                if errno != EINTR { throw PickleError(.ioFailure, offset: offset, "cannot read \(path): \(POSIX.errorText)") }
+            }
+        }
+    }
+
+    /// Reads the whole file with the parser: where the complete records end and what follows them.
+    private static func scan(_ fd: Int32, path: String, memoMode: MemoMode) throws -> LogRecovery {
+        var parser = scanningParser(memoMode: memoMode)
         var graphs: [PickleGraph] = []
         var length = 0
         while true {
-            let chunk = try [UInt8](unsafeUninitializedCapacity: 1 << 20) { buffer, count in
-                count = 0
-                while true {
-                    let n = pread(fd, buffer.baseAddress, buffer.count, off_t(length))
-                    if n >= 0 { count = n; return }
-                    if errno != EINTR { throw PickleError(.ioFailure, offset: length, "cannot read \(path): \(POSIX.errorText)") }
-                }
-            }
+            let chunk = try readChunk(fd, at: length, path: path)
             if chunk.isEmpty { break }
             length += chunk.count
             do {
@@ -127,7 +145,7 @@ public struct LogRecovery: Sendable {
     public var removedByteCount: Int { tornTail == nil ? 0 : removedBytes }
     private let removedBytes: Int
 
-    init(completeRecords: Int, validLength: Int, tornTail: PickleError?, memoEntryCount: Int, removedBytes: Int = 0) {
+    package init(completeRecords: Int, validLength: Int, tornTail: PickleError?, memoEntryCount: Int, removedBytes: Int = 0) {
         self.completeRecords = completeRecords
         self.validLength = validLength
         self.tornTail = tornTail

@@ -84,7 +84,7 @@ public struct StreamingPickler<Sink: PickleSink> {
 
     /// Continues memo numbering after `count` entries: for appending to a shared-memo stream whose reader's
     /// memo already holds `count` entries (protocol 4's MEMOIZE numbers entries by count).
-    mutating func continueMemoNumbering(after count: Int) { pickler.memoCount = max(pickler.memoCount, count) }
+    package mutating func continueMemoNumbering(after count: Int) { pickler.memoCount = max(pickler.memoCount, count) }
 
     private mutating func drain() throws {
         if let error = pickler.sinkError { throw error }
