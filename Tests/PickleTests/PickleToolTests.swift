@@ -107,4 +107,34 @@ final class PickleToolTests: XCTestCase {
         XCTAssertTrue(String(decoding: damaged.stdout, as: UTF8.self).hasPrefix("damaged: 2 complete pickles before the damage; at offset \(secondEnd + 11): invalid load key '\\xff': not an opcode"),
                       String(decoding: damaged.stdout, as: UTF8.self))
     }
+
+    /// Every reading command takes zstd-compressed input as it takes plain; `convert --zstd` writes frames the
+    /// CLI reads; `compress`/`decompress` agree with `zstd`.
+    func testCommandsReadCompressedInputAndWriteIt() throws {
+        let stream = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(b''.join(pickle.dumps(v, p) for v, p in [([1, 'a'], 2), ({'k': b'v' * 500}, 4), ('z', 5)]))"))
+        let compressed = try [UInt8](Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["zstd", "-q", "-c"], stdin: stream).stdout)
+        XCTAssertNotEqual(compressed, stream)
+        for command in [["show"], ["dis"], ["convert", "--protocol", "2"], ["verify"]] {
+            let plain = try runTool(command, stdin: stream)
+            let fromZstd = try runTool(command, stdin: compressed)
+            XCTAssertEqual(plain.status, 0, plain.stderr)
+            XCTAssertEqual(fromZstd.status, 0, fromZstd.stderr)
+            if command == ["verify"] {
+                XCTAssertEqual(String(decoding: fromZstd.stdout, as: UTF8.self), "intact: 3 pickles, \(stream.count) bytes\n")
+            } else {
+                XCTAssertEqual(fromZstd.stdout, plain.stdout, "\(command)")
+            }
+        }
+        let converted = try runTool(["convert", "--zstd", "--level", "9", "--protocol", "4"], stdin: stream)
+        XCTAssertEqual(converted.status, 0, converted.stderr)
+        let viaCLI = try [UInt8](Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["zstd", "-dc"], stdin: converted.stdout).stdout)
+        XCTAssertEqual(viaCLI, try runTool(["convert", "--protocol", "4"], stdin: stream).stdout)
+
+        let ours = try runTool(["compress", "--level", "19"], stdin: stream)
+        XCTAssertEqual(try [UInt8](Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["zstd", "-dc"], stdin: ours.stdout).stdout), stream)
+        XCTAssertEqual(try runTool(["decompress"], stdin: compressed + compressed).stdout, stream + stream)
+        let truncated = try runTool(["verify"], stdin: Array(compressed.dropLast(2)))
+        XCTAssertEqual(truncated.status, 1)
+        XCTAssertTrue(String(decoding: truncated.stdout, as: UTF8.self).contains("truncated zstd frame"), String(decoding: truncated.stdout, as: UTF8.self))
+    }
 }
