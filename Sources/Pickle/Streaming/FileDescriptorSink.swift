@@ -9,6 +9,8 @@ import Darwin
 /// Each `write` goes to the descriptor at once (no buffering here: the pickler already hands over whole
 /// frames), retried on short writes, `EINTR` and, for non-blocking descriptors, `EAGAIN`. A peer that has
 /// gone away gives ``PickleError/Code/ioFailure`` ("broken pipe"), never a `SIGPIPE` that kills the process.
+///
+/// Use one sink from one task at a time (it is `Sendable` so it can be handed to the task that writes).
 public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
     /// The descriptor written to.
     public let fileDescriptor: Int32
