@@ -2,7 +2,8 @@
 """Compare swift-pickle with CPython's C pickle module on the same pickle files.
 
     python3 Benchmarks/compare.py [--quick] [--no-build] [--repeat N] [--keep DIR]
-                                  [--streaming-only | --no-streaming] [--stream-rounds R]
+                                  [--streaming-only | --no-streaming | --zstd-only] [--no-zstd]
+                                  [--stream-rounds R]
 
 Builds Benchmarks' PickleCompare in release mode (scratch path .build-bench), generates the datasets into
 a temporary directory, then times, on the same bytes:
@@ -25,6 +26,16 @@ in alternating rounds (throughput, objects/s); then the same file 10 times over 
 objects) into each reader once, comparing peak RSS (``ru_maxrss``) with the 1M stream and an empty one; and
 the whole-buffer vs ``--chunk 65536`` / ``--chunk 1`` decode of the 100k-dicts dataset, as ratios.
 
+zstd section (also alone with ``--zstd-only``; ``--no-zstd`` skips it; needs the ``zstd`` CLI): the 1M-object
+stream at level 3, the 100k-dicts pickle at level 3 and a 25k-object stream at level 19, each
+  * compressed: ``PickleCompare zstd-encode`` (pickle only / pickle + ``ZstdCompressingSink`` / the sink alone on
+    the plain bytes, alternating in one process) vs ``zstd -L -c F > /dev/null`` (default and
+    ``--single-thread``); the sizes; CPython ``pickle.dump`` per object ``| zstd -L`` end to end;
+  * decompressed: ``PickleCompare zstd-decode`` (``StreamingUnpickler(ZstdDecompressingChunks(...))`` / the plain
+    file without zstd / decompression alone) vs ``zstd -dc F > /dev/null``; ``zstd -dc F | python3`` reading
+    with ``pickle.load`` end to end.
+The headline ratio is the zstd layer's added time (pickle + zstd minus pickle only) over the CLI's time.
+
 Runs alternate: each measurement is split into rounds, and every round runs the CPython worker and then the
 Swift binary, so slow drifts of the machine (frequency, noisy neighbours) hit both sides alike. The median
 over all rounds' samples is reported. Ratios are CPython time / Swift time: > 1 means Swift is faster.
@@ -38,6 +49,7 @@ import pickle
 import platform
 import random
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -271,8 +283,10 @@ STREAM_READERS = [
 ]
 
 
-def measure_streaming(directory, rounds, chunk_rounds, chunk_per_round, chunk_per_round_bytewise, notes):
-    """The streaming section; returns a dict of results for print_streaming()."""
+def measure_streaming(directory, rounds, chunk_rounds, chunk_per_round, chunk_per_round_bytewise, notes,
+                      keep_stream=False):
+    """The streaming section; returns a dict of results for print_streaming(). With keep_stream the 1M-object
+    stream file is left in `directory` for the zstd section."""
     stream_path = os.path.join(directory, "stream-1m.pkl")
     generate_stream(stream_path)
     dicts_path = os.path.join(directory, "dicts.pkl")
@@ -319,7 +333,8 @@ def measure_streaming(directory, rounds, chunk_rounds, chunk_per_round, chunk_pe
     out["chunked"] = {"size": os.path.getsize(dicts_path), "whole": median(whole), "chunk64": median(chunk64),
                       "hinted": median(hinted), "chunk1": median(chunk1),
                       "n": (len(whole), len(chunk64), len(chunk1))}
-    os.remove(stream_path)
+    if not keep_stream:
+        os.remove(stream_path)
     return out
 
 
@@ -382,6 +397,334 @@ def print_streaming(s):
           "`StreamingUnpickler(chunks, expectedByteCount:)` (`--chunk 65536 --hint`), which sizes them as `loads` does.")
 
 
+# ---------------------------------------------------------------------------------------------------------
+# zstd: the PickleZstd layer against the zstd CLI (also alone with `--zstd-only`; `--no-zstd` skips it).
+
+# The CPython writer of the compression pipeline (`python3 -c PY_ZSTD_WRITER FILE PROTOCOL | zstd -L`): loads
+# every pickle of FILE (not timed), then `pickle.dump`s each object to standard output. It reports the
+# CLOCK_MONOTONIC time before its first dump on standard error and leaves with os._exit, which closes the pipe
+# at once (no interpreter teardown before zstd sees end of file); the pipeline's time runs from that instant to
+# zstd's exit, as seen by compare.py on the same clock.
+PY_ZSTD_WRITER = r"""
+import gc, os, pickle, sys, time
+path, protocol = sys.argv[1], int(sys.argv[2])
+objects = []
+gc.disable()
+with open(path, "rb") as f:
+    try:
+        while True:
+            objects.append(pickle.load(f))
+    except EOFError:
+        pass
+gc.enable()
+out = sys.stdout.buffer
+dump = pickle.dump
+t0 = time.monotonic_ns()
+for obj in objects:
+    dump(obj, out, protocol)
+out.flush()
+t1 = time.monotonic_ns()
+os.write(2, ('{"start_ns": %d, "dump_ns": %d, "objects": %d}\n' % (t0, t1 - t0, len(objects))).encode())
+os._exit(0)
+"""
+
+ZSTD_HIGH_OBJECTS = 25_000   # the level-19 stream: 25k of the small pickles (level 19 compresses ~2 MB/s)
+
+
+def zstd_cases(directory, stream_path, dicts_path, quick):
+    """(key, label, plain file, protocol, level, encode rounds, repeats per encode process, decode repeats)."""
+    rounds = 2 if quick else 3
+    small = os.path.join(directory, f"stream-{ZSTD_HIGH_OBJECTS // 1000}k.pkl")
+    if not os.path.exists(small):
+        generate_stream(small, ZSTD_HIGH_OBJECTS)
+    return [
+        {"key": "stream", "label": f"{STREAM_OBJECTS // 1_000_000}M small pickles", "path": stream_path,
+         "protocol": 4, "level": 3, "rounds": rounds, "enc_repeat": 4, "enc_warmup": 1, "dec_repeat": 3,
+         "objects": STREAM_OBJECTS, "root_sum": 4 * STREAM_OBJECTS},
+        {"key": "dicts", "label": "(a) 100k dicts, one pickle", "path": dicts_path,
+         "protocol": PROTOCOL, "level": 3, "rounds": rounds, "enc_repeat": 7, "enc_warmup": 2, "dec_repeat": 7,
+         "objects": 1, "root_sum": 100_000},
+        {"key": "stream19", "label": f"{ZSTD_HIGH_OBJECTS // 1000}k small pickles", "path": small,
+         "protocol": 4, "level": 19, "rounds": rounds, "enc_repeat": 1, "enc_warmup": 0, "dec_repeat": 5,
+         "objects": ZSTD_HIGH_OBJECTS, "root_sum": 4 * ZSTD_HIGH_OBJECTS},
+    ]
+
+
+def timed_process(argv, stdin_path=None):
+    """Runs argv with standard output to /dev/null; returns (wall ns, user+system CPU ns) from os.wait4."""
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    try:
+        t0 = time.perf_counter_ns()
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        t1 = time.perf_counter_ns()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read()
+        proc.stderr.close()
+    finally:
+        if stdin_path:
+            stdin.close()
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {shlex.join(argv)}\n{err.decode(errors='replace')}")
+    return t1 - t0, round((usage.ru_utime + usage.ru_stime) * 1e9)
+
+
+def output_size(argv):
+    """The number of bytes argv writes to standard output."""
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {shlex.join(argv)}\n{proc.stderr.decode(errors='replace')}")
+    return len(proc.stdout)
+
+
+def swift_zstd_encode(case, extra, stdout=subprocess.DEVNULL):
+    """Runs `PickleCompare zstd-encode` (standard output to `stdout`); returns its JSON (standard error)."""
+    argv = [BINARY, "zstd-encode", case["path"], "--level", str(case["level"]), "--protocol",
+            str(case["protocol"])] + extra
+    proc = subprocess.run(argv, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {shlex.join(argv)}\n{proc.stderr}")
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def writer_pipeline(writer_argv, level):
+    """`WRITER | zstd -LEVEL -c > /dev/null`: the time from the writer's reported start (`start_ns` or
+    `last_start_ns` in the JSON it writes on standard error, CLOCK_MONOTONIC) to zstd's exit."""
+    writer = subprocess.Popen(writer_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    compressor = subprocess.Popen(["zstd", f"-{level}", "-c"], stdin=writer.stdout, stdout=subprocess.DEVNULL)
+    writer.stdout.close()
+    compressor.wait()
+    end = time.monotonic_ns()
+    err = writer.stderr.read().decode(errors="replace")
+    writer.wait()
+    if writer.returncode != 0 or compressor.returncode != 0:
+        sys.exit(f"pipeline failed ({writer.returncode}, {compressor.returncode}): {shlex.join(writer_argv[:3])} "
+                 f"... | zstd -{level}\n{err}")
+    result = json.loads(err.strip().splitlines()[-1])
+    return end - result.get("start_ns", result.get("last_start_ns")), result
+
+
+def reader_pipeline(compressed, reader_argv):
+    """`zstd -dc COMPRESSED | READER` (run by bash, as stream_round does); returns the reader's JSON line."""
+    command = f"set -o pipefail; zstd -dc {shlex.quote(compressed)} | {shlex.join(reader_argv)}"
+    proc = subprocess.run(["/bin/bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): zstd -dc ... | {shlex.join(reader_argv[:2])} ...\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def paired_differences(a, b):
+    return [x - y for x, y in zip(a, b)]
+
+
+def measure_zstd(directory, stream_path, dicts_path, quick, notes):
+    """The zstd section: for each case, compression then decompression, rounds alternating every command."""
+    if shutil.which("zstd") is None:
+        notes.append("zstd section skipped: no `zstd` on PATH")
+        return None
+    if not os.path.exists(stream_path):
+        generate_stream(stream_path)
+    if not os.path.exists(dicts_path):
+        with open(dicts_path, "wb") as f:
+            f.write(pickle.dumps(dataset_dicts(), protocol=PROTOCOL))
+    cli_version = subprocess.run(["zstd", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    results = []
+    for case in zstd_cases(directory, stream_path, dicts_path, quick):
+        path, level, label = case["path"], case["level"], case["label"]
+        print(f"zstd: {label}, level {level} ...", file=sys.stderr)
+        r = {"case": case, "plain_size": os.path.getsize(path)}
+        compressed = os.path.join(directory, case["key"] + f".{level}.zst")
+
+        # Our compressed output, checked with the CLI: it must decompress to the plain file (so our pickles
+        # equal CPython's and both compressors see the same bytes); it is also the decompression input.
+        with open(compressed, "wb") as out:
+            one = swift_zstd_encode(case, ["--only", "zstd", "--repeat", "1", "--warmup", "0"], stdout=out)
+        with open(path, "rb") as f:
+            plain = f.read()
+        roundtrip = subprocess.run(["zstd", "-dc", compressed], stdout=subprocess.PIPE).stdout
+        r["roundtrip"] = roundtrip == plain
+        if not r["roundtrip"]:
+            notes.append(f"zstd, {label}: `zstd -dc` of our output differs from the plain file")
+        del plain, roundtrip
+        r["size_ours"] = os.path.getsize(compressed)
+        if r["size_ours"] != one["zstd_bytes"]:
+            notes.append(f"zstd, {label}: sink reported {one['zstd_bytes']} bytes, file has {r['size_ours']}")
+        r["size_cli"] = output_size(["zstd", f"-{level}", "-c", path])
+        r["size_cli_single"] = output_size(["zstd", f"-{level}", "--single-thread", "-c", path])
+
+        enc = {k: [] for k in ("pickle", "zstd", "compress", "paired", "insitu", "cli", "cli_cpu", "cli1",
+                               "cli1_cpu", "py_pipe", "sw_pipe")}
+        dec = {k: [] for k in ("zstd", "plain", "decompress", "paired", "src_zstd", "src_plain", "src_paired",
+                               "cli", "cli_cpu", "cli1", "cli1_cpu", "py_pipe", "sw_pipe")}
+        reps = case["enc_repeat"]
+        for _ in range(case["rounds"]):
+            # Compression: ours (pickle only / pickle + zstd / zstd alone, alternating in one process), the CLI
+            # (default: one worker thread + asynchronous I/O; and --single-thread), and the two pipelines.
+            j = swift_zstd_encode(case, ["--repeat", str(reps), "--warmup", str(case["enc_warmup"])])
+            enc["pickle"] += j["pickle_samples_ns"]
+            enc["zstd"] += j["zstd_samples_ns"]
+            enc["compress"] += j["compress_samples_ns"]
+            enc["paired"] += paired_differences(j["zstd_samples_ns"], j["pickle_samples_ns"])
+            # In situ: the time spent inside the compressing sink during the pickle + zstd runs, minus the time
+            # inside the plain FileDescriptorSink (writes to /dev/null) during the pickle-only runs.
+            enc["insitu"] += paired_differences(j["zstd_sink_samples_ns"], j["pickle_sink_samples_ns"])
+            for _ in range(reps):
+                wall, cpu = timed_process(["zstd", f"-{level}", "-c", path])
+                enc["cli"].append(wall)
+                enc["cli_cpu"].append(cpu)
+                wall, cpu = timed_process(["zstd", f"-{level}", "--single-thread", "-c", path])
+                enc["cli1"].append(wall)
+                enc["cli1_cpu"].append(cpu)
+            t, info = writer_pipeline([sys.executable, "-c", PY_ZSTD_WRITER, path, str(case["protocol"])], level)
+            if info["objects"] != case["objects"]:
+                notes.append(f"zstd, {label}: CPython writer dumped {info['objects']} objects")
+            enc["py_pipe"].append(t)
+            t, _ = writer_pipeline([BINARY, "zstd-encode", path, "--protocol", str(case["protocol"]),
+                                    "--only", "pickle", "--repeat", "1", "--warmup", "0"], level)
+            enc["sw_pipe"].append(t)
+
+            # Decompression: ours (zstd + unpickle / plain unpickle / zstd alone, alternating in one process),
+            # the CLI (default, and --no-asyncio), and the pipelines into CPython's and our readers.
+            argv = [BINARY, "zstd-decode", "--plain", path, "--repeat", str(case["dec_repeat"]), "--warmup", "0"]
+            j = run_json_stdin(argv, compressed)
+            for key in ("zstd", "plain"):
+                if j[f"{key}_objects"] != case["objects"] or j[f"{key}_root_count_sum"] != case["root_sum"]:
+                    notes.append(f"zstd, {label}: {key} decode gave {j[f'{key}_objects']} objects")
+            dec["zstd"] += j["zstd_samples_ns"]
+            dec["plain"] += j["plain_samples_ns"]
+            dec["decompress"] += j["decompress_samples_ns"]
+            dec["paired"] += paired_differences(j["zstd_samples_ns"], j["plain_samples_ns"])
+            # In situ: the time spent inside the chunk source's next(): reading the compressed file and
+            # decompressing, vs reading the plain file.
+            dec["src_zstd"] += j["zstd_source_samples_ns"]
+            dec["src_plain"] += j["plain_source_samples_ns"]
+            dec["src_paired"] += paired_differences(j["zstd_source_samples_ns"], j["plain_source_samples_ns"])
+            for _ in range(case["dec_repeat"]):
+                wall, cpu = timed_process(["zstd", "-dc", compressed])
+                dec["cli"].append(wall)
+                dec["cli_cpu"].append(cpu)
+                wall, cpu = timed_process(["zstd", "-dc", "--no-asyncio", compressed])
+                dec["cli1"].append(wall)
+                dec["cli1_cpu"].append(cpu)
+            for key, argv in (("py_pipe", [sys.executable, "-c", STREAM_READER]), ("sw_pipe", [BINARY, "stream"])):
+                res = reader_pipeline(compressed, argv)
+                if res["objects"] != case["objects"] or res["root_count_sum"] != case["root_sum"]:
+                    notes.append(f"zstd, {label}: {key} read {res['objects']} objects")
+                dec[key].append(res["elapsed_ns"])
+        r["enc"] = {k: median(v) for k, v in enc.items()}
+        r["dec"] = {k: median(v) for k, v in dec.items()}
+        r["n"] = {"enc": len(enc["zstd"]), "cli": len(enc["cli"]), "pipe": len(enc["py_pipe"]),
+                  "dec": len(dec["zstd"]), "dcli": len(dec["cli"])}
+        results.append(r)
+        os.remove(compressed)
+    return {"cases": results, "cli": cli_version}
+
+
+def run_json_stdin(argv, stdin_path):
+    with open(stdin_path, "rb") as f:
+        proc = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {shlex.join(argv)} < {stdin_path}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def print_zstd(z):
+    cases = z["cases"]
+    print(f"zstd: `PickleZstd` against the zstd CLI ({z['cli'].split(',')[0].strip('* ')}) on the same bytes; "
+          "medians. Our side is timed inside `PickleCompare` (no process start-up, input already in memory), "
+          "the CLI from spawn to exit (reading the plain or compressed file from the page cache, writing to "
+          "/dev/null).")
+    print()
+    print("Compression (`PickleCompare zstd-encode`: `StreamingPickler(records: .independent)` into "
+          "`FileDescriptorSink(1)` → /dev/null, with and without `ZstdCompressingSink` in between):")
+    print()
+    print("| data | level | plain size | Swift pickle only | Swift pickle + zstd | zstd layer added (paired) "
+          "| layer in situ | layer alone | CLI `zstd -L -c F` wall (CPU) | CLI `--single-thread` wall (CPU) "
+          "| **added / CLI** (target ≤ 1.10) | in situ / CLI | alone / CLI |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in cases:
+        c, e = r["case"], r["enc"]
+        added = e["paired"]
+        print(f"| {c['label']} | {c['level']} | {human_size(r['plain_size'])} | {ms(e['pickle'])} | {ms(e['zstd'])} "
+              f"| {ms(added)} | {ms(e['insitu'])} | {ms(e['compress'])} | {ms(e['cli'])} ({ms(e['cli_cpu'])}) "
+              f"| {ms(e['cli1'])} ({ms(e['cli1_cpu'])}) | **{added / e['cli']:.2f}** "
+              f"{'ok' if added / e['cli'] <= 1.10 else 'OVER'} | {e['insitu'] / e['cli']:.2f} "
+              f"| {e['compress'] / e['cli']:.2f} |")
+    print()
+    print("*added (paired)*: median over repetitions of (pickle + zstd run) − (pickle-only run next to it, same "
+          "process). *in situ*: median of the time spent inside `ZstdCompressingSink.write`/`flush`/`finish` "
+          "during the pickle + zstd runs, minus the time inside the plain sink during the pickle-only runs "
+          "(clock read around each sink call, one per ~64 KiB frame). *alone*: the same sink compressing the "
+          "plain file's bytes from memory in 64 KiB slices, no pickling. The CLI is timed from spawn to exit.")
+    print()
+    print("Compressed sizes (ours: one frame, checksum, no content size in the header; the CLI knows the file "
+          "size and writes it; its default `-T1` compresses in jobs, `--single-thread` in one stream as we do):")
+    print()
+    print("| data | level | plain | ours | CLI default | CLI `--single-thread` | ours / CLI default "
+          "| ours / CLI single | `zstd -dc` of ours = plain |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|:---:|")
+    for r in cases:
+        c = r["case"]
+        print(f"| {c['label']} | {c['level']} | {r['plain_size']:,} | {r['size_ours']:,} | {r['size_cli']:,} "
+              f"| {r['size_cli_single']:,} | {r['size_ours'] / r['size_cli']:.4f} "
+              f"| {r['size_ours'] / r['size_cli_single']:.4f} | {'yes' if r['roundtrip'] else 'NO'} |")
+    print()
+    print("Compression end to end, from the first dump to the last compressed byte: CPython "
+          "`pickle.dump(obj, sys.stdout.buffer, P)` per object piped into `zstd -L` (two processes, two cores), "
+          "ours in one process (pickle + zstd above), and our pickles piped into `zstd -L` "
+          "(`zstd-encode --only pickle | zstd -L`):")
+    print()
+    print("| data | level | CPython `dump` loop \\| `zstd -L` | Swift in-process | CPython / Swift in-process "
+          "| Swift \\| `zstd -L` | CPython / Swift piped |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in cases:
+        c, e = r["case"], r["enc"]
+        print(f"| {c['label']} | {c['level']} | {ms(e['py_pipe'])} | {ms(e['zstd'])} | **{ratio(e['py_pipe'], e['zstd'])}** "
+              f"| {ms(e['sw_pipe'])} | {ratio(e['py_pipe'], e['sw_pipe'])} |")
+    print()
+    print("Decompression (`PickleCompare zstd-decode < COMPRESSED`: "
+          "`StreamingUnpickler(ZstdDecompressingChunks(FileDescriptorByteStream(0)))`, vs "
+          "`StreamingUnpickler(FileDescriptorByteStream(fd))` on the plain file, vs `ZstdDecompressingChunks` "
+          "alone; COMPRESSED is our output above):")
+    print()
+    print("| data | level | Swift plain unpickle | Swift zstd + unpickle | zstd layer added (paired) "
+          "| source in situ: zstd (read + decompress) / plain (read) | in situ added | layer alone (decompress only) "
+          "| CLI `zstd -dc F` wall (CPU) | CLI `--no-asyncio` wall (CPU) | **added / CLI** | in situ added / CLI "
+          "| alone / CLI |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in cases:
+        c, d = r["case"], r["dec"]
+        added = d["paired"]
+        print(f"| {c['label']} | {c['level']} | {ms(d['plain'])} | {ms(d['zstd'])} | {ms(added)} "
+              f"| {ms(d['src_zstd'])} / {ms(d['src_plain'])} | {ms(d['src_paired'])} | {ms(d['decompress'])} "
+              f"| {ms(d['cli'])} ({ms(d['cli_cpu'])}) | {ms(d['cli1'])} ({ms(d['cli1_cpu'])}) "
+              f"| **{added / d['cli']:.2f}** | {d['src_paired'] / d['cli']:.2f} | {d['decompress'] / d['cli']:.2f} |")
+    print()
+    print("*source in situ*: time spent inside the chunk source's `next()` during the unpickling runs: "
+          "`ZstdDecompressingChunks` (reading the compressed file and decompressing) vs `FileDescriptorByteStream` "
+          "(reading the plain file); *in situ added* is their paired difference: negative when decompressing "
+          "costs less than reading the larger plain file.")
+    print()
+    print("Decompression end to end (each reader timed from before its first read to end of stream): "
+          "`zstd -dc F | python3` reading with `pickle.load(sys.stdin.buffer)` until EOFError, ours in one "
+          "process (zstd + unpickle above), and `zstd -dc F | PickleCompare stream`:")
+    print()
+    print("| data | level | CPython `zstd -dc` \\| `pickle.load` loop | Swift in-process | CPython / Swift in-process "
+          "| Swift `zstd -dc` \\| `StreamingUnpickler` | CPython / Swift piped |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in cases:
+        c, d = r["case"], r["dec"]
+        print(f"| {c['label']} | {c['level']} | {ms(d['py_pipe'])} | {ms(d['zstd'])} | **{ratio(d['py_pipe'], d['zstd'])}** "
+              f"| {ms(d['sw_pipe'])} | {ratio(d['py_pipe'], d['sw_pipe'])} |")
+    print()
+    ns = [r["n"] for r in cases]
+    print("Samples per cell (compression: ours / each CLI / each pipeline; decompression: ours / each CLI / each "
+          "pipeline): " + "; ".join(f"{r['case']['label']} L{r['case']['level']}: {n['enc']}/{n['cli']}/{n['pipe']}, "
+                                   f"{n['dec']}/{n['dcli']}/{n['pipe']}" for r, n in zip(cases, ns)) + ". "
+          "'added (paired)' is the median of the per-repetition differences (zstd run minus the plain run next to "
+          "it in the same process).")
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -394,6 +737,8 @@ def human_size(n):
 
 
 def ms(ns):
+    if ns < 0:
+        return "-" + ms(-ns)
     v = ns / 1e6
     if v >= 100:
         return f"{v:.0f} ms"
@@ -453,9 +798,16 @@ def main():
     section = parser.add_mutually_exclusive_group()
     section.add_argument("--streaming-only", action="store_true", help="run only the streaming section")
     section.add_argument("--no-streaming", action="store_true", help="skip the streaming section")
+    section.add_argument("--zstd-only", action="store_true", help="run only the zstd section")
+    parser.add_argument("--no-zstd", action="store_true", help="skip the zstd section")
     parser.add_argument("--stream-rounds", type=int, metavar="R",
                         help="alternating rounds of the 1M-object stream (default 7, --quick 3)")
     opts = parser.parse_args()
+    if opts.zstd_only and opts.no_zstd:
+        parser.error("--zstd-only and --no-zstd exclude each other")
+    only_section = opts.streaming_only or opts.zstd_only
+    run_streaming = not opts.no_streaming and not opts.zstd_only
+    run_zstd = not opts.no_zstd and not opts.streaming_only
 
     command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:])
     started = time.perf_counter()
@@ -483,13 +835,14 @@ def main():
     linear = []
     notes = []
     streaming = None
+    zstd = None
     try:
-        if not opts.streaming_only:
+        if not only_section:
             print(f"generating datasets in {directory}", file=sys.stderr)
             files = generate(directory)
         else:
             files = {}
-        for key, label, _, bytewise in (DATASETS if not opts.streaming_only else []):
+        for key, label, _, bytewise in (DATASETS if not only_section else []):
             path = files[key]
             size = os.path.getsize(path)
             print(f"timing {label} ...", file=sys.stderr)
@@ -517,14 +870,21 @@ def main():
             }
             rows.append(row)
 
-        for key, label, _ in (SMALL if not opts.streaming_only else []):
+        for key, label, _ in (SMALL if not only_section else []):
             path = files[key]
             whole = measure_swift(["decode"], path, rounds, per_round)
             bytewise = measure_swift(["decode", "--chunk", "1"], path, rounds, per_round)
             linear.append({"label": label, "size": os.path.getsize(path), "whole": median(whole),
                            "chunk1": median(bytewise)})
-        if not opts.no_streaming:
-            streaming = measure_streaming(directory, stream_rounds, rounds, per_round, per_round_bytewise, notes)
+        if run_streaming:
+            streaming = measure_streaming(directory, stream_rounds, rounds, per_round, per_round_bytewise, notes,
+                                          keep_stream=run_zstd)
+        if run_zstd:
+            zstd_started = time.perf_counter()
+            zstd = measure_zstd(directory, os.path.join(directory, "stream-1m.pkl"),
+                                os.path.join(directory, "dicts.pkl"), opts.quick, notes)
+            if zstd:
+                zstd["elapsed"] = time.perf_counter() - zstd_started
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -535,7 +895,9 @@ def main():
     print()
     print(f"Machine: {cpu}, nproc = {nproc}; {swift}; Python {platform.python_version()} "
           f"({platform.python_implementation()}, C `_pickle`)")
-    if opts.streaming_only:
+    if opts.zstd_only:
+        samples = f"zstd section only, {2 if opts.quick else 3} alternating rounds"
+    elif opts.streaming_only:
         samples = (f"{stream_rounds} alternating rounds per stream reader; chunk table: {total} samples "
                    f"per cell in {rounds} rounds")
     else:
@@ -549,6 +911,12 @@ def main():
         if rows:
             print()
         print_streaming(streaming)
+    if zstd:
+        if rows or streaming:
+            print()
+        print(f"(zstd section: {zstd['elapsed']:.0f} s)")
+        print()
+        print_zstd(zstd)
     for note in notes:
         print(f"\nWARNING: {note}")
 

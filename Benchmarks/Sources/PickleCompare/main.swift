@@ -3,6 +3,9 @@
 //   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]]
 //   PickleCompare encode FILE --protocol P [--repeat N] [--warmup W] [--out FILE]
 //   PickleCompare stream [--sync]     (reads concatenated pickles from standard input)
+//   PickleCompare zstd-encode FILE [--level N] [--protocol P] [--repeat R] [--warmup W] [--only VARIANT] > OUT
+//   PickleCompare zstd-decode [--plain FILE] [--no-zstd] [--repeat R] [--warmup W] < STREAM
+//   (the zstd modes are described in Zstd.swift)
 //
 // `--chunk SIZE` feeds a bare `PickleParser` SIZE bytes at a time; with `--hint` the same chunks go through
 // `StreamingUnpickler(chunks, expectedByteCount: file size)`, which sizes the arenas up front as `loads` does.
@@ -49,6 +52,11 @@ func usage() -> Never {
     usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]]
            PickleCompare encode FILE [--protocol P] [--repeat N] [--warmup W] [--out FILE]
            PickleCompare stream [--sync] < PICKLES
+           PickleCompare zstd-encode FILE [--level N] [--protocol P] [--repeat R] [--warmup W]
+                                          [--only pickle|zstd|compress] [--batch BYTES] > OUT
+                                          (the JSON line goes to standard error)
+           PickleCompare zstd-decode [--plain FILE] [--no-zstd] [--repeat R] [--warmup W] [--max-held BYTES]
+                                     < STREAM
 
     """
     printError(text)
@@ -369,8 +377,14 @@ func run(_ args: Arguments) async throws {
     print("{" + fields.joined(separator: ",") + "}")
 }
 
-let arguments = parseArguments()
+let commandLine = Array(CommandLine.arguments.dropFirst())
 do {
+    if let mode = commandLine.first, mode == "zstd-encode" || mode == "zstd-decode" {
+        let zstdArguments = parseZstdArguments(commandLine)
+        if mode == "zstd-encode" { try runZstdEncode(zstdArguments) } else { try await runZstdDecode(zstdArguments) }
+        exit(0)
+    }
+    let arguments = parseArguments()
     if arguments.mode == "stream" {
         if arguments.sync { try runStreamSync() } else { try await runStream() }
     } else {
