@@ -17,6 +17,8 @@ final class CompressionContext {
         pointer = context
         try check(ZSTD_CCtx_setParameter(pointer, ZSTD_c_compressionLevel, options.level), "level \(options.level)")
         try check(ZSTD_CCtx_setParameter(pointer, ZSTD_c_checksumFlag, options.checksum ? 1 : 0), "checksum flag")
+        // Threads are an optimisation: a libzstd without them refuses the parameter and compresses inline.
+        _ = ZSTD_CCtx_setParameter(pointer, ZSTD_c_nbWorkers, options.workers)
     }
 
     deinit { ZSTD_freeCCtx(pointer) }

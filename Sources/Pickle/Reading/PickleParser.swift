@@ -133,6 +133,7 @@ public struct PickleParser {
             offset += chunk.count
             return
         }
+        if chunk.count == 1 && carry.isEmpty && !haltsAfterPickle && carryOpening(chunk[chunk.startIndex]) { return }
         do {
             if carry.isEmpty {
                 if !chunk.isEmpty && !(haltsAfterPickle && !output.isEmpty && !inPickle) { try consume(chunk, &output) }
@@ -280,6 +281,37 @@ public struct PickleParser {
             carry = owned
         }
         return rest
+    }
+
+    /// For each byte, how a one-byte chunk that begins that opcode is carried without being examined: 0 to
+    /// run it normally (no argument, a text argument, not an opcode); n > 0 for a fixed length n; -n for a
+    /// counted argument whose opcode and length header take n bytes (a lower bound).
+    private static let openingLengths: [Int8] = (0 ... 255).map { byte in
+        guard let op = Opcode(rawValue: UInt8(byte)) else { return 0 }
+        switch op.argument {
+        case .fixed(let size): return Int8(1 + size)
+        case .counted(let headerSize, _): return Int8(-(1 + headerSize))
+        case .none, .line, .twoLines: return 0
+        }
+    }
+
+    /// A one-byte chunk that begins an opcode with an argument (input trickling a byte at a time): carried
+    /// with its length straight from ``openingLengths``, as `consume` would carry it after examining it.
+    /// - Returns: whether the byte was carried.
+    @inline(__always)
+    private mutating func carryOpening(_ byte: UInt8) -> Bool {
+        let code = PickleParser.openingLengths[Int(byte)]
+        if code == 0 { return false }
+        let length = Int(code.magnitude)
+        if frameEnd >= 0 && offset >= frameEnd { frameEnd = -1 }
+        if frameEnd >= 0 && offset + length > frameEnd { return false }  // crosses its frame: the slow path reports it
+        inPickle = true
+        carry.append(byte)
+        carryScanned = 1
+        carryLength = length
+        carryLengthIsExact = code > 0
+        offset += 1
+        return true
     }
 
     /// Appends to the carried opcode: byte by byte for the tiny pieces of a trickling stream (cheaper than a
