@@ -37,8 +37,9 @@ public struct ZstdReadOptions: Sendable {
     /// A frame whose content is at most this many bytes is handed on only once it has ended and its checksum
     /// has been verified, so damage inside it never yields objects. A larger frame (one `zstd -c` of a big
     /// file) is handed on as it decodes, to keep memory bounded; its checksum is still checked at its end.
-    /// Default 8 MiB.
-    public var maxHeldFrameBytes = 8 << 20
+    /// Default 1 MiB: every frame a flush-per-record writer produces is verified, and a one-frame file streams
+    /// after its first MiB (holding more delays the unpickler and lets the held pieces go cold in the cache).
+    public var maxHeldFrameBytes = 1 << 20
 
     /// The defaults.
     public init() {}
