@@ -68,30 +68,19 @@ public struct ZstdDecoder {
                     throw fail(PickleError(.decompressionFailed, offset: frameStart,
                         "zstd frame starting at offset \(frameStart) is damaged: \(zstdErrorText(result)) (detected at compressed offset \(compressedOffset))"))
                 }
-                if produced > 0 {
-                    decompressedCount += produced
-                    if let limit = options.maxDecompressedBytes, decompressedCount > limit {
-                        throw fail(PickleError(.decompressionFailed, offset: frameStart,
-                            "the zstd frame starting at offset \(frameStart) decompresses past the limit of \(limit) bytes (maxDecompressedBytes)"))
+                do {
+                    try hand(piece, produced, emit)
+                    if result == 0 {
+                        // A frame ended, verified and fully flushed; the next byte, if any, begins another.
+                        if inFrame || source.pos > startPos { completedFrames += 1 }
+                        try releaseHeld(emit)
+                        streamingFrame = false
+                        if source.pos > startPos || produced > 0 { try frameEnded(compressedOffset) }
                     }
-                    if streamingFrame {
-                        try emit(piece)
-                    } else {
-                        held.append(piece)
-                        heldBytes += produced
-                        if heldBytes > options.maxHeldFrameBytes {
-                            // Too large to hold: hand on what is held and stream the rest of this frame.
-                            streamingFrame = true
-                            try releaseHeld(emit)
-                        }
-                    }
+                } catch let error as PickleError {
+                    throw fail(error)
                 }
                 if result == 0 {
-                    // A frame ended, verified and fully flushed; the next byte, if any, begins another.
-                    if inFrame || source.pos > startPos { completedFrames += 1 }
-                    try releaseHeld(emit)
-                    streamingFrame = false
-                    if source.pos > startPos || produced > 0 { try frameEnded(compressedOffset) }
                     inFrame = false
                     frameStart = compressedOffset
                 } else {
@@ -100,6 +89,33 @@ public struct ZstdDecoder {
                     if source.pos == source.size && produced < outputSize { break }
                 }
             }
+        }
+    }
+
+    /// Counts, limits and holds or hands on one decompressed piece. A mostly empty piece is copied to its
+    /// size, so payload slices kept from it do not pin a whole output buffer.
+    private mutating func hand(_ piece: [UInt8], _ produced: Int, _ emit: ([UInt8]) throws -> Void) throws {
+        guard produced > 0 else { return }
+        decompressedCount += produced
+        if let limit = options.maxDecompressedBytes, decompressedCount > limit {
+            throw PickleError(.decompressionFailed, offset: frameStart,
+                              "the zstd frame starting at offset \(frameStart) decompresses past the limit of \(limit) bytes (maxDecompressedBytes)")
+        }
+        let compact = produced * 2 < piece.capacity
+            ? [UInt8](unsafeUninitializedCapacity: produced) { copy, count in
+                count = piece.withUnsafeBufferPointer { copy.initialize(fromContentsOf: $0) }
+            }
+            : piece
+        if streamingFrame {
+            try emit(compact)
+            return
+        }
+        held.append(compact)
+        heldBytes += produced
+        if heldBytes > options.maxHeldFrameBytes {
+            // Too large to hold: hand on what is held and stream the rest of this frame.
+            streamingFrame = true
+            try releaseHeld(emit)
         }
     }
 
@@ -128,13 +144,26 @@ public struct ZstdDecoder {
         return error
     }
 
-    /// Whether `prefix` begins a zstd frame or a skippable frame (the magic numbers `28 B5 2F FD` and
-    /// `5? 2A 4D 18`). No pickle begins with either: `(` followed by 0xB5 and `P`–`_` followed by `*` are not
-    /// valid opcode sequences.
-    public static func isCompressed(_ prefix: some Collection<UInt8>) -> Bool {
-        let head = Array(prefix.prefix(4))
-        guard head.count == 4 else { return false }
-        if head == [0x28, 0xB5, 0x2F, 0xFD] { return true }
-        return head[0] & 0xF0 == 0x50 && head[1] == 0x2A && head[2] == 0x4D && head[3] == 0x18
+    /// Whether a stream beginning with `prefix` is zstd, or `nil` if more bytes are needed to tell.
+    ///
+    /// A zstd frame's magic number `28 B5 2F FD` begins no pickle (MARK followed by 0xB5 is invalid). A
+    /// skippable frame's magic `5? 2A 4D 18` can begin a plain pickle (`V*M\x18...` at protocol 0), so a stream
+    /// that starts with one counts as zstd only if a zstd frame follows the skippable frame (which must end
+    /// within its first 64 KiB) or the stream ends there.
+    /// - Parameters:
+    ///   - prefix: the stream's first bytes.
+    ///   - isWholeStream: `prefix` is all there is.
+    public static func isCompressed(_ prefix: some Collection<UInt8>, isWholeStream: Bool = true) -> Bool? {
+        let head = Array(prefix.prefix(64 * 1024 + 12))
+        guard head.count >= 4 else { return isWholeStream ? false : nil }
+        if head[0 ..< 4].elementsEqual([0x28, 0xB5, 0x2F, 0xFD]) { return true }
+        guard head[0] & 0xF0 == 0x50 && head[1] == 0x2A && head[2] == 0x4D && head[3] == 0x18 else { return false }
+        guard head.count >= 8 else { return isWholeStream ? false : nil }
+        let size = head[4 ..< 8].reversed().reduce(0) { $0 << 8 | Int($1) }
+        guard size <= 64 * 1024 else { return false }
+        let next = 8 + size
+        if head.count >= next + 4 { return isCompressed(head[next...], isWholeStream: isWholeStream) }
+        if isWholeStream { return head.count == next }
+        return nil
     }
 }

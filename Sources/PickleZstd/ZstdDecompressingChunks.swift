@@ -88,7 +88,7 @@ public struct ZstdDecompressingChunks<Base: AsyncSequence>: AsyncSequence where 
                     try feed(bytes)
                 case .undecided:
                     head += bytes
-                    if head.count < 4 { continue }
+                    guard ZstdDecoder.isCompressed(head, isWholeStream: false) != nil else { continue }
                     try decide()
                     if mode == .plain {
                         let first = head
@@ -101,7 +101,7 @@ public struct ZstdDecompressingChunks<Base: AsyncSequence>: AsyncSequence where 
 
         /// Chooses plain or compressed from the first bytes, and decompresses them if compressed.
         private mutating func decide() throws {
-            if ZstdDecoder.isCompressed(head) {
+            if ZstdDecoder.isCompressed(head, isWholeStream: ended) ?? false {
                 mode = .compressed
                 decoder = try ZstdDecoder(options: options)
                 let first = head

@@ -119,9 +119,16 @@ struct Convert: AsyncParsableCommand {
             // Frames end only at the end of input: one frame compresses better than a frame per pickle.
             let sink = try ZstdCompressingSink(FileDescriptorSink(fileDescriptor: 1), options: ZstdWriteOptions(level: level))
             var writer = try StreamingPickler(sink: sink, options: pickler, records: decode.session ? .sharedMemo : .independent)
-            defer { try? sink.finish() }
-            try await ToolIO.decodeStream(input, options: options) { try writer.dump($0) }
+            do {
+                try await ToolIO.decodeStream(input, options: options) { try writer.dump($0) }
+            } catch {
+                // Every pickle completed before the error is still written.
+                try? writer.flush()
+                try? sink.finish()
+                throw error
+            }
             try writer.flush()
+            try sink.finish()
         } else {
             var writer = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: 1), options: pickler,
                                               records: decode.session ? .sharedMemo : .independent)
@@ -153,13 +160,11 @@ struct Verify: AsyncParsableCommand {
         let out = OutputFile(fd: 1)
         var iterator = StreamingUnpickler(ToolIO.chunks(fd), options: options).makeAsyncIterator()
         var count = 0
-        var lastEnd = 0
         do {
             while let _ = try await iterator.next() {
                 count += 1
             }
-            lastEnd = iterator.offset
-            out.write("intact: \(count) pickle\(count == 1 ? "" : "s"), \(lastEnd) bytes\n")
+            out.write("intact: \(count) pickle\(count == 1 ? "" : "s"), \(iterator.offset) bytes\n")
             out.flush()
         } catch let error as PickleError {
             out.write("damaged: \(count) complete pickle\(count == 1 ? "" : "s") before the damage; \(error)\n")

@@ -128,4 +128,27 @@ final class StreamingPicklerTests: XCTestCase {
         }
         XCTAssertThrowsError(try broken.dump(.none), "a failed sink stops the pickler")
     }
+
+    /// A dump that fails before reaching the sink takes back its memo entries, so a shared-memo stream stays
+    /// right: the object it had memoized is written in full by the next dump, and one CPython Unpickler reads
+    /// every pickle.
+    func testAFailedDumpTakesBackItsMemoEntries() throws {
+        let graph = PickleGraph(.list([.list([.string("b")]), .global(GlobalName(module: "mödule", name: "f"))]))
+        let inner = try XCTUnwrap(graph.root[0])
+        for proto in [1, 2] {
+            var pickler = try StreamingPickler(sink: MemorySink(), options: PicklerOptions(protocolVersion: proto))
+            try pickler.dump(.list([.string("first")]))
+            XCTAssertThrowsError(try pickler.dump(graph.root))
+            try pickler.dump(inner)
+            try pickler.dump(inner)
+            try pickler.flush()
+            let printed = try Python.script("""
+                import pickle, sys, io
+                u = pickle.Unpickler(io.BytesIO(bytes.fromhex(sys.argv[1])))
+                a, b, c = u.load(), u.load(), u.load()
+                print(a, b, c, b is c)
+                """, [pickler.sink.bytes.map { String(format: "%02x", $0) }.joined()])
+            XCTAssertEqual(String(decoding: printed, as: UTF8.self), "['first'] ['b'] ['b'] True\n", "protocol \(proto)")
+        }
+    }
 }

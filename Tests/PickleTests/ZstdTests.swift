@@ -91,7 +91,7 @@ final class ZstdTests: XCTestCase {
             sys.stdout.buffer.write(zstd.compress(data[:40]) + zstd.compress(data[40:], level=7))
             """, [plainPath]))
         for (name, compressed, copies) in [("zstd CLI", cli, 2), ("Python zstd", python, 1)] {
-            XCTAssertTrue(ZstdDecoder.isCompressed(compressed), name)
+            XCTAssertEqual(ZstdDecoder.isCompressed(compressed), true, name)
             let want = Array(repeating: expected, count: copies).flatMap { $0 }
             let whole = await decode([compressed])
             XCTAssertNil(whole.error, name)
@@ -104,9 +104,17 @@ final class ZstdTests: XCTestCase {
                 XCTAssertEqual(parts.reprs, want, "\(name), split at \(split)")
             }
         }
-        // Plain input passes through the same stage untouched.
+        // Plain input passes through the same stage untouched, even a pickle that begins with a skippable
+        // frame's magic number (`V*M\x18...`, protocol 0).
         let passthrough = await decode([plain])
         XCTAssertEqual(passthrough.reprs, expected)
+        let lookalike = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps('*M\\x18' + 'x' * 40, 0))"))
+        XCTAssertEqual(Array(lookalike.prefix(4)), [0x56, 0x2A, 0x4D, 0x18])
+        for chunking in [[lookalike], lookalike.map { [$0] }] {
+            let read = await decode(chunking)
+            XCTAssertNil(read.error)
+            XCTAssertEqual(read.reprs, ["'*M\\x18" + String(repeating: "x", count: 40) + "'"])
+        }
     }
 
     /// A flush closes a frame: the reader at the other end of a pipe decodes each object before the next is

@@ -100,9 +100,9 @@ public struct PickleParser {
     }
 
     /// A pickle fed in chunks does not announce its size, so its arenas would grow by doubling, copying
-    /// and faulting in fresh memory at every step. Each time the pickle's bytes so far pass the next
-    /// threshold, the arenas are reserved for four times that much input at once (address space, not
-    /// memory: untouched capacity costs no pages), and the threshold doubles.
+    /// and faulting in fresh memory at every step. When the pickle's bytes so far pass the threshold (first
+    /// 256 KiB), the arenas are reserved for sixteen times that much input at once (address space, not
+    /// memory: untouched capacity costs no pages), and the next threshold is eight times the bytes so far.
     private mutating func anticipateGrowth() {
         let soFar = offset - lastCompleteOffset
         builder.reserve(forInputSize: soFar * 16)

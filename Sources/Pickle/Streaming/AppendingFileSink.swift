@@ -15,7 +15,7 @@ import Darwin
 /// - if the file is damaged anywhere else (bytes that no pickle writer produces), refuses to append and
 ///   changes nothing, since cutting there would destroy complete records after the damage.
 ///
-/// Use it through ``StreamingPickler/init(appendingTo:options:records:)``, which also continues a shared
+/// Use it through ``StreamingPickler/init(appendingTo:options:records:syncsOnFlush:)``, which also continues a shared
 /// memo's numbering (``LogRecovery/memoEntryCount``) so CPython's one-`Unpickler` reader stays right.
 public final class AppendingFileSink: PickleSink, @unchecked Sendable {
     /// The file's path.
@@ -24,7 +24,7 @@ public final class AppendingFileSink: PickleSink, @unchecked Sendable {
     public let recovery: LogRecovery
     /// Whether ``flush()`` also calls `fsync`, so flushed records survive a machine crash, not only a
     /// process crash.
-    public var syncsOnFlush: Bool
+    public let syncsOnFlush: Bool
     private let output: FileDescriptorSink
 
     /// Opens (creating if needed) the log at `path` for appending, repairing a torn tail.

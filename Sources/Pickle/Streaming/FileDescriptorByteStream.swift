@@ -71,8 +71,9 @@ public struct FileDescriptorByteStream: AsyncSequence, Sendable {
     }
 }
 
-/// The state of one reading: touched only on its serial queue, except the wake-up pipe's write end, which
-/// cancellation writes from any thread.
+/// The state of one reading. One iterator, so one read at a time: on the caller's thread when bytes are
+/// waiting, otherwise on the serial queue (the continuation orders the two). Cancellation writes the wake-up
+/// pipe from any thread; the byte stays, so every later read of this iterator ends with `CancellationError`.
 final class ChunkReader: @unchecked Sendable {
     let queue = DispatchQueue(label: "swift-pickle.fd-reader")
     private let fd: Int32

@@ -28,6 +28,9 @@ public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
     public init(fileDescriptor: Int32, ownsFileDescriptor: Bool = false) {
         self.fileDescriptor = fileDescriptor
         self.ownsFileDescriptor = ownsFileDescriptor
+        #if canImport(Darwin)
+        _ = fcntl(fileDescriptor, F_SETNOSIGPIPE, 1)  // Darwin: no SIGPIPE for this descriptor at all
+        #endif
     }
 
     deinit {

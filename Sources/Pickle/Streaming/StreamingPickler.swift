@@ -76,7 +76,12 @@ public struct StreamingPickler<Sink: PickleSink> {
         var target = pickler.sink!
         pickler.sink = nil
         defer { pickler.sink = target }
-        try target.flush()
+        do {
+            try target.flush()
+        } catch {
+            pickler.sinkError = error  // the sink failed: every later call throws
+            throw error
+        }
     }
 
     /// Forgets every memo entry, as CPython's `Pickler.clear_memo()`: the next pickle stands alone.

@@ -68,7 +68,8 @@ public struct Pickler {
 
     /// Appends one complete pickle of `node` to ``output``.
     /// - Throws: ``PickleError/Code/unpicklable`` for values the protocol cannot express (out-of-band buffers
-    ///   below protocol 5, non-ASCII names below protocol 3). A failed dump leaves its memo entries, as CPython.
+    ///   below protocol 5, non-ASCII names below protocol 3). A failed dump writes nothing and takes back the memo entries
+    ///   it made (CPython keeps them, so its later pickles refer to entries no reader received).
     public mutating func dump(_ node: PickleNode) throws {
         let g = node.graph
         if graph !== g {
@@ -78,6 +79,7 @@ public struct Pickler {
         }
         if let sinkError { throw sinkError }
         let start = output.count
+        let memoCountBefore = memoCount
         drainedDuringDump = false
         do {
             if proto >= 2 {
@@ -98,7 +100,10 @@ public struct Pickler {
                 sinkError = sinkError ?? PickleError(.ioFailure, offset: drainedCount,
                     "an earlier dump failed after part of its pickle reached the sink (\(error)); the stream holds an incomplete pickle")
             } else {
+                // Nothing reached anyone: take back the bytes and the memo entries this dump made, so later
+                // pickles never refer to entries no reader has seen (CPython keeps them; see the README).
                 output.removeSubrange(start...)
+                forgetMemoEntries(from: memoCountBefore)
             }
             throw error
         }
@@ -108,6 +113,14 @@ public struct Pickler {
     public mutating func takeOutput() -> [UInt8] {
         defer { output = [] }
         return output
+    }
+
+    /// Takes back the memo entries numbered `first` and later (those of a dump that failed).
+    fileprivate mutating func forgetMemoEntries(from first: Int) {
+        guard memoCount > first else { return }
+        memoCount = first
+        for i in localMemo.indices where localMemo[i] >= Int32(truncatingIfNeeded: first) { localMemo[i] = -1 }
+        syntheticMemo = syntheticMemo.filter { $0.value < first }
     }
 
     /// Forgets every memo entry, as CPython's `Pickler.clear_memo()`: later dumps stand alone.
@@ -162,6 +175,7 @@ public struct Pickler {
         guard let g = graph else { return }
         let t = g.t
         while let task = tasks.popLast() {
+            if let sinkError { throw sinkError }  // the stream is broken: stop instead of buffering the rest
             switch task {
             case .save(let ref):
                 commitFrameIfFull()
