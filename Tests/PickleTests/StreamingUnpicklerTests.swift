@@ -55,6 +55,15 @@ final class StreamingUnpicklerTests: XCTestCase {
         XCTAssertEqual(Feeding.outcome(bytes, chunks: Array(0 ..< bytes.count)), whole)
     }
 
+    /// A protocol-0 text argument of a megabyte arriving one byte at a time is scanned once (linear), not
+    /// rescanned on every byte.
+    func testALongTextLineFedByteByByteIsScannedOnce() throws {
+        let bytes = Array("V".utf8) + [UInt8](repeating: 0x78, count: 1 << 20) + Array("\np0\n.".utf8)
+        let outcome = Feeding.outcome(bytes, chunks: Array(0 ..< bytes.count), describe: true)
+        XCTAssertNil(outcome.error)
+        XCTAssertEqual(outcome.reprs.first?.count, (1 << 20) + 2)
+    }
+
     func testSlicesAndDataChunksAreAccepted() async throws {
         let (bytes, reprs, _) = stream
         let slices = stride(from: 0, to: bytes.count, by: 7).map { bytes[$0 ..< min($0 + 7, bytes.count)] }

@@ -33,6 +33,8 @@ public struct PickleParser {
     // Partial opcode carried over from the previous chunk: stream bytes [offset - carry.count, offset).
     private var carry: [UInt8] = []
     private var carryScanned = 0
+    /// Newlines in `carry[1 ..< carryScanned]`: a line argument arriving in pieces is scanned once.
+    private var carryNewlines = 0
     /// The carried opcode's full length once its bytes so far tell it (0 until then, and for line
     /// arguments): later chunks that still do not complete it are appended without re-examining it.
     private var carryLength = 0
@@ -268,6 +270,7 @@ public struct PickleParser {
         var owned: [UInt8] = []
         swap(&owned, &carry)
         carryScanned = 0
+        carryNewlines = 0
         carryLength = 0
         carryLengthIsExact = false
         let used = try owned.withUnsafeBytes { p in
@@ -351,10 +354,9 @@ public struct PickleParser {
             return Extent(length: total, complete: have >= total, isLine: false)
         case .line, .twoLines:
             let needed = op.argument == .line ? 1 : 2
-            var found = 0
-            for b in carry[1 ..< carryScanned] where b == 0x0A { found += 1 }
-            for b in carry[carryScanned...] where b == 0x0A { found += 1 }
+            for b in carry[carryScanned...] where b == 0x0A { carryNewlines += 1 }
             carryScanned = have
+            let found = carryNewlines
             if found >= needed { return Extent(length: have, complete: true, isLine: true) }
             return Extent(length: have + 1, complete: false, isLine: true)
         }

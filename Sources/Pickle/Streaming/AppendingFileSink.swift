@@ -15,6 +15,10 @@ import Darwin
 /// - if the file is damaged anywhere else (bytes that no pickle writer produces), refuses to append and
 ///   changes nothing, since cutting there would destroy complete records after the damage.
 ///
+/// Opening reads the whole log once, at the parser's speed. In session mode the scan keeps every record
+/// (the memo may refer to any of them), so opening a shared-memo log takes memory in proportion to it, as
+/// reading it with one CPython `Unpickler` does.
+///
 /// Use it through ``StreamingPickler/init(appendingTo:options:records:syncsOnFlush:)``, which also continues a shared
 /// memo's numbering (``LogRecovery/memoEntryCount``) so CPython's one-`Unpickler` reader stays right.
 public final class AppendingFileSink: PickleSink, @unchecked Sendable {
