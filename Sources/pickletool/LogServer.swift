@@ -49,6 +49,7 @@ struct LogReceiver {
         address.sin_family = sa_family_t(AF_INET)
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw ToolFailure("not an IPv4 address: \(host)") }
         let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard tcp >= 0 else { throw ToolFailure("cannot create a TCP socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
         setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         address.sin_port = requested.bigEndian
@@ -60,7 +61,13 @@ struct LogReceiver {
         let chosen = UInt16(bigEndian: bound.sin_port)
         let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         address.sin_port = chosen.bigEndian
-        try LogReceiver.bind(udp, &address, "udp")
+        do {
+            try LogReceiver.bind(udp, &address, "udp")
+        } catch {
+            close(tcp)
+            if udp >= 0 { close(udp) }
+            throw error
+        }
         listener = tcp
         datagrams = udp
         port = chosen
