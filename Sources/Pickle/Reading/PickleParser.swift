@@ -216,7 +216,12 @@ public struct PickleParser {
                     // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
                     // then complete it without re-examining it.
                     let need = try carryExtent(position)
-                    if !need.isLine && !need.complete && (frameEnd < 0 || position + need.length <= frameEnd) {
+                    // An opcode whose known length already crosses its frame is an error now, as it is when
+                    // later chunks complete the length (the outcome must not depend on the chunking).
+                    if frameEnd >= 0 && position + need.length > frameEnd {
+                        throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
+                    }
+                    if !need.isLine && !need.complete {
                         carryLength = need.length
                         carryLengthIsExact = need.exact
                     }
@@ -687,6 +692,9 @@ public struct PickleParser {
                 throw PickleError(.stackUnderflow, offset: position, opcode: op, "OBJ needs a class after the MARK")
             }
             let cls = stack[start]
+            guard mayBeCallable(cls) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "'\(kindName(cls))' object is not callable")
+            }
             let args = builder.tuple(stack[(start + 1)...])
             stack.removeSubrange(start...)
             try push(builder.object(.obj(cls: cls, args: args)), op, position)

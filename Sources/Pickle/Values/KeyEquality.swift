@@ -7,8 +7,8 @@ import Darwin
 /// Python's equality and hashing for dict keys and set elements, on graph references.
 ///
 /// Equal values hash equally, as Python requires: `1`, `True` and `1.0` are one key. Immutable built-ins
-/// (None, bool, int, float, str, bytes, tuple, frozenset) compare by value; inert objects and globals by
-/// identity. Lists, dicts, sets and bytearrays are unhashable, as in Python. Tuples nested deeper than
+/// (None, bool, int, float, str, bytes, tuple, frozenset) compare by value, globals by their name (two
+/// GLOBALs of one name find one object), inert objects by identity. Lists, dicts, sets and bytearrays are unhashable, as in Python. Tuples nested deeper than
 /// `depthLimit` hash by their first levels only (still consistent with equality) and compare iteratively,
 /// so no key can overflow the stack.
 
@@ -49,6 +49,9 @@ enum KeyEquality {
             t.withPayload(of: node) { hasher.combine(bytes: $0) }
         case .float:
             hasher.combine(node.a)  // non-integral floats: bit pattern
+        case .global:
+            hasher.combine(UInt8(102))
+            hasher.combine(t.globals[node.a])
         case .tuple:
             hasher.combine(UInt8(100))
             hasher.combine(node.b)
@@ -116,6 +119,9 @@ enum KeyEquality {
             let x = Double(bitPattern: UInt64(bitPattern: Int64(na.a)))
             let y = Double(bitPattern: UInt64(bitPattern: Int64(nb.a)))
             return x == y ? .equal : .different
+        case .global:
+            // Two GLOBALs of one name are one object in Python (the module attribute they both find).
+            return t.globals[na.a] == t.globals[nb.a] ? .equal : .different
         case .tuple, .frozenSet:
             return .containers
         default:

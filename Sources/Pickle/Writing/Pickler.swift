@@ -601,6 +601,13 @@ extension Pickler {
     /// `save_global`: STACK_GLOBAL at protocol 4+, GLOBAL text below (reverse fix_imports below 3), and
     /// `getattr(parent, name)` for nested names below protocol 4. The caller memoizes.
     fileprivate mutating func scheduleGlobal(_ name: GlobalName) throws {
+        // Text lines cannot carry an empty module or name part, nor a newline (CPython could not have found
+        // such an object to pickle it either).
+        if proto < 4 && (name.module.isEmpty || name.name.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty }
+                         || name.module.contains("\n") || name.name.contains("\n")) {
+            throw PickleError(.unpicklable, offset: drainedCount + output.count,
+                              "can't pickle global identifier '\(name)' using pickle protocol \(proto): a text GLOBAL needs non-empty module and name parts without newlines")
+        }
         if proto >= 4 {
             schedule(.sharedString(name.module), .temporaryString(Array(name.name.utf8)[...]), .opcode(Opcode.stackGlobal.rawValue))
         } else if let dot = name.name.lastIndex(of: ".") {
