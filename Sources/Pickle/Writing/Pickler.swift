@@ -432,7 +432,13 @@ public struct Pickler {
             sequence += [.opcode(Opcode.obj.rawValue), .endReduce(ref)]
             tasks.append(contentsOf: sequence.reversed())
         case .persistent(let id, let textual):
-            if proto >= 1 {
+            // CPython never memoizes a persistent reference; one that operations were applied to (a graph
+            // CPython does not write, but a stream can hold) is memoized first, so an operation that refers
+            // back to it writes a GET instead of the reference again, endlessly.
+            let hasOperations = !t.objects[t.nodes[ref.nodeIndex].a].operations.isEmpty
+            if proto >= 1 && hasOperations {
+                schedule(.save(id), .opcode(Opcode.binPersID.rawValue), .endReduce(ref))
+            } else if proto >= 1 {
                 schedule(.save(id), .opcode(Opcode.binPersID.rawValue))
                 tasks.insert(.objectOperations(ref, from: 0), at: tasks.count - 2)
             } else {
@@ -446,7 +452,7 @@ public struct Pickler {
                 write(Opcode.persID.rawValue)
                 output.append(contentsOf: text)
                 write(0x0A)
-                tasks.append(.objectOperations(ref, from: 0))
+                tasks.append(hasOperations ? .endReduce(ref) : .objectOperations(ref, from: 0))
             }
         case .ext(let code):
             if code <= 0xFF {
@@ -456,7 +462,8 @@ public struct Pickler {
             } else {
                 write(Opcode.ext4.rawValue); writeLE(UInt64(UInt32(truncatingIfNeeded: code)), 4)
             }
-            tasks.append(.objectOperations(ref, from: 0))
+            // As for persistent references: memoized first only when operations follow.
+            tasks.append(t.objects[t.nodes[ref.nodeIndex].a].operations.isEmpty ? .objectOperations(ref, from: 0) : .endReduce(ref))
         }
     }
 
