@@ -632,6 +632,13 @@ extension Pickler {
         var module = name.module, qualified = name.name
         if proto < 3 && options.fixImports {
             (module, qualified) = FixImports.toPython2(module: module, name: qualified)
+            // The reader maps the written name back (fix_imports); a name it would turn into another one (a
+            // Python 2 name such as `__builtin__.frozenset`, which no Python 3 object has) cannot be written.
+            let readBack = FixImports.toPython3(module: module, name: qualified)
+            guard readBack.module == name.module && readBack.name == name.name else {
+                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: opcode,
+                                  "can't pickle global identifier '\(name)' using pickle protocol \(proto) with fix_imports: it would be read back as '\(readBack.module).\(readBack.name)'")
+            }
         }
         if proto < 3 {
             guard module.utf8.allSatisfy({ $0 < 0x80 }) && qualified.utf8.allSatisfy({ $0 < 0x80 }) else {
