@@ -32,10 +32,6 @@ enum CompressedLogScan {
         var graphs: [PickleGraph] = []
         var length = 0
         var kept = (offset: 0, records: 0, memoEntries: 0)
-        func damaged(_ error: PickleError) -> PickleError {
-            PickleError(error.code, offset: error.offset, opcode: error.opcode,
-                        "\(path) is damaged before its tail, so it was left unchanged: \(error.message)")
-        }
         while true {
             let chunk = try AppendingFileSink.readChunk(fd, at: length, path: path)
             if chunk.isEmpty { break }
@@ -50,7 +46,7 @@ enum CompressedLogScan {
                     }
                 })
             } catch let error as PickleError {
-                throw damaged(error)
+                throw AppendingFileSink.damagedLogError(error, path: path)
             }
         }
         var tear: PickleError?
@@ -68,6 +64,6 @@ enum CompressedLogScan {
         let report = PickleError(tear.code, offset: kept.offset,
                                  "torn tail: \(length - kept.offset) bytes of an unfinished frame after \(kept.records) complete records (\(tear.message))")
         return LogRecovery(completeRecords: kept.records, validLength: kept.offset, tornTail: report,
-                           memoEntryCount: kept.memoEntries, removedBytes: length - kept.offset)
+                           memoEntryCount: kept.memoEntries, removedByteCount: length - kept.offset)
     }
 }

@@ -92,8 +92,8 @@ public struct ZstdDecoder {
         }
     }
 
-    /// Counts, limits and holds or hands on one decompressed piece. A mostly empty piece is copied to its
-    /// size, so payload slices kept from it do not pin a whole output buffer.
+    /// Counts, limits and holds or hands on one decompressed piece (compacted: see
+    /// `compactedIfMostlyEmpty`).
     private mutating func hand(_ piece: [UInt8], _ produced: Int, _ emit: ([UInt8]) throws -> Void) throws {
         guard produced > 0 else { return }
         decompressedCount += produced
@@ -101,11 +101,7 @@ public struct ZstdDecoder {
             throw PickleError(.decompressionFailed, offset: frameStart,
                               "the zstd frame starting at offset \(frameStart) decompresses past the limit of \(limit) bytes (maxDecompressedBytes)")
         }
-        let compact = produced * 2 < piece.capacity
-            ? [UInt8](unsafeUninitializedCapacity: produced) { copy, count in
-                count = piece.withUnsafeBufferPointer { copy.initialize(fromContentsOf: $0) }
-            }
-            : piece
+        let compact = piece.compactedIfMostlyEmpty()
         if streamingFrame {
             try emit(compact)
             return

@@ -330,27 +330,19 @@ struct DecodeCount {
 
 @inline(never)
 func unpickleCompressed(_ fd: Int32, _ options: ZstdReadOptions) async throws -> DecodeCount {
-    var count = DecodeCount()
-    let box = ElapsedBox()
-    var iterator = StreamingUnpickler(TimingChunks(base: ZstdDecompressingChunks(FileDescriptorByteStream(fileDescriptor: fd),
-                                                                                 options: options),
-                                                   box: box))
-        .makeAsyncIterator()
-    while let graph = try await iterator.next() {
-        count.objects += 1
-        count.rootCountSum &+= summary(graph)
-    }
-    count.bytes = iterator.offset
-    count.sourceTime = box.elapsed
-    return count
+    try await unpickleCounting(ZstdDecompressingChunks(FileDescriptorByteStream(fileDescriptor: fd), options: options))
 }
 
 @inline(never)
 func unpicklePlain(_ fd: Int32) async throws -> DecodeCount {
+    try await unpickleCounting(FileDescriptorByteStream(fileDescriptor: fd))
+}
+
+/// Unpickles every object of `source`, counting objects and bytes, and timing the source's own `next()`.
+func unpickleCounting<Source: AsyncSequence>(_ source: Source) async throws -> DecodeCount where Source.Element: PickleInputChunk {
     var count = DecodeCount()
     let box = ElapsedBox()
-    var iterator = StreamingUnpickler(TimingChunks(base: FileDescriptorByteStream(fileDescriptor: fd), box: box))
-        .makeAsyncIterator()
+    var iterator = StreamingUnpickler(TimingChunks(base: source, box: box)).makeAsyncIterator()
     while let graph = try await iterator.next() {
         count.objects += 1
         count.rootCountSum &+= summary(graph)

@@ -206,11 +206,7 @@ public struct PickleParser {
                         throw frameError(at: offset, opcode: Opcode(rawValue: p[i]))
                     }
                     let position = offset
-                    if n - i <= 8 {
-                        for k in i ..< n { carry.append(p[k]) }
-                    } else {
-                        carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i ..< n]))
-                    }
+                    appendToCarry(UnsafeRawBufferPointer(rebasing: p[i ..< n]))
                     carryScanned = 1
                     offset += n - i
                     // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
@@ -325,12 +321,17 @@ public struct PickleParser {
     /// Appends to the carried opcode: byte by byte for the tiny pieces of a trickling stream (cheaper than a
     /// bulk copy's set-up), in bulk otherwise.
     @inline(__always)
-    private mutating func appendToCarry(_ bytes: ArraySlice<UInt8>) {
+    private mutating func appendToCarry(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count <= 8 {
             for b in bytes { carry.append(b) }
         } else {
-            bytes.withUnsafeBytes { carry.append(contentsOf: $0) }
+            carry.append(contentsOf: bytes)
         }
+    }
+
+    @inline(__always)
+    private mutating func appendToCarry(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { appendToCarry($0) }
     }
 
     private struct Extent {

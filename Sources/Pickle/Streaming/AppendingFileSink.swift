@@ -101,6 +101,12 @@ public final class AppendingFileSink: PickleSink, @unchecked Sendable {
         }
     }
 
+    /// The error for damage before a log's tail: the file is refused and left as it is.
+    package static func damagedLogError(_ error: PickleError, path: String) -> PickleError {
+        PickleError(error.code, offset: error.offset, opcode: error.opcode,
+                    "\(path) is damaged before its tail, so it was left unchanged: \(error.message)")
+    }
+
     /// Reads the whole file with the parser: where the complete records end and what follows them.
     private static func scan(_ fd: Int32, path: String, memoMode: MemoMode) throws -> LogRecovery {
         var parser = scanningParser(memoMode: memoMode)
@@ -113,8 +119,7 @@ public final class AppendingFileSink: PickleSink, @unchecked Sendable {
             do {
                 try parser.feed(chunk, into: &graphs)
             } catch let error as PickleError {
-                throw PickleError(error.code, offset: error.offset, opcode: error.opcode,
-                                  "\(path) is damaged before its tail, so it was left unchanged: \(error.message)")
+                throw damagedLogError(error, path: path)
             }
             graphs.removeAll(keepingCapacity: true)
         }
@@ -128,7 +133,7 @@ public final class AppendingFileSink: PickleSink, @unchecked Sendable {
             let tear = PickleError(error.code, offset: valid, opcode: error.opcode,
                                    "torn tail: \(length - valid) bytes of an unfinished pickle after \(parser.completedCount) complete ones (\(error.message))")
             return LogRecovery(completeRecords: parser.completedCount, validLength: valid, tornTail: tear,
-                               memoEntryCount: parser.memoEntryCountAtLastComplete, removedBytes: length - valid)
+                               memoEntryCount: parser.memoEntryCountAtLastComplete, removedByteCount: length - valid)
         }
     }
 }
@@ -145,15 +150,14 @@ public struct LogRecovery: Sendable {
     /// In session mode, the memo's size after the complete records: appended pickles number their memo
     /// entries from here.
     public let memoEntryCount: Int
-    /// How many bytes of torn tail were removed.
-    public var removedByteCount: Int { tornTail == nil ? 0 : removedBytes }
-    private let removedBytes: Int
+    /// How many bytes of torn tail were removed (0 without a tear).
+    public let removedByteCount: Int
 
-    package init(completeRecords: Int, validLength: Int, tornTail: PickleError?, memoEntryCount: Int, removedBytes: Int = 0) {
+    package init(completeRecords: Int, validLength: Int, tornTail: PickleError?, memoEntryCount: Int, removedByteCount: Int = 0) {
         self.completeRecords = completeRecords
         self.validLength = validLength
         self.tornTail = tornTail
         self.memoEntryCount = memoEntryCount
-        self.removedBytes = removedBytes
+        self.removedByteCount = removedByteCount
     }
 }

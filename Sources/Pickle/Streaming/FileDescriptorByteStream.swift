@@ -118,18 +118,21 @@ final class ChunkReader: @unchecked Sendable {
         var target = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&target, 1, 0) == 1 else { return nil }
         try Task.checkCancellation()
-        return .some(try readChunk())
+        return .some(try readChunk(knownReady: true))
     }
 
     /// One chunk: blocks until some bytes are ready, then takes everything ready up to the capacity.
-    func readChunk() throws -> [UInt8]? {
+    /// - Parameter knownReady: a `poll` just said bytes are waiting, so the first read need not wait.
+    func readChunk(knownReady: Bool = false) throws -> [UInt8]? {
         if atEnd { return nil }
         var filled = 0
         let chunk = try [UInt8](unsafeUninitializedCapacity: chunkCapacity) { buffer, initialized in
             let base = UnsafeMutableRawPointer(buffer.baseAddress!)
             defer { initialized = filled }
+            var mayBlock = !knownReady
             while filled == 0 {
-                try waitForInput()
+                if mayBlock { try waitForInput() }
+                mayBlock = true
                 let n = read(fd, base, buffer.count)
                 if n > 0 { filled = n; break }
                 if n == 0 { atEnd = true; return }
@@ -147,13 +150,7 @@ final class ChunkReader: @unchecked Sendable {
         }
         offset += filled
         if filled == 0 { return nil }
-        // A mostly empty chunk is copied to its size, so retained payload slices do not pin the capacity.
-        if filled * 2 < chunkCapacity {
-            return [UInt8](unsafeUninitializedCapacity: filled) { copy, count in
-                count = chunk.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: copy[...]).initialize(from: $0).1 }
-            }
-        }
-        return chunk
+        return chunk.compactedIfMostlyEmpty()
     }
 
     /// Waits until the descriptor is readable (or at end of file), or the wake-up pipe says stop.

@@ -175,17 +175,16 @@ public struct Pickler {
         guard let g = graph else { return }
         let t = g.t
         while let task = tasks.popLast() {
-            if let sinkError { throw sinkError }  // the stream is broken: stop instead of buffering the rest
             switch task {
             case .save(let ref):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 try save(ref, t)
             case .saveRange(let items):
                 // Saves items in place while they schedule nothing; the first that schedules work (a
                 // container) leaves the rest of the run below its tasks.
                 var k = items.startIndex
                 while k < items.endIndex {
-                    commitFrameIfFull()
+                    try commitFrameIfFull()
                     let before = tasks.count
                     try save(items[k], t)
                     k += 1
@@ -246,14 +245,14 @@ public struct Pickler {
             case .objectOperations(let ref, let from):
                 scheduleOperations(t.objects[t.nodes[ref.nodeIndex].a].operations, ref, from)
             case .sharedGlobal(let name):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 let key = Pickler.globalKey(name)
                 if let index = syntheticMemo[key] { writeGet(index) } else {
                     tasks.append(.memoizeShared(key))
                     try scheduleGlobal(name)
                 }
             case .sharedString(let text):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 let key = "str:" + text
                 if let index = syntheticMemo[key] { writeGet(index) } else {
                     writeString(Array(text.utf8)[...])
@@ -262,12 +261,12 @@ public struct Pickler {
                     memoCount += 1
                 }
             case .temporaryString(let utf8):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 writeString(utf8)
                 writePut(memoCount)
                 memoCount += 1
             case .temporaryBytes(let bytes):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 if proto >= 3 {
                     writeBytes(bytes)
                     writePut(memoCount)
@@ -276,13 +275,13 @@ public struct Pickler {
                     scheduleBytesReduce(bytes, result: nil)
                 }
             case .temporaryList(let items):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
                 writePut(memoCount)
                 memoCount += 1
                 tasks.append(.batch(items, .exactFirst, .appends))
             case .tupleStart(let count):
-                commitFrameIfFull()
+                try commitFrameIfFull()
                 if count == 0 {
                     writeEmptyTuple()
                 } else if !(proto >= 2 && count <= 3) {
@@ -684,7 +683,7 @@ extension Pickler {
         guard depth < 100 else {
             throw PickleError(.unpicklable, offset: drainedCount + output.count, "persistent id nested deeper than 100 levels")
         }
-        commitFrameIfFull()
+        try commitFrameIfFull()
         switch value {
         case .none: write(Opcode.none.rawValue)
         case .bool(let b): writeBool(b)
@@ -894,7 +893,10 @@ extension Pickler {
         output.append(contentsOf: repeatElement(0, count: 9))
     }
 
-    fileprivate mutating func commitFrameIfFull() {
+    /// Ends a full frame; with a sink, hands the output over.
+    /// - Throws: the sink's error (from this drain or an earlier payload's): the stream is broken, so the rest
+    ///   of the object is not buffered. Checked only when output is handed over, off the per-save path.
+    fileprivate mutating func commitFrameIfFull() throws {
         if framing {
             guard output.count - frameStart - 9 >= Pickler.frameSizeTarget else { return }
             if sink == nil { return commitFrame(force: false, reopen: true) }
@@ -903,7 +905,10 @@ extension Pickler {
             startFrame()
         } else if sink != nil && output.count >= Pickler.frameSizeTarget {
             drain()
+        } else {
+            return
         }
+        if let sinkError { throw sinkError }
     }
 
     /// Hands every finished output byte to the sink (never an open frame's placeholder).
