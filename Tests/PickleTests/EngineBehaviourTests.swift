@@ -133,19 +133,23 @@ final class EngineBehaviourTests: XCTestCase {
 
     // MARK: - Depth
 
-    /// A 1,000,000-deep list loads, prints, re-pickles, reloads and frees without recursion.
+    /// A 1,000,000-deep list loads (with the nesting limit raised past it), prints, re-pickles, reloads and
+    /// frees without recursion.
     func testMillionDeepListNeverOverflowsTheStack() throws {
         let depth = 1_000_000
         var data: [UInt8] = [0x80, 0x02]
         data += [UInt8](repeating: Opcode.emptyList.rawValue, count: depth)
         data += [UInt8](repeating: Opcode.append.rawValue, count: depth - 1)
         data.append(Opcode.stop.rawValue)
-        var graph: PickleGraph? = try Unpickler.loads(data)
+        var options = UnpicklerOptions()
+        options.limits.maxNestingDepth = .max
+        XCTAssertThrowsError(try Unpickler.loads(data)) { XCTAssertEqual(($0 as? PickleError)?.code, .limitExceeded) }
+        var graph: PickleGraph? = try Unpickler.loads(data, options: options)
         let text = graph!.root.description
         XCTAssertTrue(text.hasPrefix("[[[[") && text.hasSuffix("]]]]"))
         XCTAssertEqual(text.count, 2 * depth)
         let again = try Pickler.dumps(graph!, options: PicklerOptions(protocolVersion: 4))
-        let reloaded = try Unpickler.loads(again)
+        let reloaded = try Unpickler.loads(again, options: options)
         XCTAssertEqual(reloaded.nodeCount, depth)
         XCTAssertThrowsError(try reloaded.root.value()) { XCTAssertEqual(($0 as? PickleError)?.code, .limitExceeded) }
         graph = nil

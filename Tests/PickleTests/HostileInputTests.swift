@@ -43,6 +43,7 @@ final class HostileInputTests: XCTestCase {
         "own_persid_no_loader": (nil, "a persistent id without a persistentLoad hook stays an inert node, so convert passes it through"),
         "own_binpersid_no_loader": (nil, "same: inert persistent ids"),
         "own_ext1_unregistered": (nil, "an unregistered extension code stays an inert node"),
+        "own_long4_huge": (.limitExceeded, "a LONG4 declaring more than UnpicklerLimits.maxIntegerBytes (16 MiB) is refused when its header arrives, not after waiting for 2 GB"),
         "own_frame_straddle": (.frameViolation, "frames are strict, as the pure-Python unpickler and CPython >= 3.13.15/3.14.7 (gh-154848)"),
         "own_frame_nested": (.frameViolation, "same: strict frames"),
         "own_frame_truncated": (.frameViolation, "a STOP inside a frame that declares more bytes violates the frame (C 3.11 says truncated: it reads the whole frame first)"),

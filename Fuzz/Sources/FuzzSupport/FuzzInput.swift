@@ -5,7 +5,8 @@ import Pickle
 /// - bits 0–1: the encoding of Python 2 strings (ascii, latin1, utf8, bytes);
 /// - bits 2–3: the errors policy (strict, replace, ignore, surrogateescape);
 /// - bit 4: session memo instead of per-pickle;
-/// - bit 5: tight limits (small payloads, memo and stack), so limit paths are reached;
+/// - bit 5: tight limits (small payloads, integers, memo, stack, nesting and decoded size), so limit paths
+///   are reached; otherwise the default limits;
 /// - bit 6: fix_imports off.
 public struct FuzzInput {
     public let options: UnpicklerOptions
@@ -20,13 +21,15 @@ public struct FuzzInput {
         options.memoMode = selector & 0x10 != 0 ? .session : .perPickle
         if selector & 0x20 != 0 {
             options.limits.maxPayloadBytes = 1 << 12
+            options.limits.maxIntegerBytes = 64
             options.limits.maxMemoEntries = 64
             options.limits.maxMemoIndex = 1 << 16
             options.limits.maxStackDepth = 256
-        } else {
-            // Large enough for every real pickle in the seed corpus, small enough for the fuzzer's memory limit.
-            options.limits.maxPayloadBytes = 1 << 24
+            options.limits.maxNestingDepth = 16
+            options.limits.maxDecodedBytes = 1 << 14
         }
+        // Otherwise the defaults: no input may make them allocate past libFuzzer's malloc limit (a declared
+        // length must never be reserved before its bytes arrive).
         options.fixImports = selector & 0x40 == 0
         self.options = options
         self.bytes = Array(all.dropFirst())

@@ -18,6 +18,9 @@ struct Memo: Sendable {
 
     init(tracksGenerations: Bool) { self.tracksGenerations = tracksGenerations }
 
+    /// Slots the dense array holds, holes included (what the memo's memory is proportional to).
+    var denseSlotCount: Int { dense.count }
+
     /// Forgets every entry, keeping the storage for the next pickle.
     mutating func removeAll() {
         dense.removeAll(keepingCapacity: true)
@@ -31,7 +34,9 @@ struct Memo: Sendable {
             if dense[index] == Memo.hole { count += 1 }
             dense[index] = ref
             if tracksGenerations { denseGenerations[index] = generation }
-        } else if index <= dense.count + Memo.maxDenseGap && sparse.isEmpty {
+        } else if index <= dense.count + Memo.maxDenseGap && index <= 2 * count + Memo.maxDenseGap && sparse.isEmpty {
+            // Holes never outnumber entries by more than the gap: PUTs that each skip 4096 indexes cannot
+            // grow the array 4096 slots per five input bytes.
             if index > dense.count {
                 dense.append(contentsOf: repeatElement(Memo.hole, count: index - dense.count))
                 if tracksGenerations {

@@ -48,6 +48,9 @@ public struct PickleParser {
     private var memo: Memo
     private var proto = 0
     private var frameEnd = -1
+    /// What the current pickle (in session mode, the stream) has decoded so far, as counted by
+    /// ``UnpicklerLimits/maxDecodedBytes``.
+    private var decodedBytes = 0
     private var inPickle = false
     /// The size of the current pickle at which ``anticipateGrowth()`` next reserves.
     private var anticipatedSize = PickleParser.firstAnticipation
@@ -262,7 +265,11 @@ public struct PickleParser {
                 }
                 if frameEnd >= 0 { take = min(take, frameEnd - offset) }
                 if take <= 0 { throw frameError(at: position, opcode: Opcode(rawValue: carry[0])) }
-                if !need.isLine && need.length > carry.capacity { carry.reserveCapacity(need.length) }
+                // Reserve the whole opcode only when this chunk completes it: a declared length is never
+                // allocated ahead of the bytes that arrive (appending grows the carry geometrically).
+                if !need.isLine && need.length > carry.capacity && need.length - carry.count <= rest.count {
+                    carry.reserveCapacity(need.length)
+                }
                 appendToCarry(rest.prefix(take))
                 rest = rest.dropFirst(take)
                 offset += take
@@ -355,7 +362,7 @@ public struct PickleParser {
             return Extent(length: 1 + size, complete: have >= 1 + size, isLine: false)
         case .counted(let headerSize, _):
             if have < 1 + headerSize { return Extent(length: 1 + headerSize, complete: false, isLine: false, exact: false) }
-            let length = try carry.withUnsafeBytes { try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, $0, 0, position) }
+            let length = try carry.withUnsafeBytes { try PickleParser.payloadLength(options.limits, op, $0, 0, position) }
             let total = 1 + headerSize + length
             return Extent(length: total, complete: have >= total, isLine: false)
         case .line, .twoLines:
@@ -397,8 +404,9 @@ public struct PickleParser {
         case .long1, .long4:
             let h = op == .long1 ? 1 : 4
             guard avail >= 1 + h else { return 0 }
-            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
+            try account(n, op, position)
             try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
             return 1 + h + n
         case .int, .long:
@@ -430,9 +438,10 @@ public struct PickleParser {
         case .shortBinUnicode, .binUnicode, .binUnicode8:
             let h = op == .shortBinUnicode ? 1 : (op == .binUnicode ? 4 : 8)
             guard avail >= 1 + h else { return 0 }
-            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
+            try account(n, op, position)
             let bytes = UnsafeRawBufferPointer(rebasing: p[start ..< start + n])
             guard PythonText.isValidUTF8SurrogatePass(bytes) else {
                 throw PickleError(.decodingFailed, offset: position, opcode: op, "'utf-8' codec can't decode the \(n)-byte argument: invalid UTF-8")
@@ -442,26 +451,30 @@ public struct PickleParser {
         case .shortBinBytes, .binBytes, .binBytes8, .byteArray8:
             let h = op == .shortBinBytes ? 1 : (op == .binBytes ? 4 : 8)
             guard avail >= 1 + h else { return 0 }
-            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
+            try account(n, op, position)
             let kind: NodeKind = op == .byteArray8 ? .byteArray : .bytes
             try push(payloadNode(kind, UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start), op, position)
             return 1 + h + n
         case .shortBinString, .binString:
             let h = op == .shortBinString ? 1 : 4
             guard avail >= 1 + h else { return 0 }
-            let n = try PickleParser.payloadLength(options.limits.maxPayloadBytes, op, p, i, position)
+            let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
+            try account(n, op, position)
             try push(try decodeByteString(UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start, op, position), op, position)
             return 1 + h + n
         case .string:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try account(nl - i, op, position)
             try push(try parseStringLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position), op, position)
             return nl + 1 - i
         case .unicode:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try account(nl - i, op, position)
             guard let points = PythonText.decodeRawUnicodeEscape(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])) else {
                 throw PickleError(.decodingFailed, offset: position, opcode: op, "'rawunicodeescape' codec can't decode the argument: truncated or invalid \\u escape")
             }
@@ -573,9 +586,10 @@ public struct PickleParser {
             return 1
         // MARK: Stack
         case .mark:
-            guard stack.count + marks.count < options.limits.maxStackDepth else {
-                throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks")
+            guard marks.count < options.limits.maxNestingDepth else {
+                throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxNestingDepth) MARKs open at once (UnpicklerLimits.maxNestingDepth)")
             }
+            guard stack.count + marks.count < options.limits.maxStackDepth else { throw limitError(op, position) }
             marks.append(stack.count)
             return 1
         case .pop:
@@ -765,6 +779,7 @@ public struct PickleParser {
                 throw PickleError(.frameViolation, offset: position, opcode: op, "STOP inside a frame that declares \(frameEnd - position - 1) more bytes")
             }
             let root = stack.removeLast()
+            try checkNesting(root, op, position)
             lastCompleteOffset = position + 1
             completePickle(root, &out)
             return 1
@@ -772,6 +787,17 @@ public struct PickleParser {
     }
 
     // MARK: - Pickle boundaries
+
+    /// Enforces ``UnpicklerLimits/maxNestingDepth`` on the finished graph. A graph with no more containers
+    /// than the limit cannot nest deeper, so the walk runs only for graphs larger than that.
+    private func checkNesting(_ root: PickleRef, _ op: Opcode, _ position: Int) throws {
+        let limit = options.limits.maxNestingDepth
+        guard builder.containerCount > limit else { return }
+        let depth = builder.t.nestingDepth(from: root, stoppingAbove: limit)
+        if depth > limit {
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "the pickle nests containers more than \(limit) deep (UnpicklerLimits.maxNestingDepth)")
+        }
+    }
 
     private mutating func completePickle(_ root: PickleRef, _ out: inout [PickleGraph]) {
         let graph = PickleGraph(tables: builder.takeTables(), root: root)
@@ -786,6 +812,7 @@ public struct PickleParser {
         switch options.memoMode {
         case .perPickle:
             memo.removeAll()
+            decodedBytes = 0
         case .session:
             memoEntryCountAtLastComplete = memo.count
             sessionGraphs.append(graph)
@@ -802,9 +829,26 @@ public struct PickleParser {
     @inline(__always)
     private mutating func push(_ ref: PickleRef, _ op: Opcode, _ position: Int) throws {
         stack.append(ref)
-        if stack.count &+ marks.count > options.limits.maxStackDepth {
-            throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks")
+        decodedBytes &+= 16
+        if stack.count &+ marks.count > options.limits.maxStackDepth || decodedBytes > options.limits.maxDecodedBytes {
+            throw limitError(op, position)
         }
+    }
+
+    /// Counts a payload's bytes towards ``UnpicklerLimits/maxDecodedBytes`` before it is stored.
+    @inline(__always)
+    private mutating func account(_ byteCount: Int, _ op: Opcode, _ position: Int) throws {
+        decodedBytes &+= byteCount
+        if decodedBytes > options.limits.maxDecodedBytes { throw limitError(op, position) }
+    }
+
+    /// The error for an exceeded stack or decoded-size limit.
+    private func limitError(_ op: Opcode, _ position: Int) -> PickleError {
+        if decodedBytes > options.limits.maxDecodedBytes {
+            let scope = options.memoMode == .session ? "the stream" : "the pickle"
+            return PickleError(.limitExceeded, offset: position, opcode: op, "\(scope) decodes to more than \(options.limits.maxDecodedBytes) bytes (UnpicklerLimits.maxDecodedBytes)")
+        }
+        return PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks (UnpicklerLimits.maxStackDepth)")
     }
 
     private func peek(_ op: Opcode, _ position: Int) throws -> PickleRef {
@@ -859,7 +903,11 @@ public struct PickleParser {
         // Session mode: the entry belongs to an earlier pickle; copy its subgraph into this one once.
         let source = sessionGraphs[Int(entry.generation)]
         var map = importMaps[entry.generation] ?? [:]
-        let local = builder.importSubgraph(from: source, root: entry.ref, map: &map)
+        var copiedBytes = 0
+        let local = builder.importSubgraph(from: source, root: entry.ref, map: &map, copiedBytes: &copiedBytes)
+        // The copy holds memory like decoded values do: a tiny pickle repeating GETs of a large earlier
+        // object must not grow the stream without bound.
+        try account(copiedBytes, op, position)
         importMaps[entry.generation] = map
         memo.put(index, local, generation: generation)
         return local
@@ -874,15 +922,18 @@ public struct PickleParser {
 
     // MARK: - Payloads
 
-    private static func payloadLength(_ maxPayloadBytes: Int, _ op: Opcode, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
+    private static func payloadLength(_ limits: UnpicklerLimits, _ op: Opcode, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
         guard case .counted(let h, let signed) = op.argument else { return 0 }
         let raw = readLE(p, i + 1, h)
         if signed && h == 4 && raw & 0x8000_0000 != 0 {
             let what = op == .long4 ? "LONG pickle has negative byte count" : "\(op.name) pickle has negative byte count"
             throw PickleError(.invalidArgument, offset: position, opcode: op, what)
         }
-        guard raw <= UInt64(maxPayloadBytes) else {
-            throw PickleError(.limitExceeded, offset: position, opcode: op, "\(op.name) declares \(raw) bytes, over the limit of \(maxPayloadBytes) bytes")
+        let isInteger = op == .long1 || op == .long4
+        let limit = isInteger ? limits.maxIntegerBytes : limits.maxPayloadBytes
+        guard raw <= UInt64(limit) else {
+            let name = isInteger ? "maxIntegerBytes" : "maxPayloadBytes"
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "\(op.name) declares \(raw) bytes, over the limit of \(limit) bytes (UnpicklerLimits.\(name))")
         }
         return Int(raw)
     }

@@ -46,16 +46,39 @@ public enum MemoMode: Sendable {
     case session
 }
 
-/// Bounds that keep hostile input from exhausting memory. Every limit is checked before anything is allocated.
+/// Bounds that keep hostile input from exhausting memory, time or the stack. Each is checked before the
+/// memory it guards is allocated, and exceeding one throws ``PickleError/Code/limitExceeded`` naming the
+/// offset, the opcode and the limit.
+///
+/// The defaults let every pickle CPython writes through on a machine that could hold it (a 100,000-deep
+/// list, a tuple of ten million items, a payload of gigabytes), and stop the classic attacks: a BINBYTES8 or
+/// FRAME declaring 2^63 bytes, ten million MARKs, a LONG4 of a gigabyte, containers nested a million deep,
+/// memo indexes far apart. Lower them for services that know their inputs are small.
 public struct UnpicklerLimits: Sendable, Equatable {
-    /// The largest single payload (str, bytes, bytearray, big integer, frame) in bytes.
+    /// The largest single payload (str, bytes, bytearray, frame) in bytes. Default 1 TiB: a declared length
+    /// is never allocated ahead of the bytes that arrive, so this only refuses absurd declarations early.
     public var maxPayloadBytes: Int = 1 << 40
-    /// The most memo entries in one memo.
+    /// The largest binary integer (LONG1, LONG4) in bytes. Default 16 MiB, an int of about 40 million decimal
+    /// digits; CPython writes larger ones only for deliberately huge numbers. (Text integers are bounded by
+    /// ``maxIntDigits``.)
+    public var maxIntegerBytes: Int = 1 << 24
+    /// The deepest nesting of containers (lists, tuples, dicts, sets, objects) in one pickle, and the most
+    /// MARKs open at once. Default 200,000: twice the 100,000-deep list CPython loads, a fifth of the
+    /// million-deep structures that are only ever attacks. Nothing in this library recurses, so the limit
+    /// protects the caller's own recursive code. Depth is measured when the pickle completes, and only for
+    /// pickles with more containers than the limit (fewer cannot nest deeper).
+    public var maxNestingDepth: Int = 200_000
+    /// The most memo entries in one memo. Default 2^26.
     public var maxMemoEntries: Int = 1 << 26
-    /// The largest memo index a PUT may use.
+    /// The largest memo index a PUT may use. Default 2^32 (far indexes are stored sparsely).
     public var maxMemoIndex: Int = 1 << 32
-    /// The most values and MARKs on the unpickler stack at once.
+    /// The most values and MARKs on the unpickler stack at once. Default 2^26.
     public var maxStackDepth: Int = 1 << 26
+    /// The most bytes one pickle may decode into, counting every payload's bytes plus 16 bytes for every
+    /// value pushed (about what the graph and stack hold). In ``MemoMode/session`` it counts everything since
+    /// the stream began, since the memo keeps it all alive, including copies of earlier objects. Default
+    /// 16 GiB.
+    public var maxDecodedBytes: Int = 1 << 34
     /// The most decimal digits of a text integer (CPython 3.11's `sys.int_max_str_digits`).
     public var maxIntDigits: Int = 4300
 

@@ -5,6 +5,9 @@
 
 struct GraphBuilder: Sendable {
     var t = GraphTables()
+    /// How many containers (lists, tuples, dicts, sets, objects) the graph has: the bound on its nesting
+    /// depth that decides whether the depth needs measuring.
+    var containerCount = 0
 
     init() {}
 
@@ -178,6 +181,7 @@ struct GraphBuilder: Sendable {
 
     
     mutating func append(_ node: Node) -> PickleRef {
+        if node.kind.isContainer { containerCount &+= 1 }
         t.nodes.append(node)
         return .node(t.nodes.count - 1)
     }
@@ -187,6 +191,8 @@ struct GraphBuilder: Sendable {
     /// Hash indexes for dicts and sets that outgrew a linear scan, by sequence index.
     var dictIndexes: [Int: KeyIndex] = [:]
     var setIndexes: [Int: KeyIndex] = [:]
+    /// Hashes of the tuple and frozenset keys seen so far.
+    var keyHashes = KeyHashCache()
 
     /// Containers up to this size find duplicate keys by a linear scan; larger ones build a hash index.
     static let linearScanLimit = 16
@@ -202,7 +208,7 @@ struct GraphBuilder: Sendable {
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
-            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t) { return false }
+            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t, &keyHashes) { return false }
             if let position = locate(key, sequence: index, isDict: true) {
                 t.dicts[index][position + 1] = value
             } else {
@@ -222,9 +228,9 @@ struct GraphBuilder: Sendable {
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
-            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t) { return false }
+            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t, &keyHashes) { return false }
             var k = 0
-            while k < items.count && !(items[k] == key || KeyEquality.equal(items[k], key, t)) { k += 2 }
+            while k < items.count && !(items[k] == key || KeyEquality.equal(items[k], key, t, &keyHashes)) { k += 2 }
             if k < items.count { items[k + 1] = value } else { items.append(key); items.append(value) }
             i += 2
         }
@@ -237,7 +243,7 @@ struct GraphBuilder: Sendable {
     
     mutating func addToSet(sequence index: Int, _ items: ArraySlice<PickleRef>) -> Bool {
         for item in items {
-            if item.isNode, !isScalarKey(item), !KeyEquality.isHashable(item, t) { return false }
+            if item.isNode, !isScalarKey(item), !KeyEquality.isHashable(item, t, &keyHashes) { return false }
             if locate(item, sequence: index, isDict: false) == nil {
                 t.sequences[index].append(item)
             }
@@ -261,7 +267,7 @@ struct GraphBuilder: Sendable {
         if items.count <= GraphBuilder.linearScanLimit * stride {
             var i = 0
             while i < items.count {
-                if items[i] == key || KeyEquality.equal(items[i], key, t) { return i }
+                if items[i] == key || KeyEquality.equal(items[i], key, t, &keyHashes) { return i }
                 i += stride
             }
             return nil
@@ -270,13 +276,13 @@ struct GraphBuilder: Sendable {
             var fresh = KeyIndex()
             var i = 0
             while i < items.count {
-                fresh.insert(hash: KeyEquality.hash(items[i], t), position: i)
+                fresh.insert(hash: KeyEquality.hash(items[i], t, &keyHashes) ?? 0, position: i)
                 i += stride
             }
             return fresh
         }()
-        let h = KeyEquality.hash(key, t)
-        let found = keyIndex.positions(for: h).first(where: { items[$0] == key || KeyEquality.equal(items[$0], key, t) })
+        let h = KeyEquality.hash(key, t, &keyHashes) ?? 0
+        let found = keyIndex.positions(for: h).first(where: { items[$0] == key || KeyEquality.equal(items[$0], key, t, &keyHashes) })
         if found == nil { keyIndex.insert(hash: h, position: items.count) }
         if isDict { dictIndexes[sequence] = keyIndex } else { setIndexes[sequence] = keyIndex }
         return found

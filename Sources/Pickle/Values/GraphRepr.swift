@@ -18,6 +18,9 @@ enum GraphRepr {
         var out = ""
         var work: [Task] = [.value(root)]
         var active = Set<Int>()
+        // Python prints a shared object every time it is reached; a graph that shares objects in layers
+        // would print exponentially long. Past the budget the text stops, saying why.
+        var budget = ExpansionBudget(t)
 
         func pushSequence(_ items: some BidirectionalCollection<PickleRef>, close: String, singleComma: Bool = false) {
             work.append(.text(close))
@@ -35,6 +38,10 @@ enum GraphRepr {
             case .text(let s): out += s
             case .leave(let index): active.remove(index)
             case .value(let ref):
+                guard budget.spend() else {
+                    out += "...<stopped: shared objects expand past \(budget.total) values>"
+                    return out
+                }
                 if ref.isInlineInt { out += String(ref.inlineIntValue); continue }
                 if ref == .none { out += "None"; continue }
                 if ref == .true { out += "True"; continue }
@@ -180,9 +187,17 @@ enum GraphRepr {
               t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "collections", name: "OrderedDict"),
               args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.nodes[args.nodeIndex].b == 0 else { return nil }
         var items: [(PickleRef, PickleRef)] = []
+        var positions: [Int: [Int]] = [:]  // key hash -> indexes in items: linear however many keys
+        var hashes = KeyHashCache()
         for operation in record.operations {
             guard case .setItem(let key, let value) = operation else { return nil }
-            if let i = items.firstIndex(where: { KeyEquality.equal($0.0, key, t) }) { items[i].1 = value } else { items.append((key, value)) }
+            let h = KeyEquality.hash(key, t, &hashes) ?? 0
+            if let i = positions[h]?.first(where: { KeyEquality.equal(items[$0].0, key, t, &hashes) }) {
+                items[i].1 = value
+            } else {
+                positions[h, default: []].append(items.count)
+                items.append((key, value))
+            }
         }
         return items
     }

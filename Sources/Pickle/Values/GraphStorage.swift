@@ -4,6 +4,14 @@ enum NodeKind: UInt8, Sendable {
     case int64, bigInt, float, string, bytes, byteArray
     case list, tuple, dict, set, frozenSet
     case global, object, buffer
+
+    /// Whether nodes of this kind hold other values (and so add a level of nesting).
+    var isContainer: Bool {
+        switch self {
+        case .list, .tuple, .dict, .set, .frozenSet, .object: return true
+        default: return false
+        }
+    }
 }
 
 /// One arena node: a kind and two words whose meaning depends on the kind.
@@ -192,4 +200,74 @@ public struct NodeIdentity: Hashable, Sendable {
     public var graphID: UInt64
     /// The node's index in that graph.
     public var index: Int
+}
+
+extension GraphTables {
+    /// The nesting depth of the graph below `root`: the most containers on one path, a container holding
+    /// only scalars counting 1. A path that returns to a container already on it (a cycle) ends there.
+    /// Iterative, each node expanded once; stops as soon as the depth passes `limit` and returns it.
+    func nestingDepth(from root: PickleRef, stoppingAbove limit: Int) -> Int {
+        func container(_ ref: PickleRef) -> Int? { ref.isNode && nodes[ref.nodeIndex].kind.isContainer ? ref.nodeIndex : nil }
+        guard let start = container(root) else { return 0 }
+        // 0: not reached; -1: on the current path; n > 0: the depth below and including the node.
+        var height = [Int32](repeating: 0, count: nodes.count)
+        var work: [(index: Int, expanded: Bool)] = [(start, false)]
+        while let (index, expanded) = work.popLast() {
+            if !expanded {
+                if height[index] != 0 { continue }
+                height[index] = -1
+                work.append((index, true))
+                forEachChild(of: nodes[index]) { child in
+                    if let c = container(child), height[c] == 0 { work.append((c, false)) }
+                }
+                continue
+            }
+            var deepest: Int32 = 0
+            forEachChild(of: nodes[index]) { child in
+                if let c = container(child), height[c] > deepest { deepest = height[c] }
+            }
+            height[index] = deepest + 1
+            if Int(deepest) + 1 > limit { return Int(deepest) + 1 }
+        }
+        return Int(height[start])
+    }
+}
+
+/// How many values a walk that copies shared objects (a Python repr, a value tree) may produce before it is
+/// an expansion attack: four times the graph's references, plus room for small graphs. A memo fan-out (a
+/// list holding one list twice, that list holding another twice, ...) is linear in the input and exponential
+/// once copied.
+///
+/// The exact count of references needs a pass over every dict and set, so it is taken only if a walk
+/// outgrows the bound its node and item arenas give at once: converting many small parts of a large graph
+/// stays linear.
+struct ExpansionBudget {
+    private let t: GraphTables
+    private var remaining: Int
+    private var counted = false
+
+    init(_ t: GraphTables) {
+        self.t = t
+        remaining = 4 * (t.nodes.count + t.tupleItems.count + t.listItems.count) + 65_536
+    }
+
+    /// The budget once every reference is counted.
+    var total: Int {
+        var references = t.nodes.count + t.tupleItems.count + t.listItems.count
+        for sequence in t.sequences { references += sequence.count }
+        for items in t.dicts { references += items.count }
+        for record in t.objects { references += 4 + 2 * record.operations.count }
+        return 4 * references + 65_536
+    }
+
+    /// Takes one value from the budget; false once it is spent.
+    @inline(__always)
+    mutating func spend() -> Bool {
+        remaining -= 1
+        if remaining >= 0 { return true }
+        if counted { return false }
+        counted = true
+        remaining += total - (4 * (t.nodes.count + t.tupleItems.count + t.listItems.count) + 65_536)
+        return remaining >= 0
+    }
 }

@@ -8,40 +8,45 @@ import Darwin
 ///
 /// Equal values hash equally, as Python requires: `1`, `True` and `1.0` are one key. Immutable built-ins
 /// (None, bool, int, float, str, bytes, tuple, frozenset) compare by value, globals by their name (two
-/// GLOBALs of one name find one object), inert objects by identity. Lists, dicts, sets and bytearrays are unhashable, as in Python. Tuples nested deeper than
-/// `depthLimit` hash by their first levels only (still consistent with equality) and compare iteratively,
-/// so no key can overflow the stack.
-
+/// GLOBALs of one name find one object), inert objects by identity. Lists, dicts, sets and bytearrays are
+/// unhashable, as in Python.
+///
+/// Hostile keys cost linear time and no stack: tuple and frozenset hashes are computed bottom-up without
+/// recursion and remembered per node (``KeyHashCache``), so a tuple shared a million times (a memo fan-out)
+/// is hashed once, and a key nested a million deep is walked once. Equality walks an explicit work list,
+/// skips pairs it has already compared, and matches frozenset elements by their hashes.
 enum KeyEquality {
-    static let depthLimit = 64
-
     /// Whether `ref` may be a dict key or set element (Python's `hash()` succeeds).
-    static func isHashable(_ ref: PickleRef, _ t: GraphTables) -> Bool {
-        var work = [ref]
-        var visited = 0
-        while let r = work.popLast() {
-            guard r.isNode else { continue }
-            visited += 1
-            if visited > 1_000_000 { return true }
-            let node = t.nodes[r.nodeIndex]
-            switch node.kind {
-            case .list, .dict, .set, .byteArray: return false
-            case .tuple: work.append(contentsOf: t.tupleElements(node))
-            default: continue
-            }
-        }
-        return true
+    static func isHashable(_ ref: PickleRef, _ t: GraphTables, _ cache: inout KeyHashCache) -> Bool {
+        hash(ref, t, &cache) != nil
     }
 
-    /// A hash consistent with ``equal(_:_:_:)``.
-    static func hash(_ ref: PickleRef, _ t: GraphTables, depth: Int = 0) -> Int {
+    /// A hash consistent with ``equal(_:_:_:_:)``, or nil for an unhashable value (a list, dict, set or
+    /// bytearray, or a tuple or frozenset holding one).
+    static func hash(_ ref: PickleRef, _ t: GraphTables, _ cache: inout KeyHashCache) -> Int? {
+        switch scalarHash(ref, t) {
+        case .hash(let h): return h
+        case .unhashable: return nil
+        case .container(let index):
+            if let known = cache.hashes[index] { return known }
+            if cache.unhashable.contains(index) { return nil }
+            computeContainerHashes(from: index, t, &cache)
+            return cache.hashes[index]
+        }
+    }
+
+    private enum ScalarHash { case hash(Int), unhashable, container(Int) }
+
+    /// The hash of a value that holds no other values; `.container` for a tuple or frozenset.
+    @inline(__always)
+    private static func scalarHash(_ ref: PickleRef, _ t: GraphTables) -> ScalarHash {
         var hasher = Hasher()
         if let number = numericKey(ref, t) {
             hasher.combine(0 as UInt8)
             hasher.combine(number)
-            return hasher.finalize()
+            return .hash(hasher.finalize())
         }
-        guard ref.isNode else { hasher.combine(ref.raw); return hasher.finalize() }
+        guard ref.isNode else { hasher.combine(ref.raw); return .hash(hasher.finalize()) }
         let node = t.nodes[ref.nodeIndex]
         switch node.kind {
         case .string, .bytes, .bigInt:
@@ -52,48 +57,99 @@ enum KeyEquality {
         case .global:
             hasher.combine(UInt8(102))
             hasher.combine(t.globals[node.a])
-        case .tuple:
-            hasher.combine(UInt8(100))
-            hasher.combine(node.b)
-            if depth < depthLimit {
-                for item in t.tupleElements(node) { hasher.combine(hash(item, t, depth: depth + 1)) }
-            }
-        case .frozenSet:
-            var combined = 0
-            if depth < depthLimit {
-                for item in t.sequences[node.a] { combined ^= hash(item, t, depth: depth + 1) }
-            }
-            hasher.combine(UInt8(101))
-            hasher.combine(combined)
-        default:
+        case .tuple, .frozenSet:
+            return .container(ref.nodeIndex)
+        case .list, .dict, .set, .byteArray:
+            return .unhashable
+        case .int64, .object, .buffer:
             hasher.combine(ref.raw)
         }
-        return hasher.finalize()
+        return .hash(hasher.finalize())
     }
 
-    /// Python `==` for hashable values (identity for objects). Scalars compare without allocating; only
-    /// tuples and frozensets walk an explicit work list.
-    static func equal(_ lhs: PickleRef, _ rhs: PickleRef, _ t: GraphTables) -> Bool {
+    /// Hashes the tuple or frozenset at `root` and every tuple or frozenset below it not yet in `cache`,
+    /// children first, with an explicit work list (each node is expanded once, however often it is shared).
+    private static func computeContainerHashes(from root: Int, _ t: GraphTables, _ cache: inout KeyHashCache) {
+        func isKnown(_ index: Int) -> Bool { cache.hashes[index] != nil || cache.unhashable.contains(index) }
+        func items(_ node: Node) -> ArraySlice<PickleRef> { node.kind == .tuple ? t.tupleElements(node) : t.sequences[node.a][...] }
+        var work: [(index: Int, expanded: Bool)] = [(root, false)]
+        var entered = Set<Int>()
+        while let (index, expanded) = work.popLast() {
+            if isKnown(index) { continue }
+            let node = t.nodes[index]
+            if !expanded {
+                // Tuples and frozensets cannot contain themselves; should one appear on its own path anyway,
+                // it hashes by identity instead of looping.
+                guard entered.insert(index).inserted else { cache.hashes[index] = index; continue }
+                work.append((index, true))
+                for child in items(node) {
+                    if case .container(let c) = scalarHash(child, t), !isKnown(c) { work.append((c, false)) }
+                }
+                continue
+            }
+            var hasher = Hasher()
+            var combined = 0
+            var hashable = true
+            for child in items(node) {
+                let h: Int
+                switch scalarHash(child, t) {
+                case .hash(let x): h = x
+                case .unhashable: hashable = false
+                    h = 0
+                case .container(let c):
+                    guard let x = cache.hashes[c] else { hashable = false; h = 0; break }
+                    h = x
+                }
+                if !hashable { break }
+                if node.kind == .tuple { hasher.combine(h) } else { combined ^= h }
+            }
+            guard hashable else { cache.unhashable.insert(index); continue }
+            hasher.combine(node.kind == .tuple ? UInt8(100) : UInt8(101))
+            hasher.combine(node.kind == .tuple ? node.b : combined)
+            cache.hashes[index] = hasher.finalize()
+        }
+    }
+
+    /// Python `==` for hashable values (identity for objects). Scalars compare without allocating; tuples
+    /// and frozensets walk an explicit work list.
+    static func equal(_ lhs: PickleRef, _ rhs: PickleRef, _ t: GraphTables, _ cache: inout KeyHashCache) -> Bool {
         switch scalarEqual(lhs, rhs, t) {
         case .equal: return true
         case .different: return false
         case .containers: break
         }
         var work: [(PickleRef, PickleRef)] = [(lhs, rhs)]
+        var compared = Set<UInt64>()
+        var pops = 0
         while let (a, b) = work.popLast() {
             switch scalarEqual(a, b, t) {
             case .equal: continue
             case .different: return false
             case .containers: break
             }
+            // Shared subtrees would otherwise be compared once per path to them.
+            pops += 1
+            if pops > 32 && !compared.insert(UInt64(a.nodeIndex) << 32 ^ UInt64(b.nodeIndex)).inserted { continue }
+            guard let ha = hash(a, t, &cache), let hb = hash(b, t, &cache), ha == hb else { return false }
             let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
             if na.kind == .tuple {
                 guard na.b == nb.b else { return false }
                 work.append(contentsOf: zip(t.tupleElements(na), t.tupleElements(nb)))
-            } else {
-                let xs = t.sequences[na.a], ys = t.sequences[nb.a]
-                guard xs.count == ys.count else { return false }
-                for x in xs where !ys.contains(where: { equal(x, $0, t) }) { return false }
+                continue
+            }
+            // Frozensets: each element of one must equal an element of the other with the same hash.
+            let xs = t.sequences[na.a], ys = t.sequences[nb.a]
+            guard xs.count == ys.count else { return false }
+            var byHash: [Int: [PickleRef]] = [:]
+            for y in ys { byHash[hash(y, t, &cache) ?? 0, default: []].append(y) }
+            for x in xs {
+                let candidates = byHash[hash(x, t, &cache) ?? 0] ?? []
+                if candidates.count == 1 {
+                    work.append((x, candidates[0]))
+                } else if !candidates.contains(where: { equal(x, $0, t, &cache) }) {
+                    // Several candidates share a hash only on a hash collision: compared directly.
+                    return false
+                }
             }
         }
         return true
@@ -148,4 +204,11 @@ enum KeyEquality {
         default: return nil
         }
     }
+}
+
+/// Hashes of the tuples and frozensets of one graph, by node index, and the ones found unhashable. Tuples
+/// and frozensets never change once built, so an entry stays right for the graph's life.
+struct KeyHashCache: Sendable {
+    var hashes: [Int: Int] = [:]
+    var unhashable: Set<Int> = []
 }

@@ -67,7 +67,10 @@ extension GraphBuilder {
     ///
     /// `map` remembers nodes already copied from `source` (source index -> local reference), so copying
     /// several roots of one source keeps the objects they share shared. Iterative: any depth is safe.
-    mutating func importSubgraph(from source: PickleGraph, root: PickleRef, map: inout [Int: PickleRef]) -> PickleRef {
+    /// `copiedBytes` grows by the size of the copy: 16 bytes per node and per reference, plus payload bytes
+    /// copied into the heap.
+    mutating func importSubgraph(from source: PickleGraph, root: PickleRef, map: inout [Int: PickleRef],
+                                 copiedBytes: inout Int) -> PickleRef {
         guard root.isNode else { return root }
         if let done = map[root.nodeIndex] { return done }
         let s = source.t
@@ -125,6 +128,14 @@ extension GraphBuilder {
                                               operations: record.operations.map { $0.mapped(local) }))
                 node.a = t.objects.count - 1
             }
+            if node.kind.isContainer { containerCount &+= 1 }
+            var references = 0
+            s.forEachChild(of: s.nodes[index]) { _ in references += 1 }
+            let heapBytes = switch node.kind {
+            case .bigInt, .string, .bytes, .byteArray: node.external ? 0 : node.b
+            default: 0
+            }
+            copiedBytes += 16 * (1 + references) + heapBytes
             t.nodes.append(node)
             t.origins[t.nodes.count - 1] = source.identity(of: .node(index))
         }
@@ -192,7 +203,8 @@ extension PickleNode {
     /// Converts this node and everything it reaches into a ``PickleValue`` tree. Shared references become
     /// copies. Iterative: no recursion however deep the graph.
     /// - Throws: ``PickleError/Code/typeMismatch`` for a cycle (a tree cannot hold one), and
-    ///   ``PickleError/Code/limitExceeded`` beyond ``maxValueDepth`` levels.
+    ///   ``PickleError/Code/limitExceeded`` beyond ``maxValueDepth`` levels or when the copies of shared
+    ///   objects would make the tree more than about four times the graph's size (a memo fan-out attack).
     public func value() throws -> PickleValue {
         try ValueTreeBuilder.convert(t, ref)
     }
@@ -209,7 +221,12 @@ enum ValueTreeBuilder {
         if let leaf = leaf(t, root) { return leaf }
         var frames: [Frame] = [Frame(index: root.nodeIndex, children: children(t, root.nodeIndex))]
         var onPath: Set<Int> = [root.nodeIndex]
+        // Shared objects become copies: a memo fan-out would make the tree exponentially large.
+        var budget = ExpansionBudget(t)
         while true {
+            guard budget.spend() else {
+                throw PickleError(.limitExceeded, offset: 0, "copying shared objects would make the value tree larger than \(budget.total) values (a memo fan-out); use the graph instead")
+            }
             let top = frames.count - 1
             if frames[top].values.count < frames[top].children.count {
                 let child = frames[top].children[frames[top].values.count]
