@@ -48,9 +48,16 @@ public struct PickleParser {
     private var memo: Memo
     private var proto = 0
     private var frameEnd = -1
-    /// What the current pickle (in session mode, the stream) has decoded so far, as counted by
-    /// ``UnpicklerLimits/maxDecodedBytes``.
+    /// What the current pickle (in session mode, the stream) had decoded at the last ``refillBudget(_:_:)``,
+    /// as counted by ``UnpicklerLimits/maxDecodedBytes``.
     private var decodedBytes = 0
+    /// Bytes that may still be decoded before the limits are checked again: every push takes 16 and every
+    /// payload its size, so the hot path is one subtraction and one branch. The budget never exceeds what is
+    /// left of ``UnpicklerLimits/maxDecodedBytes``, nor 16 bytes per stack slot left under
+    /// ``UnpicklerLimits/maxStackDepth``, so neither limit is passed between checks.
+    private var budget = 0
+    /// The budget as ``refillBudget(_:_:)`` last granted it.
+    private var grantedBudget = 0
     private var inPickle = false
     /// The size of the current pickle at which ``anticipateGrowth()`` next reserves.
     private var anticipatedSize = PickleParser.firstAnticipation
@@ -409,11 +416,6 @@ public struct PickleParser {
             try account(n, op, position)
             try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
             return 1 + h + n
-        case .int, .long:
-            guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let line = UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])
-            try push(op == .int ? try parseIntLine(line, position) : try parseLongLine(line, position), op, position)
-            return nl + 1 - i
         // MARK: Constants and floats
         case .none:
             try push(.none, op, position)
@@ -430,10 +432,6 @@ public struct PickleParser {
             for k in 0 ..< 8 { bits = bits << 8 | UInt64(p[i + 1 + k]) }
             try push(builder.float(Double(bitPattern: bits)), op, position)
             return 9
-        case .float:
-            guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            try push(builder.float(try parseFloatLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), position)), op, position)
-            return nl + 1 - i
         // MARK: Strings and bytes
         case .shortBinUnicode, .binUnicode, .binUnicode8:
             let h = op == .shortBinUnicode ? 1 : (op == .binUnicode ? 4 : 8)
@@ -458,46 +456,6 @@ public struct PickleParser {
             let kind: NodeKind = op == .byteArray8 ? .byteArray : .bytes
             try push(payloadNode(kind, UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start), op, position)
             return 1 + h + n
-        case .shortBinString, .binString:
-            let h = op == .shortBinString ? 1 : 4
-            guard avail >= 1 + h else { return 0 }
-            let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
-            guard avail >= 1 + h + n else { return 0 }
-            let start = i + 1 + h
-            try account(n, op, position)
-            try push(try decodeByteString(UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start, op, position), op, position)
-            return 1 + h + n
-        case .string:
-            guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            try account(nl - i, op, position)
-            try push(try parseStringLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position), op, position)
-            return nl + 1 - i
-        case .unicode:
-            guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            try account(nl - i, op, position)
-            guard let points = PythonText.decodeRawUnicodeEscape(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])) else {
-                throw PickleError(.decodingFailed, offset: position, opcode: op, "'rawunicodeescape' codec can't decode the argument: truncated or invalid \\u escape")
-            }
-            try push(builder.payload(.string, PythonText.encodeUTF8SurrogatePass(points)), op, position)
-            return nl + 1 - i
-        // MARK: Out-of-band buffers
-        case .nextBuffer:
-            guard let buffers else {
-                throw PickleError(.missingBuffer, offset: position, opcode: op, "pickle stream refers to out-of-band data but no buffers were given")
-            }
-            guard nextBufferIndex < buffers.count else {
-                throw PickleError(.missingBuffer, offset: position, opcode: op, "not enough out-of-band buffers: \(buffers.count) given")
-            }
-            nextBufferIndex += 1
-            try push(builder.buffer(buffers[nextBufferIndex - 1]), op, position)
-            return 1
-        case .readonlyBuffer:
-            let top = try peek(op, position)
-            guard top.isNode, [.buffer, .byteArray, .bytes].contains(builder.t.nodes[top.nodeIndex].kind) else {
-                throw PickleError(.typeMismatch, offset: position, opcode: op, "READONLY_BUFFER needs a buffer on the stack, found \(kindName(top))")
-            }
-            if builder.t.nodes[top.nodeIndex].kind != .bytes { builder.t.nodes[top.nodeIndex].readonly = true }
-            return 1
         // MARK: Lists, tuples, dicts, sets
         case .emptyList:
             try push(builder.list(), op, position)
@@ -537,13 +495,6 @@ public struct PickleParser {
             }
             let ref = builder.dict()
             try setItems(ref, stack[start...], op, position)
-            stack.removeSubrange(start...)
-            try push(ref, op, position)
-            return 1
-        case .frozenSet:
-            let start = try markStart(op, position)
-            let ref = builder.set(.frozenSet)
-            try addItems(ref, stack[start...], op, position)
             stack.removeSubrange(start...)
             try push(ref, op, position)
             return 1
@@ -589,7 +540,7 @@ public struct PickleParser {
             guard marks.count < options.limits.maxNestingDepth else {
                 throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxNestingDepth) MARKs open at once (UnpicklerLimits.maxNestingDepth)")
             }
-            guard stack.count + marks.count < options.limits.maxStackDepth else { throw limitError(op, position) }
+            guard stack.count + marks.count < options.limits.maxStackDepth else { throw stackLimitError(op, position) }
             marks.append(stack.count)
             return 1
         case .pop:
@@ -600,10 +551,6 @@ public struct PickleParser {
             } else {
                 throw stackError(op, position, needed: 1)
             }
-            return 1
-        case .popMark:
-            let start = try markStart(op, position)
-            stack.removeSubrange(start...)
             return 1
         case .dup:
             try push(try peek(op, position), op, position)
@@ -617,11 +564,6 @@ public struct PickleParser {
             guard avail >= 5 else { return 0 }
             try push(try memoGet(Int(readLE(p, i + 1, 4)), op, position), op, position)
             return 5
-        case .get:
-            guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
-            try push(try memoGet(index, op, position), op, position)
-            return nl + 1 - i
         case .binPut:
             guard avail >= 2 else { return 0 }
             try memoPut(Int(p[i + 1]), op, position)
@@ -630,32 +572,10 @@ public struct PickleParser {
             guard avail >= 5 else { return 0 }
             try memoPut(Int(readLE(p, i + 1, 4)), op, position)
             return 5
-        case .put:
-            guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
-            guard index >= 0 else {
-                throw PickleError(.invalidArgument, offset: position, opcode: op, "negative PUT argument")
-            }
-            try memoPut(index, op, position)
-            return nl + 1 - i
         case .memoize:
             try memoPut(memo.count, op, position)
             return 1
         // MARK: Objects
-        case .global, .inst:
-            guard let nl1 = findNewline(p, i + 1, end), let nl2 = findNewline(p, nl1 + 1, end) else { return 0 }
-            let name = try globalName(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl1]),
-                                      UnsafeRawBufferPointer(rebasing: p[nl1 + 1 ..< nl2]), op, position)
-            if op == .global {
-                try push(try resolveGlobal(name, op, position), op, position)
-            } else {
-                let start = try markStart(op, position)
-                let args = builder.tuple(stack[start...])
-                stack.removeSubrange(start...)
-                let cls = try resolveGlobal(name, op, position)
-                try push(builder.object(.inst(cls: cls, args: args)), op, position)
-            }
-            return nl2 + 1 - i
         case .stackGlobal:
             try requireItems(2, op, position)
             let moduleRef = stack[stack.count - 2], nameRef = stack[stack.count - 1]
@@ -687,6 +607,139 @@ public struct PickleParser {
             }
             try push(builder.object(.newObject(cls: cls, args: args)), op, position)
             return 1
+        case .build:
+            try requireItems(2, op, position)
+            let state = stack.removeLast()
+            try build(stack[stack.count - 1], state, op, position)
+            return 1
+        // MARK: Control
+        case .frame:
+            guard avail >= 9 else { return 0 }
+            let length = readLE(p, i + 1, 8)
+            guard length <= UInt64(options.limits.maxPayloadBytes) else {
+                throw PickleError(.limitExceeded, offset: position, opcode: op, "frame of \(length) bytes exceeds the limit of \(options.limits.maxPayloadBytes) bytes")
+            }
+            if frameEnd >= 0 && position + 9 != frameEnd {
+                throw PickleError(.frameViolation, offset: position, opcode: op, "beginning of a new frame before end of current frame (\(frameEnd - position - 9) bytes left)")
+            }
+            frameEnd = position + 9 + Int(length)
+            if length == 0 { frameEnd = -1 }
+            return 9
+        case .stop:
+            guard stack.count > fence else {
+                if marks.isEmpty || stack.count < fence {
+                    throw PickleError(.stackUnderflow, offset: position, opcode: op, "STOP with an empty stack: no object to return")
+                }
+                throw PickleError(.unexpectedMark, offset: position, opcode: op, "unexpected MARK found: STOP needs an object on top of the stack")
+            }
+            if frameEnd >= 0 && frameEnd > position + 1 {
+                throw PickleError(.frameViolation, offset: position, opcode: op, "STOP inside a frame that declares \(frameEnd - position - 1) more bytes")
+            }
+            let root = stack.removeLast()
+            try checkNesting(root, op, position)
+            lastCompleteOffset = position + 1
+            completePickle(root, &out)
+            return 1
+        default:
+            return try stepRarely(op, p, i, end, owner, position, &out)
+        }
+    }
+
+    /// The opcodes that are rare in the pickles of current Python (text-line arguments of protocol 0, Python 2
+    /// strings, INST/OBJ/EXT, persistent ids, out-of-band buffers, ...), kept out of ``step`` so that the hot
+    /// loop stays small enough for the optimizer to inline what it calls.
+    @inline(never)
+    private mutating func stepRarely(_ op: Opcode, _ p: UnsafeRawBufferPointer, _ i: Int, _ end: Int, _ owner: ArraySlice<UInt8>,
+                                     _ position: Int, _ out: inout [PickleGraph]) throws -> Int {
+        let avail = end - i
+        switch op {
+        case .int, .long:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let line = UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])
+            try push(op == .int ? try parseIntLine(line, position) : try parseLongLine(line, position), op, position)
+            return nl + 1 - i
+        case .float:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try push(builder.float(try parseFloatLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), position)), op, position)
+            return nl + 1 - i
+        case .shortBinString, .binString:
+            let h = op == .shortBinString ? 1 : 4
+            guard avail >= 1 + h else { return 0 }
+            let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
+            guard avail >= 1 + h + n else { return 0 }
+            let start = i + 1 + h
+            try account(n, op, position)
+            try push(try decodeByteString(UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start, op, position), op, position)
+            return 1 + h + n
+        case .string:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try account(nl - i, op, position)
+            try push(try parseStringLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position), op, position)
+            return nl + 1 - i
+        case .unicode:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            try account(nl - i, op, position)
+            guard let points = PythonText.decodeRawUnicodeEscape(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])) else {
+                throw PickleError(.decodingFailed, offset: position, opcode: op, "'rawunicodeescape' codec can't decode the argument: truncated or invalid \\u escape")
+            }
+            try push(builder.payload(.string, PythonText.encodeUTF8SurrogatePass(points)), op, position)
+            return nl + 1 - i
+        // MARK: Out-of-band buffers
+        case .nextBuffer:
+            guard let buffers else {
+                throw PickleError(.missingBuffer, offset: position, opcode: op, "pickle stream refers to out-of-band data but no buffers were given")
+            }
+            guard nextBufferIndex < buffers.count else {
+                throw PickleError(.missingBuffer, offset: position, opcode: op, "not enough out-of-band buffers: \(buffers.count) given")
+            }
+            nextBufferIndex += 1
+            try push(builder.buffer(buffers[nextBufferIndex - 1]), op, position)
+            return 1
+        case .readonlyBuffer:
+            let top = try peek(op, position)
+            guard top.isNode, [.buffer, .byteArray, .bytes].contains(builder.t.nodes[top.nodeIndex].kind) else {
+                throw PickleError(.typeMismatch, offset: position, opcode: op, "READONLY_BUFFER needs a buffer on the stack, found \(kindName(top))")
+            }
+            if builder.t.nodes[top.nodeIndex].kind != .bytes { builder.t.nodes[top.nodeIndex].readonly = true }
+            return 1
+        case .frozenSet:
+            let start = try markStart(op, position)
+            let ref = builder.set(.frozenSet)
+            try addItems(ref, stack[start...], op, position)
+            stack.removeSubrange(start...)
+            try push(ref, op, position)
+            return 1
+        case .popMark:
+            let start = try markStart(op, position)
+            stack.removeSubrange(start...)
+            return 1
+        case .get:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
+            try push(try memoGet(index, op, position), op, position)
+            return nl + 1 - i
+        case .put:
+            guard let nl = findNewline(p, i + 1, end) else { return 0 }
+            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
+            guard index >= 0 else {
+                throw PickleError(.invalidArgument, offset: position, opcode: op, "negative PUT argument")
+            }
+            try memoPut(index, op, position)
+            return nl + 1 - i
+        case .global, .inst:
+            guard let nl1 = findNewline(p, i + 1, end), let nl2 = findNewline(p, nl1 + 1, end) else { return 0 }
+            let name = try globalName(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl1]),
+                                      UnsafeRawBufferPointer(rebasing: p[nl1 + 1 ..< nl2]), op, position)
+            if op == .global {
+                try push(try resolveGlobal(name, op, position), op, position)
+            } else {
+                let start = try markStart(op, position)
+                let args = builder.tuple(stack[start...])
+                stack.removeSubrange(start...)
+                let cls = try resolveGlobal(name, op, position)
+                try push(builder.object(.inst(cls: cls, args: args)), op, position)
+            }
+            return nl2 + 1 - i
         case .newObjEx:
             try requireItems(3, op, position)
             let kwargs = stack.removeLast(), args = stack.removeLast(), cls = stack.removeLast()
@@ -713,11 +766,6 @@ public struct PickleParser {
             let args = builder.tuple(stack[(start + 1)...])
             stack.removeSubrange(start...)
             try push(builder.object(.obj(cls: cls, args: args)), op, position)
-            return 1
-        case .build:
-            try requireItems(2, op, position)
-            let state = stack.removeLast()
-            try build(stack[stack.count - 1], state, op, position)
             return 1
         case .ext1, .ext2, .ext4:
             let size = op == .ext1 ? 1 : (op == .ext2 ? 2 : 4)
@@ -747,7 +795,6 @@ public struct PickleParser {
             let id = stack.removeLast()
             try push(try persistent(id, textual: false, op, position), op, position)
             return 1
-        // MARK: Control
         case .proto:
             guard avail >= 2 else { return 0 }
             let version = Int(p[i + 1])
@@ -756,33 +803,8 @@ public struct PickleParser {
             }
             proto = version
             return 2
-        case .frame:
-            guard avail >= 9 else { return 0 }
-            let length = readLE(p, i + 1, 8)
-            guard length <= UInt64(options.limits.maxPayloadBytes) else {
-                throw PickleError(.limitExceeded, offset: position, opcode: op, "frame of \(length) bytes exceeds the limit of \(options.limits.maxPayloadBytes) bytes")
-            }
-            if frameEnd >= 0 && position + 9 != frameEnd {
-                throw PickleError(.frameViolation, offset: position, opcode: op, "beginning of a new frame before end of current frame (\(frameEnd - position - 9) bytes left)")
-            }
-            frameEnd = position + 9 + Int(length)
-            if length == 0 { frameEnd = -1 }
-            return 9
-        case .stop:
-            guard stack.count > fence else {
-                if marks.isEmpty || stack.count < fence {
-                    throw PickleError(.stackUnderflow, offset: position, opcode: op, "STOP with an empty stack: no object to return")
-                }
-                throw PickleError(.unexpectedMark, offset: position, opcode: op, "unexpected MARK found: STOP needs an object on top of the stack")
-            }
-            if frameEnd >= 0 && frameEnd > position + 1 {
-                throw PickleError(.frameViolation, offset: position, opcode: op, "STOP inside a frame that declares \(frameEnd - position - 1) more bytes")
-            }
-            let root = stack.removeLast()
-            try checkNesting(root, op, position)
-            lastCompleteOffset = position + 1
-            completePickle(root, &out)
-            return 1
+        default:
+            preconditionFailure("step handles \(op.name)")
         }
     }
 
@@ -790,6 +812,7 @@ public struct PickleParser {
 
     /// Enforces ``UnpicklerLimits/maxNestingDepth`` on the finished graph. A graph with no more containers
     /// than the limit cannot nest deeper, so the walk runs only for graphs larger than that.
+    @inline(never)
     private func checkNesting(_ root: PickleRef, _ op: Opcode, _ position: Int) throws {
         let limit = options.limits.maxNestingDepth
         guard builder.containerCount > limit else { return }
@@ -813,6 +836,8 @@ public struct PickleParser {
         case .perPickle:
             memo.removeAll()
             decodedBytes = 0
+            budget = 0
+            grantedBudget = 0
         case .session:
             memoEntryCountAtLastComplete = memo.count
             sessionGraphs.append(graph)
@@ -829,26 +854,39 @@ public struct PickleParser {
     @inline(__always)
     private mutating func push(_ ref: PickleRef, _ op: Opcode, _ position: Int) throws {
         stack.append(ref)
-        decodedBytes &+= 16
-        if stack.count &+ marks.count > options.limits.maxStackDepth || decodedBytes > options.limits.maxDecodedBytes {
-            throw limitError(op, position)
-        }
+        budget &-= 16
+        if budget < 0 { try refillBudget(op, position) }
     }
 
     /// Counts a payload's bytes towards ``UnpicklerLimits/maxDecodedBytes`` before it is stored.
     @inline(__always)
     private mutating func account(_ byteCount: Int, _ op: Opcode, _ position: Int) throws {
-        decodedBytes &+= byteCount
-        if decodedBytes > options.limits.maxDecodedBytes { throw limitError(op, position) }
+        budget &-= byteCount
+        if budget < 0 { try refillBudget(op, position) }
     }
 
-    /// The error for an exceeded stack or decoded-size limit.
-    private func limitError(_ op: Opcode, _ position: Int) -> PickleError {
-        if decodedBytes > options.limits.maxDecodedBytes {
+    /// Settles what was decoded since the last check, enforces the stack and decoded-size limits, and grants
+    /// the next budget.
+    @inline(never)
+    private mutating func refillBudget(_ op: Opcode, _ position: Int) throws {
+        decodedBytes &+= grantedBudget &- budget
+        budget = 0
+        grantedBudget = 0
+        let limits = options.limits
+        guard decodedBytes <= limits.maxDecodedBytes else {
             let scope = options.memoMode == .session ? "the stream" : "the pickle"
-            return PickleError(.limitExceeded, offset: position, opcode: op, "\(scope) decodes to more than \(options.limits.maxDecodedBytes) bytes (UnpicklerLimits.maxDecodedBytes)")
+            throw PickleError(.limitExceeded, offset: position, opcode: op, "\(scope) decodes to more than \(limits.maxDecodedBytes) bytes (UnpicklerLimits.maxDecodedBytes)")
         }
-        return PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks (UnpicklerLimits.maxStackDepth)")
+        let used = stack.count + marks.count
+        guard used <= limits.maxStackDepth else { throw stackLimitError(op, position) }
+        let stackRoom = (limits.maxStackDepth - used).multipliedReportingOverflow(by: 16)
+        budget = min(limits.maxDecodedBytes - decodedBytes, stackRoom.overflow ? Int.max : stackRoom.partialValue)
+        grantedBudget = budget
+    }
+
+    @inline(never)
+    private func stackLimitError(_ op: Opcode, _ position: Int) -> PickleError {
+        PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks (UnpicklerLimits.maxStackDepth)")
     }
 
     private func peek(_ op: Opcode, _ position: Int) throws -> PickleRef {
@@ -861,6 +899,7 @@ public struct PickleParser {
         if stack.count - fence < count { throw stackError(op, position, needed: count) }
     }
 
+    @inline(never)
     private func stackError(_ op: Opcode, _ position: Int, needed: Int) -> PickleError {
         if !marks.isEmpty {
             return PickleError(.unexpectedMark, offset: position, opcode: op, "unexpected MARK found: \(op.name) needs \(needed) object(s) above the MARK, found \(stack.count - fence)")
@@ -891,7 +930,15 @@ public struct PickleParser {
         memo.put(index, stack[stack.count - 1], generation: generation)
     }
 
+    @inline(__always)
     private mutating func memoGet(_ index: Int, _ op: Opcode, _ position: Int) throws -> PickleRef {
+        if let entry = memo.get(index), entry.generation == generation || !entry.ref.isNode { return entry.ref }
+        return try memoGetSlowly(index, op, position)
+    }
+
+    /// A missing entry, or (session mode) one from an earlier pickle, copied into this one on first use.
+    @inline(never)
+    private mutating func memoGetSlowly(_ index: Int, _ op: Opcode, _ position: Int) throws -> PickleRef {
         guard let entry = memo.get(index) else {
             var message = "memo value not found at index \(index)"
             if options.memoMode == .perPickle && completedCount > 0 {
@@ -1097,6 +1144,7 @@ public struct PickleParser {
 
     private func kindName(_ ref: PickleRef) -> String { builder.t.pythonTypeName(of: ref) }
 
+    @inline(never)
     private func frameError(at position: Int, opcode: Opcode?) -> PickleError {
         PickleError(.frameViolation, offset: position, opcode: opcode,
                     "pickle exhausted before end of frame: the opcode crosses the end of its frame at offset \(frameEnd)")

@@ -112,6 +112,7 @@ struct GraphBuilder: Sendable {
     mutating func list(_ items: some Collection<PickleRef> = EmptyCollection()) -> PickleRef {
         let offset = t.listItems.count
         t.listItems.append(contentsOf: items)
+        containerCount &+= 1
         return append(Node(kind: .list, a: offset, b: items.count, external: true))
     }
 
@@ -144,6 +145,7 @@ struct GraphBuilder: Sendable {
     
     mutating func set(_ kind: NodeKind, _ items: [PickleRef] = []) -> PickleRef {
         t.sequences.append([])
+        containerCount &+= 1
         let ref = append(Node(kind: kind, a: t.sequences.count - 1))
         if !items.isEmpty { _ = addToSet(sequence: t.sequences.count - 1, items[...]) }
         return ref
@@ -153,12 +155,14 @@ struct GraphBuilder: Sendable {
     mutating func tuple(_ items: ArraySlice<PickleRef>) -> PickleRef {
         let offset = t.tupleItems.count
         t.tupleItems.append(contentsOf: items)
+        containerCount &+= 1
         return append(Node(kind: .tuple, a: offset, b: items.count))
     }
 
     
     mutating func dict() -> PickleRef {
         t.dicts.append([])
+        containerCount &+= 1
         return append(Node(kind: .dict, a: t.dicts.count - 1))
     }
 
@@ -169,6 +173,7 @@ struct GraphBuilder: Sendable {
 
     mutating func object(_ constructor: ObjectConstructor) -> PickleRef {
         t.objects.append(ObjectRecord(constructor: constructor, operations: []))
+        containerCount &+= 1
         return append(Node(kind: .object, a: t.objects.count - 1))
     }
 
@@ -181,7 +186,6 @@ struct GraphBuilder: Sendable {
 
     
     mutating func append(_ node: Node) -> PickleRef {
-        if node.kind.isContainer { containerCount &+= 1 }
         t.nodes.append(node)
         return .node(t.nodes.count - 1)
     }

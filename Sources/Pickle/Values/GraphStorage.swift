@@ -205,31 +205,70 @@ public struct NodeIdentity: Hashable, Sendable {
 extension GraphTables {
     /// The nesting depth of the graph below `root`: the most containers on one path, a container holding
     /// only scalars counting 1. A path that returns to a container already on it (a cycle) ends there.
-    /// Iterative, each node expanded once; stops as soon as the depth passes `limit` and returns it.
+    /// One iterative depth-first pass: each node is expanded once and each reference looked at once. Stops
+    /// as soon as the depth passes `limit` and returns it.
     func nestingDepth(from root: PickleRef, stoppingAbove limit: Int) -> Int {
-        func container(_ ref: PickleRef) -> Int? { ref.isNode && nodes[ref.nodeIndex].kind.isContainer ? ref.nodeIndex : nil }
-        guard let start = container(root) else { return 0 }
+        guard root.isNode, nodes[root.nodeIndex].kind.isContainer else { return 0 }
         // 0: not reached; -1: on the current path; n > 0: the depth below and including the node.
         var height = [Int32](repeating: 0, count: nodes.count)
-        var work: [(index: Int, expanded: Bool)] = [(start, false)]
-        while let (index, expanded) = work.popLast() {
-            if !expanded {
-                if height[index] != 0 { continue }
-                height[index] = -1
-                work.append((index, true))
-                forEachChild(of: nodes[index]) { child in
-                    if let c = container(child), height[c] == 0 { work.append((c, false)) }
+        struct Frame { var index: Int; var cursor: Int; var deepest: Int32 }
+        var path: [Frame] = []
+        // Objects list their references once (other containers are read in place from their arenas).
+        var objectChildren: [[PickleRef]] = []
+        return height.withUnsafeMutableBufferPointer { height in
+            nodes.withUnsafeBufferPointer { nodes in
+                var next = root.nodeIndex
+                while true {
+                    if next >= 0 {
+                        height[next] = -1
+                        path.append(Frame(index: next, cursor: 0, deepest: 0))
+                        if nodes[next].kind == .object {
+                            var refs: [PickleRef] = []
+                            forEachChild(of: nodes[next]) { refs.append($0) }
+                            objectChildren.append(refs)
+                        }
+                        next = -1
+                    }
+                    guard var frame = path.popLast() else { break }
+                    let node = nodes[frame.index]
+                    // Scan the children from the cursor: the first unreached container is entered next.
+                    withChildren(of: node, objectChildren.last) { children in
+                        while frame.cursor < children.count {
+                            let child = children[frame.cursor]
+                            frame.cursor += 1
+                            guard child.isNode else { continue }
+                            let h = height[child.nodeIndex]
+                            if h > frame.deepest {
+                                frame.deepest = h
+                            } else if h == 0 && nodes[child.nodeIndex].kind.isContainer {
+                                next = child.nodeIndex
+                                return
+                            }
+                        }
+                    }
+                    if next >= 0 { path.append(frame); continue }
+                    // Every child seen: the node's depth is settled.
+                    let h = frame.deepest + 1
+                    height[frame.index] = h
+                    if Int(h) > limit { return Int(h) }
+                    if node.kind == .object { objectChildren.removeLast() }
+                    if !path.isEmpty && h > path[path.count - 1].deepest { path[path.count - 1].deepest = h }
                 }
-                continue
+                return Int(height[root.nodeIndex])
             }
-            var deepest: Int32 = 0
-            forEachChild(of: nodes[index]) { child in
-                if let c = container(child), height[c] > deepest { deepest = height[c] }
-            }
-            height[index] = deepest + 1
-            if Int(deepest) + 1 > limit { return Int(deepest) + 1 }
         }
-        return Int(height[start])
+    }
+
+    /// Calls `body` with a container's references in place (an object's come from `objectChildren`).
+    @inline(__always)
+    private func withChildren(of node: Node, _ objectChildren: [PickleRef]?, _ body: (UnsafeBufferPointer<PickleRef>) -> Void) {
+        switch node.kind {
+        case .tuple: tupleItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
+        case .list where node.external: listItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
+        case .list, .set, .frozenSet: sequences[node.a].withUnsafeBufferPointer(body)
+        case .dict: dicts[node.a].withUnsafeBufferPointer(body)
+        default: (objectChildren ?? []).withUnsafeBufferPointer(body)
+        }
     }
 }
 
