@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds every fuzz target (release, libFuzzer) and runs each for SECONDS (default 60) on a seed corpus made
-# from the CPython fixtures. Exits non-zero on any crash, leak, timeout or out-of-memory.
-#   Fuzz/run.sh [SECONDS] [--asan]      (--asan: release with AddressSanitizer, scratch path .build-asan)
+# from the CPython fixtures, two targets at a time. Exits non-zero on any crash, leak, timeout or
+# out-of-memory, after copying the failing inputs into FailCases/.
+#   Fuzz/run.sh [SECONDS] [--asan]      (--asan: release with AddressSanitizer and LeakSanitizer,
+#                                        scratch path .build-asan)
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
@@ -12,18 +14,33 @@ swift build "${flags[@]}" --scratch-path "$scratch" 2>&1 | tail -1
 
 python3 make_seeds.py seeds >/dev/null
 mkdir -p corpus FailCases artifacts
-status=0
-for target in FuzzUnpickle FuzzChunked FuzzRoundTrip FuzzZstd; do
+
+# Runs one target; its log goes to artifacts/<target>.log and its exit status to artifacts/<target>.status.
+run_target() {
+    local target=$1
     mkdir -p "corpus/$target"
-    echo "== $target: $seconds s"
     # SWIFT_BACKTRACE=enable=no: otherwise Swift's crash handler swallows the crash and no crash file is written.
-    if ! SWIFT_BACKTRACE=enable=no "$scratch/release/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    set +e
+    SWIFT_BACKTRACE=enable=no "$scratch/release/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -dict=pickle.dict -artifact_prefix="artifacts/$target-" -print_final_stats=1 \
-        "corpus/$target" "seeds/$target" 2>"artifacts/$target.log"; then
-        echo "!! $target found a failure:"; tail -30 "artifacts/$target.log"
-        cp artifacts/"$target"-* FailCases/ 2>/dev/null || true
-        status=1
-    fi
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|cov:" "artifacts/$target.log" | tail -3 || true
+        "corpus/$target" "seeds/$target" >"artifacts/$target.log" 2>&1
+    echo $? >"artifacts/$target.status"
+}
+
+status=0
+for pair in "FuzzUnpickle FuzzChunked" "FuzzRoundTrip FuzzZstd"; do
+    set -- $pair
+    echo "== $1 and $2: $seconds s each"
+    run_target "$1" & run_target "$2" & wait
+    for target in "$1" "$2"; do
+        if [ "$(cat "artifacts/$target.status")" != 0 ]; then
+            echo "!! $target found a failure:"; tail -30 "artifacts/$target.log"
+            cp artifacts/"$target"-* FailCases/ 2>/dev/null || true
+            status=1
+        fi
+        echo "$target: $(grep -E "stat::number_of_executed_units" "artifacts/$target.log" | tail -1 | tr -s ' ') \
+$(grep -oE "cov: [0-9]+ ft: [0-9]+" "artifacts/$target.log" | tail -1), \
+$(grep -E "stat::peak_rss_mb" "artifacts/$target.log" | tail -1 | tr -s ' ')"
+    done
 done
 exit $status

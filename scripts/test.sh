@@ -18,6 +18,8 @@ fi
 # The zstd CLI and Python's zstd module: the interop tests compress and decompress with both.
 command -v zstd >/dev/null 2>&1 || { need_root apt-get update -qq && need_root apt-get install -y -qq zstd; }
 python3 -c "from backports import zstd" 2>/dev/null || python3 -m pip install --quiet backports.zstd
+# hypothesis: the differential test generates random object graphs with it.
+python3 -c "import hypothesis" 2>/dev/null || python3 -m pip install --quiet hypothesis
 
 # The committed fixtures must be what the committed generator makes (CPython is the source of truth).
 fixtures=$(mktemp -d)
@@ -35,3 +37,10 @@ swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | tee "$fixtures/test.log"
 # swift test exits non-zero on failure (pipefail); print the closing lines CI reads.
 grep -E "Executed [0-9]+ tests" "$fixtures/test.log" | tail -1
+
+# Every fuzz target for a bounded time, with AddressSanitizer and LeakSanitizer: any crash, leak, timeout or
+# out-of-memory fails the run. FUZZ_SECONDS=0 skips it (a quick local run); CI uses the default minute.
+fuzz_seconds=${FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" -gt 0 ]; then
+    Fuzz/run.sh "$fuzz_seconds" --asan
+fi
