@@ -21,7 +21,7 @@ import struct
 import subprocess
 import sys
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, note, settings, strategies as st
 
 
 # Classes whose instances the graphs hold. They live in __main__, so CPython pickles them as
@@ -155,6 +155,29 @@ def graphs(draw):
     return root
 
 
+def describe(root):
+    """The graph as numbered nodes (repr hides sharing): '#3 ListSub [#1, 5] attrs {}'."""
+    nodes = walk(root)
+    number = {id(n): i for i, n in enumerate(nodes)}
+
+    def ref(x):
+        return f"#{number[id(x)]}" if id(x) in number else repr(x)
+
+    lines = []
+    for i, n in enumerate(nodes):
+        if isinstance(n, dict):
+            body = "{" + ", ".join(f"{ref(k)}: {ref(v)}" for k, v in n.items()) + "}"
+        elif isinstance(n, (list, tuple, set, frozenset)):
+            body = "[" + ", ".join(ref(x) for x in n) + "]"
+        elif isinstance(n, Slotted):
+            body = f"left={ref(n.left)} right={ref(n.right)}"
+        else:
+            body = f"value={ref(n.value)}"
+        extra = f" attrs {n.__dict__!r}" if isinstance(n, (ListSub, DictSub)) and n.__dict__ else ""
+        lines.append(f"#{i} {type(n).__name__} {body}{extra}")
+    return "\n".join(lines)
+
+
 def same(a, b, pairs):
     """Whether b is the same graph as a: same types, bit-identical values, same sharing. `pairs` maps id(a)
     to id(b) for every container already matched (a container seen again must meet the same partner)."""
@@ -238,6 +261,7 @@ def main():
         stream, used = protocols_of(graph)
         if not used:
             return
+        note("graph:\n" + describe(graph))
         run = subprocess.run([args.pickletool, "convert", "--protocol", str(target), "-"],
                              input=stream, capture_output=True)
         assert run.returncode == 0, f"pickletool convert failed: {run.stderr.decode(errors='replace')}"

@@ -32,6 +32,22 @@ final class RoundTripTests: XCTestCase {
         XCTAssertGreaterThan(written, 1000)
     }
 
+    /// A dict subclass whose state holds a list holding the object, pickled at protocol 0: CPython writes the
+    /// object twice (the second time from a fresh state dict) and keeps the inner copy. Re-pickled at every
+    /// protocol, the reader must build that copy from a complete state, not from the state still being
+    /// written (found by the differential test: the object came back empty).
+    func testReconstructorCycleThroughItsOwnStateSurvivesReencoding() throws {
+        let make = "import pickle, sys, fixture_objects as f\nd = f.PlainDictSub(); l = [d]; d['k'] = l\nsys.stdout.buffer.write(pickle.dumps([{None: d}], 0))"
+        let graph = try Unpickler.loads([UInt8](try Python.script(make)))
+        for proto in 0 ... PicklerOptions.highestProtocol {
+            let bytes = try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: proto))
+            let check = "import pickle, sys, fixture_objects as f\nx = pickle.loads(sys.stdin.buffer.read())\nd = x[0][None]\nprint(type(d).__name__, list(d), d['k'][0] is d)"
+            let (status, out, err) = try Python.run(["-c", check], stdin: bytes)
+            XCTAssertEqual(status, 0, err)
+            XCTAssertEqual(out, "PlainDictSub ['k'] True\n", "protocol \(proto)")
+        }
+    }
+
     func testConversionBetweenProtocolsPreservesTheGraph() throws {
         // p5 -> p0 -> p5 keeps the re-encoding identical for every builtin fixture.
         for fixture in Fixture.all where fixture.protocol == 5 {

@@ -291,7 +291,12 @@ public struct PickleParser {
         let used = try owned.withUnsafeBytes { p in
             try step(p, 0, p.count, owned[...], position, &out)
         }
-        precondition(used == owned.count, "carried opcode must be consumed whole")
+        // The carried bytes are exactly one opcode (carryExtent measured it); should the parse ever disagree,
+        // the stream fails with an error instead of the process trapping.
+        guard used == owned.count else {
+            throw PickleError(.invalidArgument, offset: position, opcode: Opcode(rawValue: owned[0]),
+                              "the opcode's argument was measured as \(owned.count) bytes but parses as \(used)")
+        }
         // Keep a small carry buffer for the next split opcode (one allocation less per opcode when the
         // input comes in tiny chunks); a payload slice may still share it, and then appending copies.
         if owned.capacity <= 4096 {

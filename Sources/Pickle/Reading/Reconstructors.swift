@@ -55,7 +55,10 @@ enum Reconstructors {
                   args[2].isNode, b.t.nodes[args[2].nodeIndex].kind == .dict else { return nil }
             return b.object(.newObjectEx(cls: args[0], args: args[1], kwargs: args[2]))
         case ("copyreg", "_reconstructor"):
+            // The class must be able to be one (a global or an inert object), as NEWOBJ requires when the
+            // instance is written at protocol 2 and above; anything else stays an inert REDUCE.
             guard args.count == 3, args[2] == .none, args[1].isNode,
+                  args[0].isNode, [.global, .object].contains(b.t.nodes[args[0].nodeIndex].kind),
                   b.t.nodes[args[1].nodeIndex].kind == .global,
                   b.t.globals[b.t.nodes[args[1].nodeIndex].a] == GlobalName(module: "builtins", name: "object")
             else { return nil }

@@ -31,6 +31,9 @@ public struct Pickler {
     fileprivate var syntheticMemo: [String: Int] = [:]
     fileprivate var graph: PickleGraph?
     fileprivate var tasks: [Task] = []
+    /// Objects whose construction is being written, by node index: meeting one again means it is reached
+    /// from its own arguments.
+    fileprivate var underConstruction: Set<Int> = []
 
     /// Creates a pickler.
     /// - Throws: ``PickleError/Code/unpicklable`` for a protocol outside 0...5.
@@ -162,6 +165,8 @@ public struct Pickler {
         case temporaryString(ArraySlice<UInt8>)
         case temporaryBytes(ArraySlice<UInt8>)
         case temporaryList(ArraySlice<PickleRef>)
+        /// A dict written afresh from a graph dict's items, memoized as a temporary.
+        case temporaryDict(ArraySlice<PickleRef>)
         case tupleStart(count: Int)
         case tupleEnd(count: Int)
         case writeGlobalText(GlobalName, Opcode)
@@ -216,6 +221,7 @@ public struct Pickler {
                     memoize(ref)
                 }
                 if t.nodes[ref.nodeIndex].kind == .object { tasks.append(.objectOperations(ref, from: 0)) }
+                underConstruction.remove(ref.nodeIndex)
             case .endFrozenSet(let ref):
                 if let index = memoIndex(ref) {
                     write(Opcode.popMark.rawValue)
@@ -274,6 +280,12 @@ public struct Pickler {
                 } else {
                     scheduleBytesReduce(bytes, result: nil)
                 }
+            case .temporaryDict(let items):
+                try commitFrameIfFull()
+                if proto >= 1 { write(Opcode.emptyDict.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.dict.rawValue) }
+                writePut(memoCount)
+                memoCount += 1
+                tasks.append(.batch(items, .exactFirst, .setItems))
             case .temporaryList(let items):
                 try commitFrameIfFull()
                 if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
@@ -388,8 +400,20 @@ public struct Pickler {
     }
 
     fileprivate mutating func saveObject(_ ref: PickleRef, _ constructor: ObjectConstructor, _ t: GraphTables) throws {
+        let reachedFromItsOwnArguments = !underConstruction.insert(ref.nodeIndex).inserted
         switch constructor {
         case .reduce(let callable, let args):
+            if reachedFromItsOwnArguments, let state = reconstructorState(callable, args, t) {
+                // CPython writes the object again from a fresh `copyreg._reduce_ex` result, whose state is a
+                // new dict or list; the graph's state is still being written at this point (it leads here),
+                // so a fresh copy of it is what the reader must build this copy from.
+                let items = t.tupleElements(t.nodes[args.nodeIndex])
+                let fresh: Task = t.nodes[state.nodeIndex].kind == .dict
+                    ? .temporaryDict(t.dicts[t.nodes[state.nodeIndex].a][...]) : .temporaryList(t.elements(of: t.nodes[state.nodeIndex]))
+                schedule(.save(callable), .tupleStart(count: 3), .save(items[items.startIndex]), .save(items[items.startIndex + 1]),
+                         fresh, .tupleEnd(count: 3), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
+                return
+            }
             schedule(.save(callable), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
         case .newObject(let cls, let args):
             if proto >= 2 {
@@ -572,6 +596,17 @@ extension Pickler {
     /// set and frozenset below protocol 4: `set(list(items))`.
     fileprivate mutating func scheduleSetReduce(_ name: String, _ items: [PickleRef], _ ref: PickleRef) {
         scheduleSyntheticReduce(GlobalName(module: "builtins", name: name), [.temporaryList(items[...])], ref)
+    }
+
+    /// The state of `copyreg._reconstructor(cls, base, state)` when it is a dict or list (a dict or list
+    /// subclass pickled below protocol 2), else nil.
+    fileprivate func reconstructorState(_ callable: PickleRef, _ args: PickleRef, _ t: GraphTables) -> PickleRef? {
+        guard callable.isNode, t.nodes[callable.nodeIndex].kind == .global,
+              t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "copyreg", name: "_reconstructor"),
+              args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.nodes[args.nodeIndex].b == 3 else { return nil }
+        let state = t.tupleItems[t.nodes[args.nodeIndex].a + 2]
+        guard state.isNode, [.dict, .list].contains(t.nodes[state.nodeIndex].kind) else { return nil }
+        return state
     }
 
     /// A plain instance below protocol 2: `copyreg._reconstructor(cls, object, None)`.
