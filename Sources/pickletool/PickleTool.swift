@@ -81,6 +81,7 @@ struct Dis: AsyncParsableCommand {
         disassembler.carriesMemoAcrossPickles = session
         disassembler.maxOutputLength = 1 << 30
         let out = OutputFile(fd: 1)
+        disassembler.textSink = { out.write($0) }
         var start = 0
         while start < bytes.count {
             let (text, end, error) = bytes.withUnsafeBytes { disassembler.disassemble($0, from: start) }

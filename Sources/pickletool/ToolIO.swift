@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 /// A buffered writer on a file descriptor (standard output), with write(2) retried on short writes.
-final class OutputFile {
+final class OutputFile: @unchecked Sendable {  // used from one task at a time (a command's run)
     private let fd: Int32
     private var buffer: [UInt8] = []
 

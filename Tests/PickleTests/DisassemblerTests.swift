@@ -479,6 +479,26 @@ json.dump({'data': data.hex(), 'text': text, 'sessions': sessions}, sys.stdout)
         XCTAssertTrue(smallResult.text.hasPrefix("    0: \\x8b LONG4      -2\n"))
     }
 
+    /// With a text sink the text arrives in pieces as it is produced (the memory held stays small), the
+    /// pieces and the returned rest together being exactly the text of a run without a sink; the output limit
+    /// counts what was handed over.
+    func testTextSinkReceivesTheTextInPieces() {
+        final class Pieces: @unchecked Sendable { var list: [String] = [] }
+        let marks = [UInt8](repeating: 0x28, count: 2000) + [0x4E, 0x2E]
+        let whole = disassembleOne(marks)
+        let pieces = Pieces()
+        var disassembler = Disassembler()
+        disassembler.textSink = { pieces.list.append($0) }
+        let rest = marks.withUnsafeBytes { disassembler.disassemble($0, from: 0) }
+        XCTAssertGreaterThan(pieces.list.count, 10)
+        XCTAssertTrue(pieces.list.allSatisfy { $0.utf8.count < (1 << 16) + 10_000 })
+        XCTAssertEqual(pieces.list.joined() + rest.text, whole.text)
+        XCTAssertEqual(rest.error?.message, whole.error?.message)
+        disassembler.maxOutputLength = 1 << 20
+        let limited = marks.withUnsafeBytes { disassembler.disassemble($0, from: 0) }
+        XCTAssertEqual(limited.error?.message.hasPrefix("disassembly exceeds the output limit"), true)
+    }
+
     func testStartOffsetAndOutputLimit() {
         let data = Array("N.I5\n.".utf8)
         let result = disassembleOne(data, from: 2)

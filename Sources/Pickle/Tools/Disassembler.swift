@@ -44,6 +44,9 @@ public struct Disassembler: Sendable {
     /// 100 kB stream of MARKs prints about 20 GB; callers that print untrusted input may want a bound. `nil`
     /// (the default) means no limit.
     public var maxOutputLength: Int?
+    /// When set, text is handed to it in pieces of about 64 KiB as it is produced, and only the rest comes back
+    /// from ``disassemble(_:from:)``: the memory a long disassembly holds stays small.
+    public var textSink: (@Sendable (String) -> Void)?
 
     /// The emulated memo: canonical decimal key -> the type marker stored.
     private var memo: [String: StackKind] = [:]
@@ -84,9 +87,15 @@ public struct Disassembler: Sendable {
         func failure(_ offset: Int, _ message: String) -> (text: String, end: Int, error: DisassemblyError?) {
             (out, cursor.pos, DisassemblyError(offset: offset, message: message))
         }
+        var handedOver = 0  // bytes already given to textSink
 
         while true {
-            if let limit = maxOutputLength, out.utf8.count > limit {
+            if let textSink, out.utf8.count >= 1 << 16 {
+                handedOver += out.utf8.count
+                textSink(out)
+                out = ""
+            }
+            if let limit = maxOutputLength, handedOver + out.utf8.count > limit {
                 return failure(cursor.pos, "disassembly exceeds the output limit of \(limit) bytes")
             }
             let pos = cursor.pos

@@ -280,18 +280,19 @@ public struct Pickler {
                 } else {
                     scheduleBytesReduce(bytes, result: nil)
                 }
-            case .temporaryDict(let items):
+            case .temporaryList(let items), .temporaryDict(let items):
                 try commitFrameIfFull()
-                if proto >= 1 { write(Opcode.emptyDict.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.dict.rawValue) }
+                let isDict: Bool
+                if case .temporaryDict = task { isDict = true } else { isDict = false }
+                if proto >= 1 {
+                    write(isDict ? Opcode.emptyDict.rawValue : Opcode.emptyList.rawValue)
+                } else {
+                    write(Opcode.mark.rawValue)
+                    write(isDict ? Opcode.dict.rawValue : Opcode.list.rawValue)
+                }
                 writePut(memoCount)
                 memoCount += 1
-                tasks.append(.batch(items, .exactFirst, .setItems))
-            case .temporaryList(let items):
-                try commitFrameIfFull()
-                if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
-                writePut(memoCount)
-                memoCount += 1
-                tasks.append(.batch(items, .exactFirst, .appends))
+                tasks.append(.batch(items, .exactFirst, isDict ? .setItems : .appends))
             case .tupleStart(let count):
                 try commitFrameIfFull()
                 if count == 0 {
