@@ -1,15 +1,19 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// A light benchmark package: one executable that times swift-pickle on files made by `compare.py`.
-// Build it on its own scratch path so it never collides with the main package's `.build`:
-//   swift build -c release --package-path Benchmarks --scratch-path .build-bench
+// Benchmarks of swift-pickle, on their own scratch path so they never collide with the main package's `.build`:
+//   PickleCompare, the executable `compare.py` times side by side with CPython:
+//     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product PickleCompare
+//   PickleBenchmarks, ordo-one/benchmark (time and malloc counts) on the datasets of `datasets.py`:
+//     swift package --package-path Benchmarks --scratch-path .build-bench benchmark
 // PickleZstd links the system's libzstd: `apt-get install libzstd-dev` first where it is missing.
 let package = Package(
     name: "swift-pickle-benchmarks",
     platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "swift-pickle", path: ".."),
+        // The MallocInterposer trait counts mallocs without jemalloc (resolution fails here without it).
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .executableTarget(
@@ -18,6 +22,16 @@ let package = Package(
                 .product(name: "Pickle", package: "swift-pickle"),
                 .product(name: "PickleZstd", package: "swift-pickle"),
             ]
+        ),
+        .executableTarget(
+            name: "PickleBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Pickle", package: "swift-pickle"),
+                .product(name: "PickleZstd", package: "swift-pickle"),
+            ],
+            path: "Benchmarks/PickleBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
     swiftLanguageModes: [.v6]
