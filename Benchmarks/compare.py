@@ -134,43 +134,30 @@ def generate_stream(path, n=STREAM_OBJECTS):
 # ---------------------------------------------------------------------------------------------------------
 # Datasets
 
-def dataset_dicts(n=100_000):
-    return [{'id': i, 'name': f'user{i}', 'score': i * 0.5, 'tags': ['a', 'b']} for i in range(n)]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import datasets as issue_datasets  # noqa: E402  (Benchmarks/datasets.py: the datasets of issue 6)
 
 
-def dataset_range(n=1_000_000):
+def dataset_dicts(n=1_000_000):
+    return [issue_datasets.record(i) for i in range(n)]
+
+
+def dataset_range(n=5_000_000):
     return list(range(n))
 
 
-def dataset_bigints(n=1_000_000):
+def dataset_bigints(n=2_000_000):
     rng = random.Random(20240601)
     return [rng.getrandbits(62) for _ in range(n)]
 
 
 def dataset_unicode(n=500_000):
-    """Strings of 1 to 24 code points mixing 1-, 2-, 3- and 4-byte UTF-8 characters."""
-    rng = random.Random(7)
-    pools = [
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.",    # ASCII
-        "àáâäæçèéêëìíîïñòóôöøùúûüýÿßÀÉÖÜ",                                      # Latin-1 (2 bytes)
-        "αβγδεζηθικλμνξοπρστυφχψωАБВГДЕЖЗИЙКЛМНОПабвгдежзий",                    # Greek, Cyrillic (2 bytes)
-        "的一是不了人我在有他这为之大来以个中上们日本語中文字漢字かなカナ한국어",      # CJK (3 bytes)
-        "😀😃😄😁😆😅🤣😂🙂🙃😉😊🚀🌍🎉🐍🦀🍕",                                     # emoji (4 bytes)
-    ]
-    weights = [60, 12, 10, 12, 6]
-    chars = [c for pool in pools for c in pool]
-    char_weights = [w / len(pool) for pool, w in zip(pools, weights) for _ in pool]
-    cum = []
-    total = 0.0
-    for w in char_weights:
-        total += w
-        cum.append(total)
-    out = []
-    choices = rng.choices
-    randint = rng.randint
-    for _ in range(n):
-        out.append("".join(choices(chars, cum_weights=cum, k=randint(1, 24))))
-    return out
+    return issue_datasets.unicode_strings(n)
+
+
+def dataset_blobs():
+    rng = random.Random(3)
+    return [rng.randbytes(1 << 20) for _ in range(200)]
 
 
 def dataset_bytes(size=100 * 1024 * 1024):
@@ -179,16 +166,18 @@ def dataset_bytes(size=100 * 1024 * 1024):
 
 DATASETS = [
     # key, label, factory, chunk-1 test
-    ("dicts", "(a) 100k dicts", dataset_dicts, True),
-    ("range", "(b) list(range(1M))", dataset_range, True),
-    ("bigints", "(c) 1M random 62-bit ints", dataset_bigints, False),
+    ("dicts", "(a) 1M dicts", dataset_dicts, True),
+    ("range", "(b) 5M small ints", dataset_range, True),
+    ("bigints", "(c) 2M random 62-bit ints", dataset_bigints, False),
     ("unicode", "(d) 500k mixed-unicode str", dataset_unicode, False),
-    ("bytes", "(e) 100 MiB bytes (in-band)", dataset_bytes, False),
+    ("blobs", "(e) 200 × 1 MiB bytes", dataset_blobs, False),
+    ("bytes", "(f) 100 MiB bytes (in-band)", dataset_bytes, False),
 ]
 
 # Smaller copies of (a) and (b) for the linearity check of 1-byte feeding.
 SMALL = [
     ("dicts10", "(a) 10k dicts", lambda: dataset_dicts(10_000)),
+    ("dicts100", "(a) 100k dicts", lambda: dataset_dicts(100_000)),
     ("range10", "(b) list(range(100k))", lambda: dataset_range(100_000)),
 ]
 
@@ -289,10 +278,10 @@ def measure_streaming(directory, rounds, chunk_rounds, chunk_per_round, chunk_pe
     stream file is left in `directory` for the zstd section."""
     stream_path = os.path.join(directory, "stream-1m.pkl")
     generate_stream(stream_path)
-    dicts_path = os.path.join(directory, "dicts.pkl")
+    dicts_path = os.path.join(directory, "dicts100.pkl")
     if not os.path.exists(dicts_path):
         with open(dicts_path, "wb") as f:
-            f.write(pickle.dumps(dataset_dicts(), protocol=PROTOCOL))
+            f.write(pickle.dumps(dataset_dicts(100_000), protocol=PROTOCOL))
     stream_size = os.path.getsize(stream_path)
     expected = {"objects": STREAM_OBJECTS, "root_count_sum": 4 * STREAM_OBJECTS}
 
@@ -776,7 +765,39 @@ def machine():
     return cpu, nproc, swift
 
 
+CONVERT_SCRIPT = "import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(pickle.load(open(sys.argv[1], 'rb')), 5))"
+
+
+def measure_convert(files, rounds):
+    """Whole process, file to /dev/null: `pickletool convert FILE` against the same job in a CPython script,
+    alternating, `rounds` samples each. Returns rows of (label, size, python median, pickletool median)."""
+    tool = os.path.join(ROOT, ".build", "release", "pickletool")
+    rows = []
+    for key, label, *_ in DATASETS:
+        path = files[key]
+        py, sw = [], []
+        for _ in range(rounds):
+            for argv, sink in (([sys.executable, "-c", CONVERT_SCRIPT, path], py), ([tool, "convert", path], sw)):
+                t0 = time.perf_counter_ns()
+                subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+                sink.append(time.perf_counter_ns() - t0)
+        rows.append((label, os.path.getsize(path), median(py), median(sw)))
+    return rows
+
+
+def print_convert(rows):
+    print("Whole process, `pickletool convert FILE > /dev/null` against `python3 -c 'pickle.dumps(pickle.load(f), 5)'`:")
+    print()
+    print("| dataset | pickle size | CPython script | pickletool convert | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for label, size, py, sw in rows:
+        print(f"| {label} | {human_size(size)} | {ms(py)} | {ms(sw)} | **{py / sw:.2f}×** |")
+
+
 def build():
+    argv = ["swift", "build", "-c", "release", "--package-path", ROOT, "--product", "pickletool"]
+    print(f"building: {shlex.join(argv)}", file=sys.stderr)
+    subprocess.run(argv, check=True, stdout=sys.stderr)
     argv = ["swift", "build", "-c", "release", "--package-path", HERE, "--scratch-path", SCRATCH,
             "--product", "PickleCompare"]
     print(f"building: {shlex.join(argv)}", file=sys.stderr)
@@ -836,6 +857,7 @@ def main():
     notes = []
     streaming = None
     zstd = None
+    convert = None
     try:
         if not only_section:
             print(f"generating datasets in {directory}", file=sys.stderr)
@@ -876,13 +898,14 @@ def main():
             bytewise = measure_swift(["decode", "--chunk", "1"], path, rounds, per_round)
             linear.append({"label": label, "size": os.path.getsize(path), "whole": median(whole),
                            "chunk1": median(bytewise)})
+        convert = measure_convert(files, 3 if opts.quick else 5) if not only_section else None
         if run_streaming:
             streaming = measure_streaming(directory, stream_rounds, rounds, per_round, per_round_bytewise, notes,
                                           keep_stream=run_zstd)
         if run_zstd:
             zstd_started = time.perf_counter()
             zstd = measure_zstd(directory, os.path.join(directory, "stream-1m.pkl"),
-                                os.path.join(directory, "dicts.pkl"), opts.quick, notes)
+                                os.path.join(directory, "dicts100.pkl"), opts.quick, notes)
             if zstd:
                 zstd["elapsed"] = time.perf_counter() - zstd_started
     finally:
@@ -907,6 +930,9 @@ def main():
     print()
     if rows:
         print_main(rows, linear)
+    if convert:
+        print()
+        print_convert(convert)
     if streaming:
         if rows:
             print()

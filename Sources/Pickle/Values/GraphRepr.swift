@@ -20,7 +20,7 @@ enum GraphRepr {
         var active = Set<Int>()
         // Python prints a shared object every time it is reached; a graph that shares objects in layers
         // would print exponentially long. Past the budget the text stops, saying why.
-        var budget = ExpansionBudget(t)
+        var budget = ExpansionBudget(t, from: root)
 
         func pushSequence(_ items: some BidirectionalCollection<PickleRef>, close: String, singleComma: Bool = false) {
             work.append(.text(close))

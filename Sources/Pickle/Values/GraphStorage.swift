@@ -273,31 +273,27 @@ extension GraphTables {
 }
 
 /// How many values a walk that copies shared objects (a Python repr, a value tree) may produce before it is
-/// an expansion attack: four times the graph's references, plus room for small graphs. A memo fan-out (a
-/// list holding one list twice, that list holding another twice, ...) is linear in the input and exponential
-/// once copied.
+/// an expansion attack: four times the number of references reachable from where the walk starts, plus
+/// 65,536. A memo fan-out (a list holding one list twice, that list holding another twice, ...) is linear in
+/// the input and exponential once copied.
 ///
-/// The exact count of references needs a pass over every dict and set, so it is taken only if a walk
-/// outgrows the bound its node and item arenas give at once: converting many small parts of a large graph
-/// stays linear.
+/// The budget depends only on what is reachable, so equal values print alike whatever else their graphs
+/// hold. Counting the reachable references is a pass of its own, taken only once a walk has produced 65,536
+/// values (by then the pass costs no more than the walk so far).
 struct ExpansionBudget {
     private let t: GraphTables
-    private var remaining: Int
+    private let root: PickleRef
+    private var remaining = ExpansionBudget.base
     private var counted = false
+    private static let base = 65_536
 
-    init(_ t: GraphTables) {
+    init(_ t: GraphTables, from root: PickleRef) {
         self.t = t
-        remaining = 4 * (t.nodes.count + t.tupleItems.count + t.listItems.count) + 65_536
+        self.root = root
     }
 
-    /// The budget once every reference is counted.
-    var total: Int {
-        var references = t.nodes.count + t.tupleItems.count + t.listItems.count
-        for sequence in t.sequences { references += sequence.count }
-        for items in t.dicts { references += items.count }
-        for record in t.objects { references += 4 + 2 * record.operations.count }
-        return 4 * references + 65_536
-    }
+    /// The whole budget: four times the references reachable from the root, plus the base.
+    var total: Int { 4 * reachableReferences() + ExpansionBudget.base }
 
     /// Takes one value from the budget; false once it is spent.
     @inline(__always)
@@ -306,7 +302,23 @@ struct ExpansionBudget {
         if remaining >= 0 { return true }
         if counted { return false }
         counted = true
-        remaining += total - (4 * (t.nodes.count + t.tupleItems.count + t.listItems.count) + 65_536)
+        remaining += total - ExpansionBudget.base
         return remaining >= 0
+    }
+
+    /// Nodes reachable from the root plus the references they hold, each node counted once.
+    private func reachableReferences() -> Int {
+        guard root.isNode else { return 0 }
+        var seen: Set<Int> = [root.nodeIndex]
+        var work = [root.nodeIndex]
+        var count = 0
+        while let index = work.popLast() {
+            count += 1
+            t.forEachChild(of: t.nodes[index]) { child in
+                count += 1
+                if child.isNode && seen.insert(child.nodeIndex).inserted { work.append(child.nodeIndex) }
+            }
+        }
+        return count
     }
 }

@@ -222,7 +222,7 @@ enum ValueTreeBuilder {
         var frames: [Frame] = [Frame(index: root.nodeIndex, children: children(t, root.nodeIndex))]
         var onPath: Set<Int> = [root.nodeIndex]
         // Shared objects become copies: a memo fan-out would make the tree exponentially large.
-        var budget = ExpansionBudget(t)
+        var budget = ExpansionBudget(t, from: root)
         while true {
             guard budget.spend() else {
                 throw PickleError(.limitExceeded, offset: 0, "copying shared objects would make the value tree larger than \(budget.total) values (a memo fan-out); use the graph instead")
