@@ -215,12 +215,14 @@ public struct Pickler {
                 }
             case .endReduce(let ref):
                 if let index = memoIndex(ref) {
+                    // Built again while its arguments were written (reached from them): that copy is the
+                    // object, its operations already written. Drop this one.
                     write(Opcode.pop.rawValue)
                     writeGet(index)
                 } else {
                     memoize(ref)
+                    if t.nodes[ref.nodeIndex].kind == .object { tasks.append(.objectOperations(ref, from: 0)) }
                 }
-                if t.nodes[ref.nodeIndex].kind == .object { tasks.append(.objectOperations(ref, from: 0)) }
                 underConstruction.remove(ref.nodeIndex)
             case .endFrozenSet(let ref):
                 if let index = memoIndex(ref) {
