@@ -15,6 +15,7 @@ Exits non-zero on the first difference, after hypothesis has shrunk it to a smal
 """
 import argparse
 import collections
+import io
 import math
 import pickle
 import struct
@@ -265,7 +266,6 @@ def main():
         run = subprocess.run([args.pickletool, "convert", "--protocol", str(target), "-"],
                              input=stream, capture_output=True)
         assert run.returncode == 0, f"pickletool convert failed: {run.stderr.decode(errors='replace')}"
-        import io
         out = io.BytesIO(run.stdout)
         for p in used:
             loaded = pickle.load(out)

@@ -39,7 +39,7 @@ enum GraphRepr {
             case .leave(let index): active.remove(index)
             case .value(let ref):
                 guard budget.spend() else {
-                    out += "...<stopped: shared objects expand past \(budget.total) values>"
+                    out += "...<stopped: shared objects expand past \(budget.total()) values>"
                     return out
                 }
                 if ref.isInlineInt { out += String(ref.inlineIntValue); continue }

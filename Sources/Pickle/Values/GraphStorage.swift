@@ -284,7 +284,7 @@ struct ExpansionBudget {
     private let t: GraphTables
     private let root: PickleRef
     private var remaining = ExpansionBudget.base
-    private var counted = false
+    private var counted: Int?
     private static let base = 65_536
 
     init(_ t: GraphTables, from root: PickleRef) {
@@ -292,17 +292,21 @@ struct ExpansionBudget {
         self.root = root
     }
 
-    /// The whole budget: four times the references reachable from the root, plus the base.
-    var total: Int { 4 * reachableReferences() + ExpansionBudget.base }
+    /// The whole budget: four times the references reachable from the root, plus the base. Counted once.
+    mutating func total() -> Int {
+        if let counted { return counted }
+        let total = 4 * reachableReferences() + ExpansionBudget.base
+        counted = total
+        return total
+    }
 
     /// Takes one value from the budget; false once it is spent.
     @inline(__always)
     mutating func spend() -> Bool {
         remaining -= 1
         if remaining >= 0 { return true }
-        if counted { return false }
-        counted = true
-        remaining += total - ExpansionBudget.base
+        if counted != nil { return false }
+        remaining += total() - ExpansionBudget.base
         return remaining >= 0
     }
 

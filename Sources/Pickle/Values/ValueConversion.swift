@@ -225,7 +225,7 @@ enum ValueTreeBuilder {
         var budget = ExpansionBudget(t, from: root)
         while true {
             guard budget.spend() else {
-                throw PickleError(.limitExceeded, offset: 0, "copying shared objects would make the value tree larger than \(budget.total) values (a memo fan-out); use the graph instead")
+                throw PickleError(.limitExceeded, offset: 0, "copying shared objects would make the value tree larger than \(budget.total()) values (a memo fan-out); use the graph instead")
             }
             let top = frames.count - 1
             if frames[top].values.count < frames[top].children.count {

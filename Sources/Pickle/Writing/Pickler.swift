@@ -31,8 +31,8 @@ public struct Pickler {
     fileprivate var syntheticMemo: [String: Int] = [:]
     fileprivate var graph: PickleGraph?
     fileprivate var tasks: [Task] = []
-    /// Objects whose construction is being written, by node index: meeting one again means it is reached
-    /// from its own arguments.
+    /// `copyreg._reconstructor` objects whose construction is being written, by node index: meeting one
+    /// again means it is reached from its own arguments.
     fileprivate var underConstruction: Set<Int> = []
 
     /// Creates a pickler.
@@ -175,9 +175,8 @@ public struct Pickler {
         case sharedString(String)
         case temporaryString(ArraySlice<UInt8>)
         case temporaryBytes(ArraySlice<UInt8>)
-        case temporaryList(ArraySlice<PickleRef>)
-        /// A dict written afresh from a graph dict's items, memoized as a temporary.
-        case temporaryDict(ArraySlice<PickleRef>)
+        /// A list (or with `dict`, a dict of interleaved keys and values) written afresh, memoized as a temporary.
+        case temporaryContainer(ArraySlice<PickleRef>, dict: Bool)
         case tupleStart(count: Int)
         case tupleEnd(count: Int)
         case writeGlobalText(GlobalName, Opcode)
@@ -234,7 +233,7 @@ public struct Pickler {
                     memoize(ref)
                     if t.nodes[ref.nodeIndex].kind == .object { tasks.append(.objectOperations(ref, from: 0)) }
                 }
-                underConstruction.remove(ref.nodeIndex)
+                if !underConstruction.isEmpty { underConstruction.remove(ref.nodeIndex) }
             case .endFrozenSet(let ref):
                 if let index = memoIndex(ref) {
                     write(Opcode.popMark.rawValue)
@@ -293,10 +292,8 @@ public struct Pickler {
                 } else {
                     scheduleBytesReduce(bytes, result: nil)
                 }
-            case .temporaryList(let items), .temporaryDict(let items):
+            case .temporaryContainer(let items, let isDict):
                 try commitFrameIfFull()
-                let isDict: Bool
-                if case .temporaryDict = task { isDict = true } else { isDict = false }
                 if proto >= 1 {
                     write(isDict ? Opcode.emptyDict.rawValue : Opcode.emptyList.rawValue)
                 } else {
@@ -414,16 +411,16 @@ public struct Pickler {
     }
 
     fileprivate mutating func saveObject(_ ref: PickleRef, _ constructor: ObjectConstructor, _ t: GraphTables) throws {
-        let reachedFromItsOwnArguments = !underConstruction.insert(ref.nodeIndex).inserted
         switch constructor {
         case .reduce(let callable, let args):
-            if reachedFromItsOwnArguments, let state = reconstructorState(callable, args, t) {
+            if let state = reconstructorState(callable, args, t), !underConstruction.insert(ref.nodeIndex).inserted {
                 // CPython writes the object again from a fresh `copyreg._reduce_ex` result, whose state is a
                 // new dict or list; the graph's state is still being written at this point (it leads here),
                 // so a fresh copy of it is what the reader must build this copy from.
                 let items = t.tupleElements(t.nodes[args.nodeIndex])
-                let fresh: Task = t.nodes[state.nodeIndex].kind == .dict
-                    ? .temporaryDict(t.dicts[t.nodes[state.nodeIndex].a][...]) : .temporaryList(t.elements(of: t.nodes[state.nodeIndex]))
+                let stateNode = t.nodes[state.nodeIndex]
+                let fresh: Task = stateNode.kind == .dict
+                    ? .temporaryContainer(t.dicts[stateNode.a][...], dict: true) : .temporaryContainer(t.elements(of: stateNode), dict: false)
                 schedule(.save(callable), .tupleStart(count: 3), .save(items[items.startIndex]), .save(items[items.startIndex + 1]),
                          fresh, .tupleEnd(count: 3), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
                 return
@@ -609,7 +606,7 @@ extension Pickler {
 
     /// set and frozenset below protocol 4: `set(list(items))`.
     fileprivate mutating func scheduleSetReduce(_ name: String, _ items: [PickleRef], _ ref: PickleRef) {
-        scheduleSyntheticReduce(GlobalName(module: "builtins", name: name), [.temporaryList(items[...])], ref)
+        scheduleSyntheticReduce(GlobalName(module: "builtins", name: name), [.temporaryContainer(items[...], dict: false)], ref)
     }
 
     /// The state of `copyreg._reconstructor(cls, base, state)` when it is a dict or list (a dict or list
