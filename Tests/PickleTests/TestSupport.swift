@@ -92,6 +92,7 @@ enum Feeding {
         h.combine(t.tupleItems)
         h.combine(t.listItems)
         h.combine(t.sequences)
+        h.combine(t.dictItems)
         h.combine(t.dicts)
         h.combine(t.globals)
         h.combine(t.objects.count)

@@ -9,9 +9,11 @@ struct Memo: Sendable {
     /// How far past the end of the dense array a PUT may land and still extend it.
     static let maxDenseGap = 4096
 
-    private var dense: [PickleRef] = []
-    private var denseGenerations: [UInt32] = []
-    private var sparse: [Int: (PickleRef, UInt32)] = [:]
+    private var dense = FlatBuffer<PickleRef>(capacity: 64)
+    private var denseGenerations = FlatBuffer<UInt32>(capacity: 1)
+    private var sparse: [Int: (PickleRef, UInt32)] = [:] { didSet { hasSparse = !sparse.isEmpty } }
+    /// `!sparse.isEmpty`, kept as a stored flag for the hot path.
+    private var hasSparse = false
     /// Number of entries (CPython's `len(memo)`), the index MEMOIZE stores at.
     private(set) var count = 0
     let tracksGenerations: Bool
@@ -23,24 +25,36 @@ struct Memo: Sendable {
 
     /// Forgets every entry, keeping the storage for the next pickle.
     mutating func removeAll() {
-        dense.removeAll(keepingCapacity: true)
-        denseGenerations.removeAll(keepingCapacity: true)
+        dense.removeAll()
+        denseGenerations.removeAll()
         if !sparse.isEmpty { sparse = [:] }
         count = 0
     }
 
+    /// See ``FlatBuffer/makeUnique()``: called by the parser when it is entered.
+    mutating func makeUnique() {
+        dense.makeUnique()
+        denseGenerations.makeUnique()
+    }
+
+    @inline(__always)
     mutating func put(_ index: Int, _ ref: PickleRef, generation: UInt32) {
-        if index < dense.count {
+        if index == dense.count && !hasSparse {
+            // The usual case (MEMOIZE, or PUT of the next index): append.
+            dense.append(ref)
+            if tracksGenerations { denseGenerations.append(generation) }
+            count += 1
+        } else if index < dense.count {
             if dense[index] == Memo.hole { count += 1 }
             dense[index] = ref
             if tracksGenerations { denseGenerations[index] = generation }
-        } else if index <= dense.count + Memo.maxDenseGap && index <= 2 * count + Memo.maxDenseGap && sparse.isEmpty {
+        } else if index <= dense.count + Memo.maxDenseGap && index <= 2 * count + Memo.maxDenseGap && !hasSparse {
             // Holes never outnumber entries by more than the gap: PUTs that each skip 4096 indexes cannot
             // grow the array 4096 slots per five input bytes.
             if index > dense.count {
-                dense.append(contentsOf: repeatElement(Memo.hole, count: index - dense.count))
+                dense.append(Memo.hole, repeatCount: index - dense.count)
                 if tracksGenerations {
-                    denseGenerations.append(contentsOf: repeatElement(0, count: index - denseGenerations.count))
+                    denseGenerations.append(0, repeatCount: index - denseGenerations.count)
                 }
             }
             dense.append(ref)
@@ -51,6 +65,7 @@ struct Memo: Sendable {
         }
     }
 
+    @inline(__always)
     func get(_ index: Int) -> (ref: PickleRef, generation: UInt32)? {
         if index >= 0 && index < dense.count {
             let ref = dense[index]

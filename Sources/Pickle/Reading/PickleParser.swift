@@ -43,8 +43,8 @@ public struct PickleParser {
 
     // Per-pickle state.
     var builder = GraphBuilder()
-    private var stack: [PickleRef] = []
-    private var marks: [Int] = []
+    private var stack = FlatBuffer<PickleRef>(capacity: 64)
+    private var marks = FlatBuffer<Int>(capacity: 16)
     private var memo: Memo
     private var proto = 0
     private var frameEnd = -1
@@ -59,6 +59,9 @@ public struct PickleParser {
     /// The budget as ``refillBudget(_:_:)`` last granted it.
     private var grantedBudget = 0
     private var inPickle = false
+    /// Set by the opcodes that change what bounds the next opcode (FRAME, STOP), so the hot loop in
+    /// ``consume(_:_:)`` re-reads the frame only then.
+    private var controlChanged = false
     /// The size of the current pickle at which ``anticipateGrowth()`` next reserves.
     private var anticipatedSize = PickleParser.firstAnticipation
     private static let firstAnticipation = 256 * 1024
@@ -138,6 +141,7 @@ public struct PickleParser {
     /// - Throws: ``PickleError`` for malformed input. After an error the parser stays failed.
     public mutating func feed(_ chunk: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
         if hasFailed, let failure { throw failure }
+        makeStorageUnique()
         if inPickle && offset - lastCompleteOffset >= anticipatedSize { anticipateGrowth() }
         if carryLength > carry.count + chunk.count {
             // Still inside the carried opcode (small chunks, or a payload arriving piece by piece).
@@ -163,6 +167,14 @@ public struct PickleParser {
     /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
     public mutating func feed(_ chunk: [UInt8], into output: inout [PickleGraph]) throws {
         try feed(chunk[...], into: &output)
+    }
+
+    /// Gives the stack and memo their own storage if this parser was copied (``FlatBuffer`` checks
+    /// uniqueness here, on entry, rather than on every push).
+    private mutating func makeStorageUnique() {
+        stack.makeUnique()
+        marks.makeUnique()
+        memo.makeUnique()
     }
 
     /// Declares the end of input.
@@ -203,22 +215,31 @@ public struct PickleParser {
     private mutating func consume(_ chunk: ArraySlice<UInt8>, _ out: inout [PickleGraph]) throws {
         try chunk.withUnsafeBytes { p in
             let n = p.count
+            let base = offset  // the stream offset of p[0]
             var i = 0
+            defer { offset = base + i }
             while i < n {
                 var end = n
                 if frameEnd >= 0 {
-                    if offset >= frameEnd { frameEnd = -1 } else { end = min(n, i + (frameEnd - offset)) }
+                    if base + i >= frameEnd { frameEnd = -1 } else { end = min(n, frameEnd - base) }
                 }
                 inPickle = true
-                let used = try step(p, i, end, chunk, offset, &out)
+                controlChanged = false
+                // The hot loop: opcodes of one frame (or of the chunk) until one is incomplete or a FRAME or
+                // STOP changes what bounds the next.
+                var used = 0
+                repeat {
+                    used = try step(p, i, end, chunk, base + i, &out)
+                    i += used
+                } while used != 0 && i < end && !controlChanged
                 if used == 0 {
+                    let position = base + i
                     if end < n {
-                        throw frameError(at: offset, opcode: Opcode(rawValue: p[i]))
+                        throw frameError(at: position, opcode: Opcode(rawValue: p[i]))
                     }
-                    let position = offset
                     appendToCarry(UnsafeRawBufferPointer(rebasing: p[i ..< n]))
                     carryScanned = 1
-                    offset += n - i
+                    i = n
                     // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
                     // then complete it without re-examining it.
                     let need = try carryExtent(position)
@@ -233,8 +254,6 @@ public struct PickleParser {
                     }
                     return
                 }
-                i += used
-                offset += used
                 if haltsAfterPickle && !inPickle { return }
             }
         }
@@ -395,25 +414,36 @@ public struct PickleParser {
     private mutating func step(_ p: UnsafeRawBufferPointer, _ i: Int, _ end: Int, _ owner: ArraySlice<UInt8>,
                                _ position: Int, _ out: inout [PickleGraph]) throws -> Int {
         let code = p[i]
-        guard let op = Opcode(rawValue: code) else {
-            throw PickleError(.invalidOpcode, offset: position, "invalid load key \(hexByte(code)): not an opcode")
-        }
         let avail = end - i
-        switch op {
+        // Dispatch on the byte itself (one jump table); each arm names its opcode for error messages.
+        switch code {
         // MARK: Integers
-        case .binInt1:
+        case 0x4B:
+            let op = Opcode.binInt1
             guard avail >= 2 else { return 0 }
             try push(.inlineInt(Int64(p[i + 1])), op, position)
             return 2
-        case .binInt2:
+        case 0x4D:
+            let op = Opcode.binInt2
             guard avail >= 3 else { return 0 }
             try push(.inlineInt(Int64(readLE(p, i + 1, 2))), op, position)
             return 3
-        case .binInt:
+        case 0x4A:
+            let op = Opcode.binInt
             guard avail >= 5 else { return 0 }
             try push(.inlineInt(Int64(Int32(truncatingIfNeeded: readLE(p, i + 1, 4)))), op, position)
             return 5
-        case .long1, .long4:
+        case 0x8A where avail >= 10 && p[i + 1] <= 8:
+            // LONG1 of at most 8 bytes (every int64 written by protocol 2 and later) with 8 bytes readable:
+            // one load, masked to its length and sign-extended.
+            let n = Int(p[i + 1])
+            let shift = UInt64(64 - 8 * n)
+            let raw = p.loadUnaligned(fromByteOffset: i + 2, as: UInt64.self)
+            let value = n == 0 ? 0 : Int64(bitPattern: UInt64(littleEndian: raw) << shift) >> shift
+            try push(builder.int(value), .long1, position)
+            return 2 + n
+        case 0x8A, 0x8B:  // long1, long4
+            let op: Opcode = code == 0x8A ? .long1 : .long4
             let h = op == .long1 ? 1 : 4
             guard avail >= 1 + h else { return 0 }
             let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
@@ -422,23 +452,27 @@ public struct PickleParser {
             try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
             return 1 + h + n
         // MARK: Constants and floats
-        case .none:
+        case 0x4E:
+            let op = Opcode.none
             try push(.none, op, position)
             return 1
-        case .newTrue:
+        case 0x88:
+            let op = Opcode.newTrue
             try push(.true, op, position)
             return 1
-        case .newFalse:
+        case 0x89:
+            let op = Opcode.newFalse
             try push(.false, op, position)
             return 1
-        case .binFloat:
+        case 0x47:
+            let op = Opcode.binFloat
             guard avail >= 9 else { return 0 }
-            var bits: UInt64 = 0
-            for k in 0 ..< 8 { bits = bits << 8 | UInt64(p[i + 1 + k]) }
+            let bits = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
             try push(builder.float(Double(bitPattern: bits)), op, position)
             return 9
         // MARK: Strings and bytes
-        case .shortBinUnicode, .binUnicode, .binUnicode8:
+        case 0x8C, 0x58, 0x8D:  // shortBinUnicode, binUnicode, binUnicode8
+            let op: Opcode = code == 0x8C ? .shortBinUnicode : (code == 0x58 ? .binUnicode : .binUnicode8)
             let h = op == .shortBinUnicode ? 1 : (op == .binUnicode ? 4 : 8)
             guard avail >= 1 + h else { return 0 }
             let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
@@ -451,7 +485,8 @@ public struct PickleParser {
             }
             try push(payloadNode(.string, bytes, owner, start), op, position)
             return 1 + h + n
-        case .shortBinBytes, .binBytes, .binBytes8, .byteArray8:
+        case 0x43, 0x42, 0x8E, 0x96:  // shortBinBytes, binBytes, binBytes8, byteArray8
+            let op: Opcode = code == 0x43 ? .shortBinBytes : (code == 0x42 ? .binBytes : (code == 0x8E ? .binBytes8 : .byteArray8))
             let h = op == .shortBinBytes ? 1 : (op == .binBytes ? 4 : 8)
             guard avail >= 1 + h else { return 0 }
             let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
@@ -462,93 +497,108 @@ public struct PickleParser {
             try push(payloadNode(kind, UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start), op, position)
             return 1 + h + n
         // MARK: Lists, tuples, dicts, sets
-        case .emptyList:
+        case 0x5D:
+            let op = Opcode.emptyList
             try push(builder.list(), op, position)
             return 1
-        case .emptyTuple:
+        case 0x29:
+            let op = Opcode.emptyTuple
             try push(builder.tuple([]), op, position)
             return 1
-        case .emptyDict:
+        case 0x7D:
+            let op = Opcode.emptyDict
             try push(builder.dict(), op, position)
             return 1
-        case .emptySet:
+        case 0x8F:
+            let op = Opcode.emptySet
             try push(builder.set(.set), op, position)
             return 1
-        case .list:
+        case 0x6C:
+            let op = Opcode.list
             let start = try markStart(op, position)
-            let ref = builder.list(stack[start...])
-            stack.removeSubrange(start...)
+            let ref = builder.list(stack.suffix(from: start))
+            stack.removeSuffix(from: start)
             try push(ref, op, position)
             return 1
-        case .tuple:
+        case 0x74:
+            let op = Opcode.tuple
             let start = try markStart(op, position)
-            let ref = builder.tuple(stack[start...])
-            stack.removeSubrange(start...)
+            let ref = builder.tuple(stack.suffix(from: start))
+            stack.removeSuffix(from: start)
             try push(ref, op, position)
             return 1
-        case .tuple1, .tuple2, .tuple3:
+        case 0x85, 0x86, 0x87:  // tuple1, tuple2, tuple3
+            let op: Opcode = code == 0x85 ? .tuple1 : (code == 0x86 ? .tuple2 : .tuple3)
             let count = Int(op.rawValue - Opcode.tuple1.rawValue) + 1
             try requireItems(count, op, position)
-            let ref = builder.tuple(stack[(stack.count - count)...])
+            let ref = builder.tuple(stack.suffix(from: stack.count - count))
             stack.removeLast(count)
             stack.append(ref)
             return 1
-        case .dict:
+        case 0x64:
+            let op = Opcode.dict
             let start = try markStart(op, position)
             guard (stack.count - start) % 2 == 0 else {
                 throw PickleError(.invalidArgument, offset: position, opcode: op, "odd number of items for DICT")
             }
             let ref = builder.dict()
-            try setItems(ref, stack[start...], op, position)
-            stack.removeSubrange(start...)
+            try setItems(ref, stack.suffix(from: start), op, position)
+            stack.removeSuffix(from: start)
             try push(ref, op, position)
             return 1
-        case .append:
+        case 0x61:
+            let op = Opcode.append
             try requireItems(2, op, position)
             let item = stack.removeLast()
             try append(to: stack[stack.count - 1], CollectionOfOne(item), op, position)
             return 1
-        case .appends:
+        case 0x65:
+            let op = Opcode.appends
             let start = try markStart(op, position)
-            guard start > (marks.count > 0 ? marks[marks.count - 1] : 0) else {
+            guard start > fence else {
                 throw stackError(op, position, needed: 1)
             }
-            try append(to: stack[start - 1], stack[start...], op, position)
-            stack.removeSubrange(start...)
+            try append(to: stack[start - 1], stack.suffix(from: start), op, position)
+            stack.removeSuffix(from: start)
             return 1
-        case .setItem:
+        case 0x73:
+            let op = Opcode.setItem
             try requireItems(3, op, position)
-            try setItems(stack[stack.count - 3], stack[(stack.count - 2)...], op, position)
+            try setItems(stack[stack.count - 3], stack.suffix(from: stack.count - 2), op, position)
             stack.removeLast(2)
             return 1
-        case .setItems:
+        case 0x75:
+            let op = Opcode.setItems
             let start = try markStart(op, position)
-            guard start > (marks.count > 0 ? marks[marks.count - 1] : 0) else {
+            guard start > fence else {
                 throw stackError(op, position, needed: 1)
             }
             guard (stack.count - start) % 2 == 0 else {
                 throw PickleError(.invalidArgument, offset: position, opcode: op, "odd number of items for SETITEMS")
             }
-            try setItems(stack[start - 1], stack[start...], op, position)
-            stack.removeSubrange(start...)
+            try setItems(stack[start - 1], stack.suffix(from: start), op, position)
+            stack.removeSuffix(from: start)
             return 1
-        case .addItems:
+        case 0x90:
+            let op = Opcode.addItems
             let start = try markStart(op, position)
-            guard start > (marks.count > 0 ? marks[marks.count - 1] : 0) else {
+            guard start > fence else {
                 throw stackError(op, position, needed: 1)
             }
-            try addItems(stack[start - 1], stack[start...], op, position)
-            stack.removeSubrange(start...)
+            try addItems(stack[start - 1], stack.suffix(from: start), op, position)
+            stack.removeSuffix(from: start)
             return 1
         // MARK: Stack
-        case .mark:
+        case 0x28:
+            let op = Opcode.mark
             guard marks.count < options.limits.maxNestingDepth else {
                 throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxNestingDepth) MARKs open at once (UnpicklerLimits.maxNestingDepth)")
             }
             guard stack.count + marks.count < options.limits.maxStackDepth else { throw stackLimitError(op, position) }
             marks.append(stack.count)
             return 1
-        case .pop:
+        case 0x30:
+            let op = Opcode.pop
             if stack.count > fence {
                 stack.removeLast()
             } else if !marks.isEmpty {
@@ -557,31 +607,38 @@ public struct PickleParser {
                 throw stackError(op, position, needed: 1)
             }
             return 1
-        case .dup:
+        case 0x32:
+            let op = Opcode.dup
             try push(try peek(op, position), op, position)
             return 1
         // MARK: Memo
-        case .binGet:
+        case 0x68:
+            let op = Opcode.binGet
             guard avail >= 2 else { return 0 }
             try push(try memoGet(Int(p[i + 1]), op, position), op, position)
             return 2
-        case .longBinGet:
+        case 0x6A:
+            let op = Opcode.longBinGet
             guard avail >= 5 else { return 0 }
             try push(try memoGet(Int(readLE(p, i + 1, 4)), op, position), op, position)
             return 5
-        case .binPut:
+        case 0x71:
+            let op = Opcode.binPut
             guard avail >= 2 else { return 0 }
             try memoPut(Int(p[i + 1]), op, position)
             return 2
-        case .longBinPut:
+        case 0x72:
+            let op = Opcode.longBinPut
             guard avail >= 5 else { return 0 }
             try memoPut(Int(readLE(p, i + 1, 4)), op, position)
             return 5
-        case .memoize:
+        case 0x94:
+            let op = Opcode.memoize
             try memoPut(memo.count, op, position)
             return 1
         // MARK: Objects
-        case .stackGlobal:
+        case 0x93:
+            let op = Opcode.stackGlobal
             try requireItems(2, op, position)
             let moduleRef = stack[stack.count - 2], nameRef = stack[stack.count - 1]
             guard let module = stringValue(moduleRef), let name = stringValue(nameRef) else {
@@ -590,7 +647,8 @@ public struct PickleParser {
             stack.removeLast(2)
             try push(try resolveGlobal(mapName(GlobalName(module: module, name: name)), op, position), op, position)
             return 1
-        case .reduce:
+        case 0x52:
+            let op = Opcode.reduce
             try requireItems(2, op, position)
             let args = stack.removeLast(), callable = stack.removeLast()
             guard isTuple(args) else {
@@ -601,7 +659,8 @@ public struct PickleParser {
             }
             try push(Reconstructors.reduce(callable: callable, args: args, &builder), op, position)
             return 1
-        case .newObj:
+        case 0x81:
+            let op = Opcode.newObj
             try requireItems(2, op, position)
             let args = stack.removeLast(), cls = stack.removeLast()
             guard isTuple(args) else {
@@ -612,13 +671,15 @@ public struct PickleParser {
             }
             try push(builder.object(.newObject(cls: cls, args: args)), op, position)
             return 1
-        case .build:
+        case 0x62:
+            let op = Opcode.build
             try requireItems(2, op, position)
             let state = stack.removeLast()
             try build(stack[stack.count - 1], state, op, position)
             return 1
         // MARK: Control
-        case .frame:
+        case 0x95:
+            let op = Opcode.frame
             guard avail >= 9 else { return 0 }
             let length = readLE(p, i + 1, 8)
             guard length <= UInt64(options.limits.maxPayloadBytes) else {
@@ -629,8 +690,10 @@ public struct PickleParser {
             }
             frameEnd = position + 9 + Int(length)
             if length == 0 { frameEnd = -1 }
+            controlChanged = true
             return 9
-        case .stop:
+        case 0x2E:
+            let op = Opcode.stop
             guard stack.count > fence else {
                 if marks.isEmpty || stack.count < fence {
                     throw PickleError(.stackUnderflow, offset: position, opcode: op, "STOP with an empty stack: no object to return")
@@ -646,6 +709,9 @@ public struct PickleParser {
             completePickle(root, &out)
             return 1
         default:
+            guard let op = Opcode(rawValue: code) else {
+                throw PickleError(.invalidOpcode, offset: position, "invalid load key \(hexByte(code)): not an opcode")
+            }
             return try stepRarely(op, p, i, end, owner, position, &out)
         }
     }
@@ -710,13 +776,13 @@ public struct PickleParser {
         case .frozenSet:
             let start = try markStart(op, position)
             let ref = builder.set(.frozenSet)
-            try addItems(ref, stack[start...], op, position)
-            stack.removeSubrange(start...)
+            try addItems(ref, stack.suffix(from: start), op, position)
+            stack.removeSuffix(from: start)
             try push(ref, op, position)
             return 1
         case .popMark:
             let start = try markStart(op, position)
-            stack.removeSubrange(start...)
+            stack.removeSuffix(from: start)
             return 1
         case .get:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
@@ -739,8 +805,8 @@ public struct PickleParser {
                 try push(try resolveGlobal(name, op, position), op, position)
             } else {
                 let start = try markStart(op, position)
-                let args = builder.tuple(stack[start...])
-                stack.removeSubrange(start...)
+                let args = builder.tuple(stack.suffix(from: start))
+                stack.removeSuffix(from: start)
                 let cls = try resolveGlobal(name, op, position)
                 try push(builder.object(.inst(cls: cls, args: args)), op, position)
             }
@@ -768,8 +834,8 @@ public struct PickleParser {
             guard mayBeCallable(cls) else {
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "'\(kindName(cls))' object is not callable")
             }
-            let args = builder.tuple(stack[(start + 1)...])
-            stack.removeSubrange(start...)
+            let args = builder.tuple(stack.suffix(from: start + 1))
+            stack.removeSuffix(from: start)
             try push(builder.object(.obj(cls: cls, args: args)), op, position)
             return 1
         case .ext1, .ext2, .ext4:
@@ -832,11 +898,12 @@ public struct PickleParser {
         out.append(graph)
         completedCount += 1
         anticipatedSize = PickleParser.firstAnticipation
-        stack.removeAll(keepingCapacity: true)
-        marks.removeAll(keepingCapacity: true)
+        stack.removeAll()
+        marks.removeAll()
         proto = 0
         frameEnd = -1
         inPickle = false
+        controlChanged = true
         switch options.memoMode {
         case .perPickle:
             memo.removeAll()
@@ -913,26 +980,35 @@ public struct PickleParser {
     }
 
     /// Pops the topmost MARK and returns the stack index where its items begin.
+    @inline(__always)
     private mutating func markStart(_ op: Opcode, _ position: Int) throws -> Int {
-        guard let start = marks.popLast() else {
-            throw PickleError(.missingMark, offset: position, opcode: op, "could not find MARK: \(op.name) needs a MARK on the stack")
-        }
-        return start
+        guard !marks.isEmpty else { throw missingMarkError(op, position) }
+        return marks.removeLast()
+    }
+
+    @inline(never)
+    private func missingMarkError(_ op: Opcode, _ position: Int) -> PickleError {
+        PickleError(.missingMark, offset: position, opcode: op, "could not find MARK: \(op.name) needs a MARK on the stack")
     }
 
     // MARK: - Memo
 
+    @inline(__always)
     private mutating func memoPut(_ index: Int, _ op: Opcode, _ position: Int) throws {
-        guard stack.count > fence else {
-            throw stackError(op, position, needed: 1)
-        }
-        guard index <= options.limits.maxMemoIndex else {
-            throw PickleError(.limitExceeded, offset: position, opcode: op, "memo index \(index) exceeds the limit of \(options.limits.maxMemoIndex)")
-        }
-        guard memo.count < options.limits.maxMemoEntries || memo.get(index) != nil else {
-            throw PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxMemoEntries) memo entries")
+        guard stack.count > fence, index <= options.limits.maxMemoIndex,
+              memo.count < options.limits.maxMemoEntries || memo.get(index) != nil else {
+            throw memoPutError(index, op, position)
         }
         memo.put(index, stack[stack.count - 1], generation: generation)
+    }
+
+    @inline(never)
+    private func memoPutError(_ index: Int, _ op: Opcode, _ position: Int) -> PickleError {
+        if stack.count <= fence { return stackError(op, position, needed: 1) }
+        if index > options.limits.maxMemoIndex {
+            return PickleError(.limitExceeded, offset: position, opcode: op, "memo index \(index) exceeds the limit of \(options.limits.maxMemoIndex)")
+        }
+        return PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxMemoEntries) memo entries")
     }
 
     @inline(__always)
@@ -1059,12 +1135,12 @@ public struct PickleParser {
         throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) has no append")
     }
 
-    private mutating func setItems(_ target: PickleRef, _ pairs: ArraySlice<PickleRef>, _ op: Opcode, _ position: Int) throws {
+    private mutating func setItems<Pairs: RandomAccessCollection<PickleRef>>(_ target: PickleRef, _ pairs: Pairs, _ op: Opcode, _ position: Int) throws where Pairs.Index == Int {
         if target.isNode {
             let node = builder.t.nodes[target.nodeIndex]
             switch node.kind {
             case .dict:
-                guard builder.setItems(dict: node.a, pairs) else {
+                guard builder.setItems(dict: target.nodeIndex, pairs) else {
                     throw PickleError(.typeMismatch, offset: position, opcode: op, "unhashable dict key (list, dict, set or bytearray)")
                 }
                 return
@@ -1095,7 +1171,7 @@ public struct PickleParser {
         throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) does not support item assignment")
     }
 
-    private mutating func addItems(_ target: PickleRef, _ items: ArraySlice<PickleRef>, _ op: Opcode, _ position: Int) throws {
+    private mutating func addItems(_ target: PickleRef, _ items: some Collection<PickleRef>, _ op: Opcode, _ position: Int) throws {
         if target.isNode {
             let node = builder.t.nodes[target.nodeIndex]
             switch node.kind {
@@ -1160,6 +1236,13 @@ public struct PickleParser {
 
 @inline(__always)
 func readLE(_ p: UnsafeRawBufferPointer, _ at: Int, _ count: Int) -> UInt64 {
+    switch count {
+    case 1: return UInt64(p[at])
+    case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+    case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+    case 8: return UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    default: break
+    }
     var value: UInt64 = 0
     for k in 0 ..< count { value |= UInt64(p[at + k]) << (8 * UInt64(k)) }
     return value

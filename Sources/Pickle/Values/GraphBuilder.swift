@@ -13,12 +13,12 @@ struct GraphBuilder: Sendable {
 
     /// The arena sizes of a finished graph, to size the next one like it.
     struct ArenaSizes {
-        var nodes = 0, heap = 0, listItems = 0, tupleItems = 0, dicts = 0
+        var nodes = 0, heap = 0, listItems = 0, tupleItems = 0, dictItems = 0
     }
 
     var arenaSizes: ArenaSizes {
         ArenaSizes(nodes: t.nodes.count, heap: t.heap.count, listItems: t.listItems.count,
-                   tupleItems: t.tupleItems.count, dicts: t.dicts.count)
+                   tupleItems: t.tupleItems.count, dictItems: t.dictItems.count)
     }
 
     /// A builder whose arenas have room for a graph of the given sizes: a stream of similar records then
@@ -30,7 +30,7 @@ struct GraphBuilder: Sendable {
         if previous.heap > 0 { t.heap.reserveCapacity(min(previous.heap, cap * 16)) }
         if previous.listItems > 0 { t.listItems.reserveCapacity(min(previous.listItems, cap)) }
         if previous.tupleItems > 0 { t.tupleItems.reserveCapacity(min(previous.tupleItems, cap)) }
-        if previous.dicts > 0 { t.dicts.reserveCapacity(min(previous.dicts, cap)) }
+        if previous.dictItems > 0 { t.dictItems.reserveCapacity(min(previous.dictItems, cap)) }
     }
 
     /// Hands over the finished tables and leaves an empty builder sized like them.
@@ -48,11 +48,12 @@ struct GraphBuilder: Sendable {
         t.heap.reserveCapacity(min(inputSize / 4, 1 << 24))
         t.listItems.reserveCapacity(min(inputSize / 16, 1 << 20))
         t.tupleItems.reserveCapacity(min(inputSize / 32, 1 << 20))
+        t.dictItems.reserveCapacity(min(inputSize / 16, 1 << 20))
     }
 
     // MARK: - Scalars
 
-    
+    @inline(__always)
     mutating func int(_ value: Int64) -> PickleRef {
         if PickleRef.inlineIntRange.contains(value) { return .inlineInt(value) }
         return append(Node(kind: .int64, a: Int(value)))
@@ -152,7 +153,7 @@ struct GraphBuilder: Sendable {
     }
 
     
-    mutating func tuple(_ items: ArraySlice<PickleRef>) -> PickleRef {
+    mutating func tuple(_ items: some Collection<PickleRef>) -> PickleRef {
         let offset = t.tupleItems.count
         t.tupleItems.append(contentsOf: items)
         containerCount &+= 1
@@ -161,9 +162,8 @@ struct GraphBuilder: Sendable {
 
     
     mutating func dict() -> PickleRef {
-        t.dicts.append([])
         containerCount &+= 1
-        return append(Node(kind: .dict, a: t.dicts.count - 1))
+        return append(Node(kind: .dict, a: t.dictItems.count, b: 0, external: true))
     }
 
     mutating func global(_ name: GlobalName) -> PickleRef {
@@ -197,55 +197,101 @@ struct GraphBuilder: Sendable {
     var setIndexes: [Int: KeyIndex] = [:]
     /// Hashes of the tuple and frozenset keys seen so far.
     var keyHashes = KeyHashCache()
+    /// The keys, in order, of the last small dict filled without a repeated key. Keys are immutable values
+    /// (or objects compared by identity), so a dict filled with the same references has no repeats either.
+    private var lastDistinctKeys: [PickleRef] = []
 
     /// Containers up to this size find duplicate keys by a linear scan; larger ones build a hash index.
     static let linearScanLimit = 16
 
-    /// Adds key/value pairs to a dict; a key equal to an existing one replaces its value in place
-    /// (Python's "last wins", keeping the first insertion position).
+    /// Adds key/value pairs to the dict node at `index`; a key equal to an existing one replaces its value in
+    /// place (Python's "last wins", keeping the first insertion position).
     /// - Returns: `false` if a key is unhashable (a list, dict, set or bytearray), as Python's TypeError.
-    
-    mutating func setItems(dict index: Int, _ pairs: ArraySlice<PickleRef>) -> Bool {
-        if t.dicts[index].isEmpty && pairs.count <= 2 * GraphBuilder.linearScanLimit {
-            return fillEmptyDict(index, pairs)
+    mutating func setItems<Pairs: RandomAccessCollection<PickleRef>>(dict index: Int, _ pairs: Pairs) -> Bool where Pairs.Index == Int {
+        let node = t.nodes[index]
+        if node.external {
+            let atEnd = node.b == 0 || node.a + node.b == t.dictItems.count
+            if atEnd && node.b + pairs.count <= 2 * GraphBuilder.linearScanLimit {
+                return fillFlatDict(index, pairs)
+            }
+            // Too large for a linear scan, or another dict was filled behind it: it moves to its own array.
+            t.dicts.append(Array(t.dictItems[node.a ..< node.a + node.b]))
+            t.nodes[index] = Node(kind: .dict, a: t.dicts.count - 1)
         }
+        let sequence = t.nodes[index].a
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
             if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t, &keyHashes) { return false }
-            if let position = locate(key, sequence: index, isDict: true) {
-                t.dicts[index][position + 1] = value
+            if let position = locate(key, sequence: sequence, isDict: true) {
+                t.dicts[sequence][position + 1] = value
             } else {
-                t.dicts[index].append(key)
-                t.dicts[index].append(value)
+                t.dicts[sequence].append(key)
+                t.dicts[sequence].append(value)
             }
             i += 2
         }
         return true
     }
 
-    /// The first SETITEMS of a small dict (the usual case): one exact-size allocation instead of growing the
-    /// array pair by pair.
-    private mutating func fillEmptyDict(_ index: Int, _ pairs: ArraySlice<PickleRef>) -> Bool {
-        var items: [PickleRef] = []
-        items.reserveCapacity(pairs.count)
+    /// Adds pairs to a small dict that ends the flat arena (the usual case: a record's one SETITEMS), in
+    /// place, finding a repeated key by a linear scan.
+    private mutating func fillFlatDict<Pairs: RandomAccessCollection<PickleRef>>(_ index: Int, _ pairs: Pairs) -> Bool where Pairs.Index == Int {
+        let wasEmpty = t.nodes[index].b == 0
+        let start = wasEmpty ? t.dictItems.count : t.nodes[index].a
+        if wasEmpty && hasKeys(of: pairs, like: lastDistinctKeys) {
+            // The same key references as a dict already found free of repeats (records written with
+            // memoized keys): nothing to compare.
+            t.dictItems.append(contentsOf: pairs)
+            t.nodes[index].a = start
+            t.nodes[index].b = pairs.count
+            return true
+        }
+        var repeated = false
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
             if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t, &keyHashes) { return false }
-            var k = 0
-            while k < items.count && !(items[k] == key || KeyEquality.equal(items[k], key, t, &keyHashes)) { k += 2 }
-            if k < items.count { items[k + 1] = value } else { items.append(key); items.append(value) }
+            var k = start
+            let end = t.dictItems.count
+            while k < end && !KeyEquality.equal(t.dictItems[k], key, t, &keyHashes) { k += 2 }
+            if k < end {
+                t.dictItems[k + 1] = value
+                repeated = true
+            } else {
+                t.dictItems.append(key)
+                t.dictItems.append(value)
+            }
             i += 2
         }
-        t.dicts[index] = items
+        t.nodes[index].a = start
+        t.nodes[index].b = t.dictItems.count - start
+        if wasEmpty && !repeated {
+            lastDistinctKeys.removeAll(keepingCapacity: true)
+            var k = pairs.startIndex
+            while k < pairs.endIndex { lastDistinctKeys.append(pairs[k]); k += 2 }
+        }
+        return true
+    }
+
+    /// Whether the keys of `pairs` (keys and values interleaved) are exactly `keys`, reference for reference.
+    @inline(__always)
+    private func hasKeys<Pairs: RandomAccessCollection<PickleRef>>(of pairs: Pairs, like keys: [PickleRef]) -> Bool where Pairs.Index == Int {
+        guard pairs.count == 2 * keys.count, !keys.isEmpty else { return false }
+        var k = 0
+        var i = pairs.startIndex
+        while k < keys.count {
+            if pairs[i] != keys[k] { return false }
+            k += 1
+            i += 2
+        }
         return true
     }
 
     /// Adds items to a set, skipping those equal to an existing element.
     /// - Returns: `false` if an item is unhashable.
     
-    mutating func addToSet(sequence index: Int, _ items: ArraySlice<PickleRef>) -> Bool {
+    mutating func addToSet(sequence index: Int, _ items: some Collection<PickleRef>) -> Bool {
         for item in items {
             if item.isNode, !isScalarKey(item), !KeyEquality.isHashable(item, t, &keyHashes) { return false }
             if locate(item, sequence: index, isDict: false) == nil {

@@ -83,14 +83,14 @@ enum GraphRepr {
                         pushSequence(items, close: node.kind == .set ? "}" : "})")
                     case .dict:
                         out += "{"
-                        let items = t.dicts[node.a]
+                        let items = t.dictEntries(node)
                         work.append(.text("}"))
-                        var k = items.count - 2
-                        while k >= 0 {
+                        var k = items.endIndex - 2
+                        while k >= items.startIndex {
                             work.append(.value(items[k + 1]))
                             work.append(.text(": "))
                             work.append(.value(items[k]))
-                            if k > 0 { work.append(.text(", ")) }
+                            if k > items.startIndex { work.append(.text(", ")) }
                             k -= 2
                         }
                     case .object:

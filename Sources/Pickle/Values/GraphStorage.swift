@@ -26,7 +26,10 @@ enum NodeKind: UInt8, Sendable {
 /// - `list`: when `external` is set, `a`/`b` are an offset and a count in the flat `listItems` arena (the usual
 ///   case: one allocation for every list of the graph); otherwise `a` indexes `sequences` (a list that grew after
 ///   another list was appended behind it moves to its own array).
-/// - `set`, `frozenSet`: `a` indexes `sequences`. `dict`: `a` indexes `dicts` (keys and values interleaved).
+/// - `set`, `frozenSet`: `a` indexes `sequences`.
+/// - `dict`: keys and values interleaved. As for lists: when `external` is set, `a`/`b` are an offset and a
+///   count of references in the flat `dictItems` arena (small dicts, the usual case); otherwise `a` indexes
+///   `dicts` (a dict that outgrew a linear scan, or grew after another dict was filled behind it).
 /// - `global`: `a` indexes `globals`. `object`: `a` indexes `objects`.
 /// - `buffer`: `a` indexes `buffers` (protocol 5 out-of-band data).
 
@@ -131,6 +134,7 @@ struct GraphTables: Sendable {
     var tupleItems: [PickleRef] = []
     var listItems: [PickleRef] = []
     var sequences: [[PickleRef]] = []
+    var dictItems: [PickleRef] = []
     var dicts: [[PickleRef]] = []
     var globals: [GlobalName] = []
     var objects: [ObjectRecord] = []
@@ -159,6 +163,12 @@ struct GraphTables: Sendable {
     
     func tupleElements(_ node: Node) -> ArraySlice<PickleRef> {
         tupleItems[node.a ..< node.a + node.b]
+    }
+
+    /// A dict's keys and values, interleaved.
+    func dictEntries(_ node: Node) -> ArraySlice<PickleRef> {
+        if node.external { return dictItems[node.a ..< node.a + node.b] }
+        return dicts[node.a][...]
     }
 
     /// The items of a list, set or frozenset node.
@@ -266,6 +276,7 @@ extension GraphTables {
         case .tuple: tupleItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
         case .list where node.external: listItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
         case .list, .set, .frozenSet: sequences[node.a].withUnsafeBufferPointer(body)
+        case .dict where node.external: dictItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
         case .dict: dicts[node.a].withUnsafeBufferPointer(body)
         default: (objectChildren ?? []).withUnsafeBufferPointer(body)
         }

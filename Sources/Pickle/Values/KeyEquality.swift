@@ -112,12 +112,18 @@ enum KeyEquality {
 
     /// Python `==` for hashable values (identity for objects). Scalars compare without allocating; tuples
     /// and frozensets walk an explicit work list.
+    @inline(__always)
     static func equal(_ lhs: PickleRef, _ rhs: PickleRef, _ t: GraphTables, _ cache: inout KeyHashCache) -> Bool {
         switch scalarEqual(lhs, rhs, t) {
         case .equal: return true
         case .different: return false
-        case .containers: break
+        case .containers: return containersEqual(lhs, rhs, t, &cache)
         }
+    }
+
+    /// ``equal(_:_:_:_:)`` for two tuples or two frozensets.
+    @inline(never)
+    private static func containersEqual(_ lhs: PickleRef, _ rhs: PickleRef, _ t: GraphTables, _ cache: inout KeyHashCache) -> Bool {
         var work: [(PickleRef, PickleRef)] = [(lhs, rhs)]
         var compared = Set<UInt64>()
         var pops = 0

@@ -124,8 +124,8 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         guard let node else { return nil }
         switch node.kind {
         case .dict:
-            let items = t.dicts[node.a]
-            return stride(from: 0, to: items.count, by: 2).map {
+            let items = t.dictEntries(node)
+            return stride(from: items.startIndex, to: items.endIndex, by: 2).map {
                 (PickleNode(graph: graph, ref: items[$0]), PickleNode(graph: graph, ref: items[$0 + 1]))
             }
         case .object:
@@ -143,7 +143,7 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         switch node.kind {
         case .list, .set, .frozenSet: return t.elements(of: node).count
         case .tuple: return node.b
-        case .dict: return t.dicts[node.a].count / 2
+        case .dict: return t.dictEntries(node).count / 2
         case .string, .bytes, .byteArray: return node.b
         default: return nil
         }

@@ -3,7 +3,7 @@
 /// Small values are stored inline (None, booleans, integers that fit in 61 bits); every other value is the
 /// index of a node in the graph's arena. Two references to the same node are the same Python object: that is
 /// how sharing and cycles are represented without reference counting.
-public struct PickleRef: Hashable, Sendable {
+public struct PickleRef: Hashable, Sendable, BitwiseCopyable {
     let raw: UInt64
 
     init(raw: UInt64) { self.raw = raw }

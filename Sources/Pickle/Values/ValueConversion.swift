@@ -23,7 +23,7 @@ extension GraphBuilder {
                 pairs.append(insert(e.key))
                 pairs.append(insert(e.value))
             }
-            _ = setItems(dict: t.nodes[ref.nodeIndex].a, pairs[...])
+            _ = setItems(dict: ref.nodeIndex, pairs)
             return ref
         case .set(let items): return set(.set, items.map { insert($0) })
         case .frozenSet(let items): return set(.frozenSet, items.map { insert($0) })
@@ -114,8 +114,9 @@ extension GraphBuilder {
                 t.sequences.append(s.sequences[node.a].map(local))
                 node.a = t.sequences.count - 1
             case .dict:
-                t.dicts.append(s.dicts[node.a].map(local))
-                node.a = t.dicts.count - 1
+                let entries = s.dictEntries(node).map(local)
+                node = Node(kind: .dict, a: t.dictItems.count, b: entries.count, external: true)
+                t.dictItems.append(contentsOf: entries)
             case .global:
                 t.globals.append(s.globals[node.a])
                 node.a = t.globals.count - 1
@@ -149,7 +150,7 @@ extension GraphTables {
         switch node.kind {
         case .tuple: for r in tupleElements(node) { body(r) }
         case .list, .set, .frozenSet: for r in elements(of: node) { body(r) }
-        case .dict: for r in dicts[node.a] { body(r) }
+        case .dict: for r in dictEntries(node) { body(r) }
         case .object:
             let record = objects[node.a]
             record.constructor.forEachRef(body)

@@ -363,8 +363,8 @@ public struct Pickler {
         case .dict:
             if proto >= 1 { write(Opcode.emptyDict.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.dict.rawValue) }
             memoize(ref)
-            let items = t.dicts[node.a]
-            if !items.isEmpty { tasks.append(.batch(items[...], .exactFirst, .setItems)) }
+            let items = t.dictEntries(node)
+            if !items.isEmpty { tasks.append(.batch(items, .exactFirst, .setItems)) }
         case .tuple:
             let items = t.tupleElements(node)
             if items.isEmpty {
@@ -420,7 +420,7 @@ public struct Pickler {
                 let items = t.tupleElements(t.nodes[args.nodeIndex])
                 let stateNode = t.nodes[state.nodeIndex]
                 let fresh: Task = stateNode.kind == .dict
-                    ? .temporaryContainer(t.dicts[stateNode.a][...], dict: true) : .temporaryContainer(t.elements(of: stateNode), dict: false)
+                    ? .temporaryContainer(t.dictEntries(stateNode), dict: true) : .temporaryContainer(t.elements(of: stateNode), dict: false)
                 schedule(.save(callable), .tupleStart(count: 3), .save(items[items.startIndex]), .save(items[items.startIndex + 1]),
                          fresh, .tupleEnd(count: 3), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
                 return

@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+@testable import Pickle
+
+/// The decoder's shortcuts (the small-dict arena and its key-shape cache, the one-load LONG1, the stack and
+/// memo buffers that check copy-on-write on entry) give exactly what CPython gives, fed whole, one byte at a
+/// time and split at every offset.
+final class FastPathTests: XCTestCase {
+    /// Runs `script`, which prints pickles as hex lines, and checks each against CPython's repr of it (the
+    /// second hex line of each pair is `repr(pickle.loads(...))` in UTF-8).
+    private func assertMatchesCPython(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let output = String(decoding: try Python.script(script), as: UTF8.self)
+        let lines = output.split(separator: "\n")
+        XCTAssertFalse(lines.isEmpty, file: file, line: line)
+        XCTAssertEqual(lines.count % 2, 0, file: file, line: line)
+        for k in stride(from: 0, to: lines.count, by: 2) {
+            let bytes = hexBytes(lines[k])
+            let expected = String(decoding: hexBytes(lines[k + 1]), as: UTF8.self)
+            XCTAssertEqual(try Unpickler.loads(bytes).root.description, expected, file: file, line: line)
+            let outcome = Feeding.assertChunkingInvariant(bytes, everyOffsetLimit: 600, file: file, line: line)
+            XCTAssertNil(outcome.error, file: file, line: line)
+        }
+    }
+
+    private func hexBytes(_ text: Substring) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = text.startIndex
+        while i < text.endIndex {
+            let j = text.index(i, offsetBy: 2)
+            out.append(UInt8(text[i ..< j], radix: 16)!)
+            i = j
+        }
+        return out
+    }
+
+    /// Records with memoized keys take the key-shape shortcut; a dict whose keys repeat (by reference, by
+    /// value, or as 1 / True / 1.0) must not, and keeps the first position with the last value.
+    func testSmallDictsAndTheirKeyShapeCacheAgreeWithCPython() throws {
+        try assertMatchesCPython("""
+            import pickle, struct
+            def emit(data):
+                print(data.hex()); print(repr(pickle.loads(data)).encode().hex())
+            records = [{'id': i, 'name': f'user{i}', 'tags': ['a', 'b']} for i in range(5)]
+            emit(pickle.dumps(records, 5))
+            emit(pickle.dumps([{1: 'a', True: 'b', 1.0: 'c', 2: 'd'}, {(1, 2): 1, (1.0, 2): 2}], 2))
+            # Hand-written: a record shape, then a dict repeating that shape's first key by reference, then the
+            # same two keys again, then a dict whose equal keys are different objects.
+            k = lambda s: b'\\x8c' + bytes([len(s)]) + s.encode() + b'\\x94'
+            body = (b'\\x80\\x04]\\x94(' +
+                    b'}\\x94(' + k('x') + b'K\\x01' + k('y') + b'K\\x02u' +         # memo 2 'x', 3 'y'
+                    b'}\\x94(h\\x02K\\x03h\\x02K\\x04u' +                           # {'x': 4}
+                    b'}\\x94(h\\x02K\\x05h\\x03K\\x06u' +                           # {'x': 5, 'y': 6}
+                    b'}\\x94(h\\x02K\\x07h\\x03K\\x08u' +                           # the cached shape again
+                    b'}\\x94(' + k('x') + b'K\\x09' + k('x') + b'K\\x0au' +         # equal, not identical
+                    b'}\\x94(h\\x03K\\x0bh\\x02K\\x0cu' +                           # same keys, other order
+                    b'e.')
+            emit(body)
+            # A dict filled in several SETITEMS batches with other dicts filled between them (it leaves the
+            # flat arena), and one past the linear-scan size.
+            emit(pickle.dumps({i: {'v': i} for i in range(2500)}, 4))
+            emit(pickle.dumps([{f'k{j}': j for j in range(40)}, {j % 7: j for j in range(30)}], 4))
+            """)
+    }
+
+    /// LONG1 of 0 to 8 bytes is read with one masked load; lengths, signs, non-minimal encodings and a LONG1
+    /// too close to the end of the input for that load all decode as CPython decodes them.
+    func testLong1OfEveryLengthAgreesWithCPython() throws {
+        try assertMatchesCPython("""
+            import pickle
+            def emit(data):
+                print(data.hex()); print(repr(pickle.loads(data)).encode().hex())
+            values = [0, 1, -1, 127, 128, -128, -129, 255, 256, -256, 2**31, -2**31 - 1, 2**60, -2**60 - 1,
+                      2**62 + 12345, -2**63, 2**63 - 1, 2**63, -2**63 - 1, 2**64 + 5]
+            values += [s * (2**b + d) for b in range(0, 66, 7) for d in (-1, 0, 1) for s in (1, -1)]
+            emit(pickle.dumps(values, 2))
+            for n in range(0, 10):
+                for fill in (0x00, 0x7f, 0x80, 0xff):
+                    emit(b'\\x80\\x02\\x8a' + bytes([n]) + bytes([fill] * n) + b'.')   # ends right after it
+                    emit(b'\\x80\\x02]\\x8a' + bytes([n]) + bytes([fill] * n) + b'a]\\x8a\\x00a.')
+            emit(b'\\x80\\x02\\x8a\\x08\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x85.')  # non-minimal 1
+            """)
+    }
+
+    /// The parser is a value: a copy taken in the middle of a pickle continues on its own stack and memo
+    /// (each overwrites a slot the other still uses).
+    func testACopiedParserKeepsItsOwnStackAndMemo() throws {
+        // PROTO 2, MARK, 'a' MEMOIZE (0), 1 MEMOIZE (1).
+        let start: [UInt8] = [0x80, 0x02, 0x28, 0x8C, 0x01, 0x61, 0x94, 0x4B, 0x01, 0x94]
+        var first = PickleParser()
+        var outFirst: [PickleGraph] = [], outSecond: [PickleGraph] = []
+        try first.feed(start, into: &outFirst)
+        var second = first
+        try second.feed([0x30, 0x4B, 0x09, 0x94], into: &outSecond)        // POP, 9, MEMOIZE (2)
+        try first.feed([0x4B, 0x05, 0x94, 0x68, 0x02, 0x74, 0x2E], into: &outFirst)  // 5, MEMOIZE (2), GET 2, TUPLE
+        try second.feed([0x68, 0x02, 0x6C, 0x2E], into: &outSecond)        // GET 2, LIST
+        XCTAssertEqual(outFirst.map { $0.root.description }, ["('a', 1, 5, 5)"])
+        XCTAssertEqual(outSecond.map { $0.root.description }, ["['a', 9, 9]"])
+        try first.finish()
+        try second.finish()
+    }
+}
