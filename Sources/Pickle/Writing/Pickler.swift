@@ -198,7 +198,15 @@ public struct Pickler {
                 // Saves items in place while they schedule nothing; the first that schedules work (a
                 // container) leaves the rest of the run below its tasks.
                 var k = items.startIndex
+                let runsScalars = proto >= 1 && options.persistentID == nil
                 while k < items.endIndex {
+                    if runsScalars {
+                        let next = writeScalarRun(items, from: k, t)
+                        if next != k {
+                            k = next
+                            continue
+                        }
+                    }
                     try commitFrameIfFull()
                     let before = tasks.count
                     try save(items[k], t)
@@ -806,6 +814,91 @@ extension Pickler {
     }
 
     // MARK: - Scalars and payloads
+
+    /// Writes the items from `start` on while they are plain scalars (ints, floats, None, booleans: nothing
+    /// memoized, nothing scheduled), encoding each with one unaligned store into a scratch buffer that is
+    /// appended to the output in one piece. Stops before an item of another kind, and when the open frame
+    /// (or, streaming, the output) reaches its target size, so frames end where ``commitFrameIfFull()``
+    /// would end them. The bytes are exactly those ``save(_:_:)`` writes.
+    /// - Returns: the index of the first item not written.
+    fileprivate mutating func writeScalarRun(_ items: ArraySlice<PickleRef>, from start: Int, _ t: GraphTables) -> Int {
+        var k = start
+        let scratchSize = 1024  // stays on the stack (larger temporary allocations query the stack bounds)
+        withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 8) { scratch in
+            let base = scratch.baseAddress!
+            var more = true
+            while more {
+                let room = framing ? frameStart + 9 + Pickler.frameSizeTarget - output.count
+                    : (sink != nil ? Pickler.frameSizeTarget - output.count : Int.max)
+                var used = 0
+                more = false
+                while k < items.endIndex && used < room {
+                    if used > scratchSize - 16 {
+                        more = true
+                        break
+                    }
+                    let n = Pickler.encodeScalar(items[k], t, proto, base + used)
+                    if n == 0 { break }
+                    used += n
+                    k += 1
+                }
+                if used > 0 { output.append(contentsOf: UnsafeRawBufferPointer(start: base, count: used)) }
+            }
+        }
+        return k
+    }
+
+    /// Encodes a plain scalar at `p` (which has 16 bytes of room) as ``save(_:_:)`` would write it.
+    /// - Returns: the bytes written; 0 for any other value (nothing is written).
+    @inline(__always)
+    private static func encodeScalar(_ ref: PickleRef, _ t: GraphTables, _ proto: Int, _ p: UnsafeMutableRawPointer) -> Int {
+        if ref.isInlineInt { return encodeInt(ref.inlineIntValue, proto, p) }
+        if ref == .none {
+            p.storeBytes(of: Opcode.none.rawValue, as: UInt8.self)
+            return 1
+        }
+        if !ref.isNode {
+            guard proto >= 2 else { return 0 }
+            p.storeBytes(of: ref == .true ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue, as: UInt8.self)
+            return 1
+        }
+        let node = t.nodes[ref.nodeIndex]
+        switch node.kind {
+        case .int64:
+            return encodeInt(Int64(node.a), proto, p)
+        case .float:
+            p.storeBytes(of: Opcode.binFloat.rawValue, as: UInt8.self)
+            p.storeBytes(of: UInt64(bitPattern: Int64(node.a)).bigEndian, toByteOffset: 1, as: UInt64.self)
+            return 9
+        default:
+            return 0
+        }
+    }
+
+    /// BININT1, BININT2, BININT or (protocol 2 and later) LONG1 of the minimal length, stored as at most two
+    /// little-endian words; 0 if the value needs LONG text (protocol 1).
+    @inline(__always)
+    private static func encodeInt(_ value: Int64, _ proto: Int, _ p: UnsafeMutableRawPointer) -> Int {
+        let bits = UInt64(bitPattern: value)
+        if value >= 0 && value <= 0xFF {
+            p.storeBytes(of: (bits << 8 | UInt64(Opcode.binInt1.rawValue)).littleEndian, as: UInt64.self)
+            return 2
+        }
+        if value >= 0 && value <= 0xFFFF {
+            p.storeBytes(of: (bits << 8 | UInt64(Opcode.binInt2.rawValue)).littleEndian, as: UInt64.self)
+            return 3
+        }
+        if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
+            p.storeBytes(of: (UInt64(UInt32(truncatingIfNeeded: value)) << 8 | UInt64(Opcode.binInt.rawValue)).littleEndian, as: UInt64.self)
+            return 5
+        }
+        guard proto >= 2 else { return 0 }
+        let magnitudeBits = 64 - (value < 0 ? (~value).leadingZeroBitCount : value.leadingZeroBitCount)
+        let n = magnitudeBits / 8 + 1
+        p.storeBytes(of: (bits << 16 | UInt64(n) << 8 | UInt64(Opcode.long1.rawValue)).littleEndian, as: UInt64.self)
+        p.storeBytes(of: (bits >> 48).littleEndian, toByteOffset: 8, as: UInt64.self)
+        return 2 + n
+    }
 
     fileprivate mutating func writeBool(_ value: Bool) {
         if proto >= 2 { write(value ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue) } else { output.append(contentsOf: value ? Array("I01\n".utf8) : Array("I00\n".utf8)) }
