@@ -44,7 +44,15 @@ struct Memo: Sendable {
             dense.append(ref)
             if tracksGenerations { denseGenerations.append(generation) }
             count += 1
-        } else if index < dense.count {
+        } else {
+            putElsewhere(index, ref, generation: generation)
+        }
+    }
+
+    /// ``put(_:_:generation:)`` other than at the end of the dense array.
+    @inline(never)
+    private mutating func putElsewhere(_ index: Int, _ ref: PickleRef, generation: UInt32) {
+        if index < dense.count {
             if dense[index] == Memo.hole { count += 1 }
             dense[index] = ref
             if tracksGenerations { denseGenerations[index] = generation }

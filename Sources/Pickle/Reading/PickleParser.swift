@@ -97,6 +97,10 @@ public struct PickleParser {
         self.memo = Memo(tracksGenerations: options.memoMode == .session)
     }
 
+    /// MEMOIZE stores at the entry count: below this, neither ``UnpicklerLimits/maxMemoEntries`` nor
+    /// ``UnpicklerLimits/maxMemoIndex`` can be passed.
+    private var memoEntryLimit: Int { min(options.limits.maxMemoEntries, options.limits.maxMemoIndex) }
+
     /// Whether the parser is between pickles (no byte of an unfinished pickle has been fed).
     public var isAtPickleBoundary: Bool { !inPickle && carry.isEmpty }
 
@@ -175,6 +179,7 @@ public struct PickleParser {
         stack.makeUnique()
         marks.makeUnique()
         memo.makeUnique()
+        builder.makeUnique()
     }
 
     /// Declares the end of input.
@@ -633,8 +638,12 @@ public struct PickleParser {
             try memoPut(Int(readLE(p, i + 1, 4)), op, position)
             return 5
         case 0x94:
-            let op = Opcode.memoize
-            try memoPut(memo.count, op, position)
+            // The common case inline: an object to store, and room under both memo limits.
+            if stack.count > fence && memo.count < memoEntryLimit {
+                memo.put(memo.count, stack[stack.count - 1], generation: generation)
+            } else {
+                try memoPut(memo.count, .memoize, position)
+            }
             return 1
         // MARK: Objects
         case 0x93:

@@ -1,10 +1,12 @@
-/// A growable array of plain values for the decoder's hot loop (the parser's stack and memo).
+/// A growable array of plain values for the decoder's hot loop (the parser's stack and memo, the graph's
+/// node arena).
 ///
 /// `Array.append` calls out of line (a uniqueness check, then a capacity check) on every push; here an append
 /// is a compare, a store and an increment. The price is that copy-on-write is not checked on every write:
 /// the owner calls ``makeUnique()`` when it is entered from outside (``PickleParser/feed(_:into:)``,
 /// ``PickleParser/finish()``), which is enough because nothing can copy the owner while it runs. A copied
-/// owner (the parser is a public struct) therefore still behaves as a value.
+/// owner (the parser is a public struct) therefore still behaves as a value. A finished graph's buffers are
+/// never written again, so any number of readers may share them.
 struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableCollection {
     /// Owns the allocation; the buffer itself keeps the pointer, so hot paths never touch the object.
     private final class Storage {
@@ -90,6 +92,15 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     mutating func removeSuffix(from start: Int) {
         precondition(start >= 0 && start <= count, "FlatBuffer suffix out of range")
         count = start
+    }
+
+    /// Makes room for `minimumCapacity` elements in all.
+    mutating func reserveCapacity(_ minimumCapacity: Int) {
+        if minimumCapacity > capacity { reallocate(capacity: minimumCapacity) }
+    }
+
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: base, count: count))
     }
 
     /// Empties the buffer, keeping its storage.

@@ -33,6 +33,11 @@ struct GraphBuilder: Sendable {
         if previous.dictItems > 0 { t.dictItems.reserveCapacity(min(previous.dictItems, cap)) }
     }
 
+    /// Gives the node arena its own storage if this builder was copied (see ``FlatBuffer/makeUnique()``).
+    mutating func makeUnique() {
+        t.nodes.makeUnique()
+    }
+
     /// Hands over the finished tables and leaves an empty builder sized like them.
     mutating func takeTables() -> GraphTables {
         var next = GraphBuilder(sizedLike: arenaSizes)

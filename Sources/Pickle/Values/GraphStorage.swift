@@ -128,7 +128,7 @@ public struct OutOfBandBuffer: Sendable {
 /// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
 
 struct GraphTables: Sendable {
-    var nodes: [Node] = []
+    var nodes = FlatBuffer<Node>(capacity: 16)
     var heap: [UInt8] = []
     var slices: [ArraySlice<UInt8>] = []
     var tupleItems: [PickleRef] = []
