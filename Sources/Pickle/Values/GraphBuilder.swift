@@ -41,6 +41,9 @@ struct GraphBuilder: Sendable {
     /// Hands over the finished tables and leaves an empty builder sized like them.
     mutating func takeTables() -> GraphTables {
         var next = GraphBuilder(sizedLike: arenaSizes)
+        // The key-shape scratch keeps its storage (its references belong to the finished graph).
+        swap(&lastDistinctKeys, &next.lastDistinctKeys)
+        next.lastDistinctKeys.removeAll(keepingCapacity: true)
         swap(&self, &next)
         return next.t
     }
