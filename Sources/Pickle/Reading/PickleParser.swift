@@ -145,7 +145,6 @@ public struct PickleParser {
     /// - Throws: ``PickleError`` for malformed input. After an error the parser stays failed.
     public mutating func feed(_ chunk: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
         if hasFailed, let failure { throw failure }
-        makeStorageUnique()
         if inPickle && offset - lastCompleteOffset >= anticipatedSize { anticipateGrowth() }
         if carryLength > carry.count + chunk.count {
             // Still inside the carried opcode (small chunks, or a payload arriving piece by piece).
@@ -154,6 +153,8 @@ public struct PickleParser {
             return
         }
         if chunk.count == 1 && carry.isEmpty && !haltsAfterPickle && carryOpening(chunk[chunk.startIndex]) { return }
+        // Only running opcodes writes the stack, memo and nodes (the carry paths above do not).
+        makeStorageUnique()
         do {
             if carry.isEmpty {
                 if !chunk.isEmpty && !(haltsAfterPickle && !output.isEmpty && !inPickle) { try consume(chunk, &output) }
