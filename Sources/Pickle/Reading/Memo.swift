@@ -11,9 +11,7 @@ struct Memo: Sendable {
 
     private var dense = FlatBuffer<PickleRef>(capacity: 64)
     private var denseGenerations = FlatBuffer<UInt32>(capacity: 1)
-    private var sparse: [Int: (PickleRef, UInt32)] = [:] { didSet { hasSparse = !sparse.isEmpty } }
-    /// `!sparse.isEmpty`, kept as a stored flag for the hot path.
-    private var hasSparse = false
+    private var sparse: [Int: (PickleRef, UInt32)] = [:]
     /// Number of entries (CPython's `len(memo)`), the index MEMOIZE stores at.
     private(set) var count = 0
     let tracksGenerations: Bool
@@ -39,7 +37,7 @@ struct Memo: Sendable {
 
     @inline(__always)
     mutating func put(_ index: Int, _ ref: PickleRef, generation: UInt32) {
-        if index == dense.count && !hasSparse {
+        if index == dense.count && sparse.isEmpty {
             // The usual case (MEMOIZE, or PUT of the next index): append.
             dense.append(ref)
             if tracksGenerations { denseGenerations.append(generation) }
@@ -56,7 +54,7 @@ struct Memo: Sendable {
             if dense[index] == Memo.hole { count += 1 }
             dense[index] = ref
             if tracksGenerations { denseGenerations[index] = generation }
-        } else if index <= dense.count + Memo.maxDenseGap && index <= 2 * count + Memo.maxDenseGap && !hasSparse {
+        } else if index <= dense.count + Memo.maxDenseGap && index <= 2 * count + Memo.maxDenseGap && sparse.isEmpty {
             // Holes never outnumber entries by more than the gap: PUTs that each skip 4096 indexes cannot
             // grow the array 4096 slots per five input bytes.
             if index > dense.count {

@@ -26,7 +26,7 @@ enum Reconstructors {
             let kind: NodeKind = name.name == "set" ? .set : .frozenSet
             if args.isEmpty { return b.set(kind) }
             guard args.count == 1, let items = elements(of: args[0], b) else { return nil }
-            guard items.allSatisfy({ !$0.isNode || b.isScalarKey($0) || KeyEquality.isHashable($0, b.t, &b.keyHashes) }) else { return nil }
+            guard items.allSatisfy({ b.isHashableKey($0) }) else { return nil }
             return b.set(kind, items)
         case ("builtins", "bytearray"):
             if args.isEmpty { return b.payload(.byteArray, copying: UnsafeRawBufferPointer(start: nil, count: 0)) }

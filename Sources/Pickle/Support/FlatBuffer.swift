@@ -3,20 +3,16 @@
 ///
 /// `Array.append` calls out of line (a uniqueness check, then a capacity check) on every push; here an append
 /// is a compare, a store and an increment. The price is that copy-on-write is not checked on every write:
-/// the owner calls ``makeUnique()`` when it is entered from outside (``PickleParser/feed(_:into:)``,
-/// ``PickleParser/finish()``), which is enough because nothing can copy the owner while it runs. A copied
-/// owner (the parser is a public struct) therefore still behaves as a value. A finished graph's buffers are
+/// the owner calls ``makeUnique()`` when it is entered from outside and is about to write
+/// (``PickleParser/feed(_:into:)`` before it runs opcodes), which is enough because nothing can copy the
+/// owner while it runs. A copied owner (the parser is a public struct) therefore still behaves as a value. A finished graph's buffers are
 /// never written again, so any number of readers may share them.
 struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableCollection {
     /// Owns the allocation; the buffer itself keeps the pointer, so hot paths never touch the object.
     private final class Storage {
         let base: UnsafeMutablePointer<Element>
-        let capacity: Int
 
-        init(capacity: Int) {
-            self.capacity = capacity
-            base = .allocate(capacity: capacity)
-        }
+        init(capacity: Int) { base = .allocate(capacity: capacity) }
 
         deinit { base.deallocate() }
     }
@@ -28,9 +24,9 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     private(set) var count = 0
 
     init(capacity: Int = 16) {
-        storage = Storage(capacity: Swift.max(capacity, 1))
+        self.capacity = Swift.max(capacity, 1)
+        storage = Storage(capacity: self.capacity)
         base = storage.base
-        self.capacity = storage.capacity
     }
 
     var startIndex: Int { 0 }
@@ -59,12 +55,6 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         if count == capacity { grow(toAtLeast: count + 1) }
         base[count] = element
         count += 1
-    }
-
-    mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
-        if count + elements.count > capacity { grow(toAtLeast: count + elements.count) }
-        if let source = elements.baseAddress { (base + count).update(from: source, count: elements.count) }
-        count += elements.count
     }
 
     /// Appends `element` `repeatCount` times.
@@ -111,10 +101,6 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     func suffix(from start: Int) -> UnsafeBufferPointer<Element> {
         precondition(start >= 0 && start <= count, "FlatBuffer suffix out of range")
         return UnsafeBufferPointer(start: base + start, count: count - start)
-    }
-
-    func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {
-        try body(UnsafeBufferPointer(start: base, count: count))
     }
 
     @inline(never)

@@ -192,7 +192,7 @@ struct GraphBuilder: Sendable {
         return append(node)
     }
 
-    
+    @inline(__always)
     mutating func append(_ node: Node) -> PickleRef {
         t.nodes.append(node)
         return .node(t.nodes.count - 1)
@@ -230,7 +230,7 @@ struct GraphBuilder: Sendable {
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
-            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t, &keyHashes) { return false }
+            guard isHashableKey(key) else { return false }
             if let position = locate(key, sequence: sequence, isDict: true) {
                 t.dicts[sequence][position + 1] = value
             } else {
@@ -259,7 +259,7 @@ struct GraphBuilder: Sendable {
         var i = pairs.startIndex
         while i < pairs.endIndex {
             let key = pairs[i], value = pairs[i + 1]
-            if key.isNode, !isScalarKey(key), !KeyEquality.isHashable(key, t, &keyHashes) { return false }
+            guard isHashableKey(key) else { return false }
             var k = start
             let end = t.dictItems.count
             while k < end && !KeyEquality.equal(t.dictItems[k], key, t, &keyHashes) { k += 2 }
@@ -301,7 +301,7 @@ struct GraphBuilder: Sendable {
     
     mutating func addToSet(sequence index: Int, _ items: some Collection<PickleRef>) -> Bool {
         for item in items {
-            if item.isNode, !isScalarKey(item), !KeyEquality.isHashable(item, t, &keyHashes) { return false }
+            guard isHashableKey(item) else { return false }
             if locate(item, sequence: index, isDict: false) == nil {
                 t.sequences[index].append(item)
             }
@@ -309,7 +309,11 @@ struct GraphBuilder: Sendable {
         return true
     }
 
-    
+    /// Whether `key` may be a dict key or set element: Python's `hash()` succeeds (scalars need no hashing).
+    mutating func isHashableKey(_ key: PickleRef) -> Bool {
+        !key.isNode || isScalarKey(key) || KeyEquality.isHashable(key, t, &keyHashes)
+    }
+
     func isScalarKey(_ ref: PickleRef) -> Bool {
         switch t.nodes[ref.nodeIndex].kind {
         case .string, .bytes, .int64, .float, .bigInt, .global, .object: return true

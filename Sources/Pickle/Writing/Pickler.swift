@@ -906,25 +906,13 @@ extension Pickler {
 
     fileprivate mutating func writeInt(_ value: Int64) {
         if proto >= 1 {
-            if value >= 0 && value <= 0xFF { writeOpcode(Opcode.binInt1.rawValue, UInt64(value), 1); return }
-            if value >= 0 && value <= 0xFFFF { writeOpcode(Opcode.binInt2.rawValue, UInt64(value), 2); return }
-            if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
-                writeOpcode(Opcode.binInt.rawValue, UInt64(UInt32(bitPattern: Int32(value))), 4)
+            // The binary forms, as a run of scalars encodes them (16 bytes of room for the stores).
+            var scratch: (UInt64, UInt64) = (0, 0)
+            let n = withUnsafeMutableBytes(of: &scratch) { Pickler.encodeInt(value, proto, $0.baseAddress!) }
+            if n > 0 {
+                withUnsafeBytes(of: &scratch) { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0 ..< n])) }
                 return
             }
-            #if _endian(little)
-            if proto >= 2 {
-                // LONG1 with the minimal two's-complement bytes (5...8 here), written in one append.
-                let magnitudeBits = 64 - (value < 0 ? (~value).leadingZeroBitCount : value.leadingZeroBitCount)
-                let n = magnitudeBits / 8 + 1
-                var buffer: (UInt64, UInt64) = ((UInt64(UInt8(n)) << 8 | UInt64(Opcode.long1.rawValue)) | UInt64(bitPattern: value) << 16,
-                                                UInt64(bitPattern: value) >> 48)
-                withUnsafeBytes(of: &buffer) { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0 ..< 2 + n])) }
-                return
-            }
-            #else
-            if proto >= 2 { writeBigInt(BigIntText.minimalTwosComplement(value)[...]); return }
-            #endif
         }
         if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
             write(Opcode.int.rawValue)
@@ -1093,13 +1081,6 @@ extension Pickler {
     /// `()`: EMPTY_TUPLE, or MARK TUPLE at protocol 0. Never memoized, as CPython.
     fileprivate mutating func writeEmptyTuple() {
         if proto >= 1 { write(Opcode.emptyTuple.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.tuple.rawValue) }
-    }
-
-    /// An opcode and its `count`-byte little-endian argument (count <= 7), in one append.
-    @inline(__always)
-    fileprivate mutating func writeOpcode(_ op: UInt8, _ argument: UInt64, _ count: Int) {
-        output.append(op)
-        writeLE(argument, count)
     }
 
     @inline(__always)
