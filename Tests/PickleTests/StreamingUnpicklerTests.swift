@@ -233,6 +233,44 @@ final class StreamingUnpicklerTests: XCTestCase {
         XCTAssertEqual(graphs.map(\.root.description), ["[['x'], 1]", "[['x'], 2]"])
         XCTAssertTrue(graphs[0].root.elements![0].isSameObject(as: graphs[1].root.elements![0]))
     }
+
+    /// `expectedByteCount` (a regular file's size) lets a payload split across chunks be reserved whole at
+    /// once. It is a hint: exact, too small, too large or zero, every chunking gives the same objects, and a
+    /// stream cut inside a payload still fails at the payload's offset after the complete pickles.
+    func testTheAnnouncedLengthIsOnlyAHint() async throws {
+        let payload = (0 ..< 1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let first = try Pickler.dumps(.bytes(payload), protocol: 5)
+        let second = try Pickler.dumps(.list([.bytes(Array(payload.reversed())), .string("end")]), protocol: 3)
+        let bytes = first + second
+        func decode(_ chunks: [[UInt8]], hint: Int?) async -> (payloads: [[UInt8]], error: PickleError?) {
+            var payloads: [[UInt8]] = []
+            do {
+                for try await graph in StreamingUnpickler(StreamTesting.sequence(chunks), expectedByteCount: hint) {
+                    let root = graph.root
+                    payloads.append(Array(root.bytes ?? root.elements?.first?.bytes ?? []))
+                }
+                return (payloads, nil)
+            } catch {
+                return (payloads, error as? PickleError)
+            }
+        }
+        for hint in [nil, bytes.count, bytes.count / 2, bytes.count * 2, 0] {
+            for chunks in StreamTesting.chunkings(of: bytes) {
+                let result = await decode(chunks, hint: hint)
+                XCTAssertNil(result.error, "hint \(String(describing: hint)), \(chunks.count) chunks")
+                XCTAssertEqual(result.payloads, [payload, payload.reversed()], "hint \(String(describing: hint)), \(chunks.count) chunks")
+            }
+        }
+        // Cut 100 bytes into the second pickle's payload, announcing the whole length.
+        let cut = Array(bytes[..<(first.count + 100)])
+        for chunks in StreamTesting.chunkings(of: cut) {
+            let result = await decode(chunks, hint: bytes.count)
+            XCTAssertEqual(result.payloads, [payload], "\(chunks.count) chunks")
+            XCTAssertEqual(result.error?.code, .truncated, "\(chunks.count) chunks")
+            XCTAssertLessThan(result.error?.offset ?? .max, first.count + 100)
+            XCTAssertGreaterThanOrEqual(result.error?.offset ?? -1, first.count)
+        }
+    }
 }
 
 /// Helpers for driving streaming readers in tests.

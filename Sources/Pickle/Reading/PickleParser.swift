@@ -40,6 +40,10 @@ public struct PickleParser {
     private var carryLength = 0
     /// Whether ``carryLength`` is the opcode's whole length (not just a lower bound from a partial header).
     private var carryLengthIsExact = false
+    /// The stream offset up to which the input's length was announced (``reserve(forInputSize:)``: a regular
+    /// file's size). A carried payload that ends within it is reserved whole at once, since its bytes are
+    /// known to exist; beyond it a declared length is never allocated ahead of the bytes that arrive.
+    private var announcedInputEnd = 0
 
     // Per-pickle state.
     var builder = GraphBuilder()
@@ -114,6 +118,7 @@ public struct PickleParser {
     /// Sizes the arenas of the next pickle for an input of `byteCount` bytes (one-shot decoding knows it).
     mutating func reserve(forInputSize byteCount: Int) {
         builder.reserve(forInputSize: byteCount)
+        announcedInputEnd = max(announcedInputEnd, offset + byteCount)
         // The arenas already fit this much input: grow ahead only if the pickle turns out larger.
         anticipatedSize = max(anticipatedSize, byteCount)
     }
@@ -257,6 +262,7 @@ public struct PickleParser {
                     if !need.isLine && !need.complete {
                         carryLength = need.length
                         carryLengthIsExact = need.exact
+                        reserveAnnouncedCarry(position)
                     }
                     return
                 }
@@ -287,6 +293,7 @@ public struct PickleParser {
                 if !need.isLine {
                     carryLength = need.length
                     carryLengthIsExact = need.exact
+                    reserveAnnouncedCarry(position)
                 }
                 if rest.isEmpty { return rest }
                 var take: Int
@@ -329,6 +336,15 @@ public struct PickleParser {
             carry = owned
         }
         return rest
+    }
+
+    /// Reserves the carried opcode whole when its exact length is known and its bytes lie within the announced
+    /// input (a large payload read from a file then lands in one buffer, instead of being copied at every
+    /// doubling of the carry).
+    private mutating func reserveAnnouncedCarry(_ position: Int) {
+        if carryLengthIsExact && carryLength > carry.capacity && position + carryLength <= announcedInputEnd {
+            carry.reserveCapacity(carryLength)
+        }
     }
 
     /// For each byte, how a one-byte chunk that begins that opcode is carried without being examined: 0 to
