@@ -130,4 +130,52 @@ final class FastPathTests: XCTestCase {
         }
         XCTAssertEqual(checked, 24)
     }
+
+    /// A node keeps its count in 32 bits; a longer payload or container goes to its own array. With the limit
+    /// lowered to 3, the payloads, tuples and lists of a session stream (the second pickle copies the first's
+    /// objects through the memo) take those paths and decode and re-encode exactly as with the normal limit,
+    /// fed whole, one byte at a time and split at every offset.
+    func testPayloadsAndContainersPastTheNodeCountLimitKeepTheirOwnArrays() throws {
+        let hex = String(decoding: try Python.script("""
+            import io, pickle, sys
+            f = io.BytesIO()
+            p = pickle.Pickler(f, 4)
+            t = (1, 2, 3, 4, 5)
+            lst = list(range(10))
+            p.dump([t, 'a string longer than three', b'a bytes payload', 2**100, lst, {'k': t}, (t, t)])
+            p.dump([t, lst, 'another string'])
+            sys.stdout.write(f.getvalue().hex())
+            """), as: UTF8.self)
+        let bytes = hexBytes(Substring(hex))
+        var session = UnpicklerOptions()
+        session.memoMode = .session
+        func decode(_ chunks: [[UInt8]], limit: Int?) throws -> [PickleGraph] {
+            var parser = PickleParser(options: session)
+            if let limit { parser.builder.countLimit = limit }
+            var graphs: [PickleGraph] = []
+            for chunk in chunks { try parser.feed(chunk, into: &graphs) }
+            try parser.finish()
+            return graphs
+        }
+        let expected = try decode([bytes], limit: nil)
+        XCTAssertEqual(expected.map(\.root.description), [
+            "[(1, 2, 3, 4, 5), 'a string longer than three', b'a bytes payload', 1267650600228229401496703205376, "
+                + "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], {'k': (1, 2, 3, 4, 5)}, ((1, 2, 3, 4, 5), (1, 2, 3, 4, 5))]",
+            "[(1, 2, 3, 4, 5), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'another string']",
+        ])
+        let expectedPickles = try expected.map { try Pickler.dumps($0) }
+        for chunks in StreamTesting.chunkings(of: bytes) {
+            let graphs = try decode(chunks, limit: 3)
+            XCTAssertEqual(graphs.map(\.root.description), expected.map(\.root.description), "\(chunks.count) chunks")
+            XCTAssertEqual(try graphs.map { try Pickler.dumps($0) }, expectedPickles, "\(chunks.count) chunks")
+            XCTAssertFalse(graphs[0].root.node!.external, "the 7-item root list has its own array")
+            for graph in graphs {
+                let t = graph.t
+                XCTAssertTrue(t.nodes.allSatisfy { $0.b <= 3 }, "no node keeps a count above the limit")
+                XCTAssertTrue(t.nodes.contains { $0.kind == .tuple && $0.external }, "a 5-tuple has its own array")
+                XCTAssertEqual(t.tupleElements(graph.root.elements![0].node!).count, 5)
+            }
+        }
+    }
+
 }

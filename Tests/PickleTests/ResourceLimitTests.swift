@@ -91,6 +91,46 @@ final class ResourceLimitTests: XCTestCase {
         XCTAssertEqual(Feeding.outcome(data, chunks: [], options: limited { $0.maxNestingDepth = 5 }).error?.code, .limitExceeded)
     }
 
+    /// The backward sweep serves graphs whose containers come before their container children; it must give
+    /// the depth the depth-first walk gives, and decline (nil) every other graph. Checked on every CPython
+    /// fixture, deep lists, and shapes built by hand through the memo.
+    func testTheSweepAndTheWalkMeasureTheSameDepth() throws {
+        var lateLinks = proto2  // lists linked after the fact, innermost link last (children come later)
+        for i in 0 ..< 50 { lateLinks += [Opcode.emptyList.rawValue, Opcode.longBinPut.rawValue] + le32(i) + [Opcode.pop.rawValue] }
+        for i in 0 ..< 49 {
+            lateLinks += [Opcode.longBinGet.rawValue] + le32(i) + [Opcode.longBinGet.rawValue] + le32(i + 1) + [Opcode.append.rawValue, Opcode.pop.rawValue]
+        }
+        lateLinks += [Opcode.longBinGet.rawValue] + le32(0) + [Opcode.stop.rawValue]
+        var earlyLinks = proto2  // each list appended into the one made after it (children come earlier)
+        earlyLinks += [Opcode.emptyList.rawValue, Opcode.longBinPut.rawValue] + le32(0) + [Opcode.pop.rawValue]
+        for i in 1 ..< 50 {
+            earlyLinks += [Opcode.emptyList.rawValue, Opcode.longBinGet.rawValue] + le32(i - 1) + [Opcode.append.rawValue, Opcode.longBinPut.rawValue] + le32(i) + [Opcode.pop.rawValue]
+        }
+        earlyLinks += [Opcode.longBinGet.rawValue] + le32(49) + [Opcode.stop.rawValue]
+        let inputs = Fixture.all.map(\.bytes) + [nestedLists(3000), nestedDicts(3000), nestedTuples(3000), lateLinks, earlyLinks]
+        var swept = 0, walked = 0
+        for bytes in inputs {
+            guard let graph = try? Unpickler.loads(bytes) else { continue }
+            let root = graph.root.ref
+            let walk = graph.t.nestingDepthByWalk(from: root, stoppingAbove: .max)
+            if let sweep = graph.t.nestingDepthBySweep(from: root, cappedAt: 1 << 30) {
+                XCTAssertEqual(sweep, walk, graph.root.description)
+                swept += 1
+            } else {
+                walked += 1
+            }
+            // Capped: the sweep reports at most the cap, and the cap exactly when the depth passes it.
+            if walk > 1, let capped = graph.t.nestingDepthBySweep(from: root, cappedAt: walk - 1) {
+                XCTAssertEqual(capped, walk)
+            }
+        }
+        XCTAssertEqual(try Unpickler.loads(lateLinks).t.nestingDepthBySweep(from: Unpickler.loads(lateLinks).root.ref, cappedAt: 100), 50)
+        XCTAssertNil(try Unpickler.loads(earlyLinks).t.nestingDepthBySweep(from: Unpickler.loads(earlyLinks).root.ref, cappedAt: 100))
+        XCTAssertEqual(try Unpickler.loads(earlyLinks).t.nestingDepthByWalk(from: Unpickler.loads(earlyLinks).root.ref, stoppingAbove: 100), 50)
+        XCTAssertGreaterThan(swept, 100)
+        XCTAssertGreaterThan(walked, 20)
+    }
+
     func testTenMillionMarksAreStoppedAtTheFirstOverTheLimit() {
         let data = proto2 + [UInt8](repeating: Opcode.mark.rawValue, count: 10_000_000)
         let whole = Feeding.outcome(data, chunks: [])

@@ -66,8 +66,9 @@ public struct UnpicklerLimits: Sendable, Equatable {
     /// MARKs open at once. Default 500,000: five times the 100,000-deep list CPython loads, half the
     /// million-deep structures that are only ever attacks. Nothing in this library recurses, so the limit
     /// protects the caller's own recursive code. Depth is measured when the pickle completes, and only for
-    /// pickles with more containers than the limit (fewer cannot nest deeper); that walk costs about a
-    /// tenth of the decoding time of such a graph.
+    /// pickles with more containers than the limit (fewer cannot nest deeper): by one sequential sweep of
+    /// the graph when its containers precede their container children (how CPython writes lists, dicts and
+    /// sets; about 5% of the decoding time of such a graph), else by a depth-first walk (about 13%).
     public var maxNestingDepth: Int = 500_000
     /// The most memo entries in one memo. Default 2^26.
     public var maxMemoEntries: Int = 1 << 26

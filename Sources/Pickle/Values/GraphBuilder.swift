@@ -8,6 +8,9 @@ struct GraphBuilder: Sendable {
     /// How many containers (lists, tuples, dicts, sets, objects) the graph has: the bound on its nesting
     /// depth that decides whether the depth needs measuring.
     var containerCount = 0
+    /// The largest count or payload length a node keeps in its 32-bit `b` (``Node/maxCount``); larger
+    /// payloads and containers go to their own arrays. Tests lower it to reach those paths with small input.
+    var countLimit = Node.maxCount
 
     init() {}
 
@@ -41,6 +44,7 @@ struct GraphBuilder: Sendable {
     /// Hands over the finished tables and leaves an empty builder sized like them.
     mutating func takeTables() -> GraphTables {
         var next = GraphBuilder(sizedLike: arenaSizes)
+        next.countLimit = countLimit
         // The key-shape scratch keeps its storage (its references belong to the finished graph).
         swap(&lastDistinctKeys, &next.lastDistinctKeys)
         next.lastDistinctKeys.removeAll(keepingCapacity: true)
@@ -82,9 +86,7 @@ struct GraphBuilder: Sendable {
             if n < 8, bytes[n - 1] & 0x80 != 0 { value |= ~0 << (8 * UInt64(n)) }
             return int(Int64(bitPattern: value))
         }
-        let offset = t.heap.count
-        t.heap.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0 ..< n]))
-        return append(Node(kind: .bigInt, a: offset, b: n))
+        return payload(.bigInt, copying: UnsafeRawBufferPointer(rebasing: bytes[0 ..< n]))
     }
 
     
@@ -97,6 +99,7 @@ struct GraphBuilder: Sendable {
     /// A payload node (`string`, `bytes`, `byteArray`) copied into the heap.
     
     mutating func payload(_ kind: NodeKind, copying bytes: UnsafeRawBufferPointer) -> PickleRef {
+        if bytes.count > countLimit { return payload(kind, sharing: Array(bytes)[...]) }
         let offset = t.heap.count
         t.heap.append(contentsOf: bytes)
         return append(Node(kind: kind, a: offset, b: bytes.count))
@@ -106,10 +109,11 @@ struct GraphBuilder: Sendable {
     
     mutating func payload(_ kind: NodeKind, sharing slice: ArraySlice<UInt8>) -> PickleRef {
         t.slices.append(slice)
-        return append(Node(kind: kind, a: t.slices.count - 1, b: slice.count, external: true))
+        return append(Node(kind: kind, a: t.slices.count - 1, external: true))
     }
 
     mutating func payload(_ kind: NodeKind, _ bytes: some Collection<UInt8>) -> PickleRef {
+        if bytes.count > countLimit { return payload(kind, sharing: Array(bytes)[...]) }
         let offset = t.heap.count
         t.heap.append(contentsOf: bytes)
         return append(Node(kind: kind, a: offset, b: t.heap.count - offset))
@@ -119,6 +123,11 @@ struct GraphBuilder: Sendable {
 
     
     mutating func list(_ items: some Collection<PickleRef> = EmptyCollection()) -> PickleRef {
+        if items.count > countLimit {
+            t.sequences.append(Array(items))
+            containerCount &+= 1
+            return append(Node(kind: .list, a: t.sequences.count - 1))
+        }
         let offset = t.listItems.count
         t.listItems.append(contentsOf: items)
         containerCount &+= 1
@@ -126,13 +135,13 @@ struct GraphBuilder: Sendable {
     }
 
     /// Appends items to a list node: in place at the end of the flat arena when the list is last there,
-    /// otherwise after moving the list to its own array.
+    /// otherwise (or when its count would pass ``Node/maxCount``) after moving the list to its own array.
     mutating func appendToList(_ index: Int, _ items: some Collection<PickleRef>) {
         let node = t.nodes[index]
         if node.external {
-            if node.b == 0 {
+            if node.b == 0 && items.count <= countLimit {
                 t.nodes[index].a = t.listItems.count
-            } else if node.a + node.b != t.listItems.count {
+            } else if node.a + node.b != t.listItems.count || node.b + items.count > countLimit {
                 t.sequences.append(Array(t.listItems[node.a ..< node.a + node.b]))
                 t.nodes[index] = Node(kind: .list, a: t.sequences.count - 1)
                 t.sequences[t.sequences.count - 1].append(contentsOf: items)
@@ -162,6 +171,11 @@ struct GraphBuilder: Sendable {
 
     
     mutating func tuple(_ items: some Collection<PickleRef>) -> PickleRef {
+        if items.count > countLimit {
+            t.sequences.append(Array(items))
+            containerCount &+= 1
+            return append(Node(kind: .tuple, a: t.sequences.count - 1, external: true))
+        }
         let offset = t.tupleItems.count
         t.tupleItems.append(contentsOf: items)
         containerCount &+= 1

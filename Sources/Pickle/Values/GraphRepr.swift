@@ -185,7 +185,7 @@ enum GraphRepr {
         guard case .reduce(let callable, let args) = record.constructor, callable.isNode,
               t.nodes[callable.nodeIndex].kind == .global,
               t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "collections", name: "OrderedDict"),
-              args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.nodes[args.nodeIndex].b == 0 else { return nil }
+              args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.tupleElements(t.nodes[args.nodeIndex]).isEmpty else { return nil }
         var items: [(PickleRef, PickleRef)] = []
         var positions: [Int: [Int]] = [:]  // key hash -> indexes in items: linear however many keys
         var hashes = KeyHashCache()

@@ -18,11 +18,13 @@ enum NodeKind: UInt8, Sendable {
 ///
 /// - `int64`: `a` is the value.
 /// - `bigInt`, `string`, `bytes`, `byteArray`: a payload; `a`/`b` are an offset and a length in the byte heap,
-///   or, when `external` is set, `a` indexes `slices` (large payloads kept as slices of the input).
+///   or, when `external` is set, `a` indexes `slices` (large payloads kept as slices of the input; `b` is then
+///   unused, the length is the slice's).
 ///   Strings hold UTF-8 with surrogates allowed (Python's `surrogatepass`); big integers hold minimal
 ///   two's-complement little-endian bytes.
 /// - `float`: `a` is the bit pattern.
-/// - `tuple`: `a`/`b` are an offset and a count in `tupleItems`.
+/// - `tuple`: `a`/`b` are an offset and a count in `tupleItems`; when `external` is set (a tuple too large for a
+///   32-bit count), `a` indexes `sequences`.
 /// - `list`: when `external` is set, `a`/`b` are an offset and a count in the flat `listItems` arena (the usual
 ///   case: one allocation for every list of the graph); otherwise `a` indexes `sequences` (a list that grew after
 ///   another list was appended behind it moves to its own array).
@@ -33,18 +35,31 @@ enum NodeKind: UInt8, Sendable {
 /// - `global`: `a` indexes `globals`. `object`: `a` indexes `objects`.
 /// - `buffer`: `a` indexes `buffers` (protocol 5 out-of-band data).
 
+///
+/// A node takes 16 bytes (the arena is most of a decoded graph's memory, and fresh memory costs a page fault
+/// per 4 KiB): `b` is stored in 32 bits. The builder keeps it below ``maxCount``: a payload or container
+/// larger than that lives in `slices`, `sequences` or `dicts`, whose arrays carry their own count.
 struct Node: Sendable {
     var a: Int
-    var b: Int
+    private var narrowB: UInt32
     var kind: NodeKind
     var external: Bool
     /// For `byteArray` and `buffer`: READONLY_BUFFER was applied.
     var readonly: Bool
 
+    /// The largest `b`.
+    static let maxCount = Int(UInt32.max)
+
+    /// A count or length: at most ``maxCount``.
+    var b: Int {
+        @inline(__always) get { Int(narrowB) }
+        @inline(__always) set { narrowB = UInt32(newValue) }
+    }
+
     init(kind: NodeKind, a: Int, b: Int = 0, external: Bool = false) {
         self.kind = kind
         self.a = a
-        self.b = b
+        self.narrowB = UInt32(b)
         self.external = external
         self.readonly = false
     }
@@ -162,7 +177,13 @@ struct GraphTables: Sendable {
 
     
     func tupleElements(_ node: Node) -> ArraySlice<PickleRef> {
-        tupleItems[node.a ..< node.a + node.b]
+        if node.external { return sequences[node.a][...] }
+        return tupleItems[node.a ..< node.a + node.b]
+    }
+
+    /// The length of a payload node (`bigInt`, `string`, `bytes`, `byteArray`).
+    func payloadCount(_ node: Node) -> Int {
+        node.external ? slices[node.a].count : node.b
     }
 
     /// A dict's keys and values, interleaved.
@@ -215,9 +236,14 @@ public struct NodeIdentity: Hashable, Sendable {
 extension GraphTables {
     /// The nesting depth of the graph below `root`: the most containers on one path, a container holding
     /// only scalars counting 1. A path that returns to a container already on it (a cycle) ends there.
-    /// One iterative depth-first pass: each node is expanded once and each reference looked at once. Stops
-    /// as soon as the depth passes `limit` and returns it.
+    /// Returns the depth, or some depth above `limit` as soon as one is found.
     func nestingDepth(from root: PickleRef, stoppingAbove limit: Int) -> Int {
+        nestingDepthBySweep(from: root, cappedAt: limit) ?? nestingDepthByWalk(from: root, stoppingAbove: limit)
+    }
+
+    /// ``nestingDepth(from:stoppingAbove:)`` by one iterative depth-first pass: each node is expanded once and
+    /// each reference looked at once. Stops as soon as the depth passes `limit` and returns it.
+    func nestingDepthByWalk(from root: PickleRef, stoppingAbove limit: Int) -> Int {
         guard root.isNode, nodes[root.nodeIndex].kind.isContainer else { return 0 }
         // 0: not reached; -1: on the current path; n > 0: the depth below and including the node.
         var height = [Int32](repeating: 0, count: nodes.count)
@@ -269,10 +295,61 @@ extension GraphTables {
         }
     }
 
+    /// The nesting depth below `root` in one backward pass over the arena, when every container's container
+    /// children were created after it (the usual shape: pickles create containers empty and then fill them,
+    /// and `import` copies keep that order); `nil` when one was not (a tuple or an object's arguments built
+    /// before it, a reference back to an earlier container), and the depth-first walk is needed.
+    ///
+    /// With children always later than their parents there is no cycle, and a node's height is final
+    /// before any parent reads it: a sequential pass, where the walk chases each reference. Heights are
+    /// capped at `limit + 1`, which is all the caller compares.
+    func nestingDepthBySweep(from root: PickleRef, cappedAt limit: Int) -> Int? {
+        guard root.isNode, nodes[root.nodeIndex].kind.isContainer else { return 0 }
+        let cap = Int32(min(limit, Int(Int32.max) - 2)) + 1
+        let first = root.nodeIndex  // only nodes from the root on can be below it (children come later)
+        var height = [Int32](repeating: 0, count: nodes.count - first)
+        return height.withUnsafeMutableBufferPointer { height -> Int? in
+            nodes.withUnsafeBufferPointer { nodes -> Int? in
+                /// The tallest child of the node at `index`, or nil if a container child comes before it.
+                func tallest(_ children: UnsafeBufferPointer<PickleRef>, _ index: Int) -> Int32? {
+                    var deepest: Int32 = 0
+                    for child in children where child.isNode {
+                        let c = child.nodeIndex
+                        if c > index {
+                            deepest = max(deepest, height[c - first])
+                        } else if nodes[c].kind.isContainer {
+                            return nil
+                        }
+                    }
+                    return deepest
+                }
+                var index = nodes.count - 1
+                while index >= first {
+                    let node = nodes[index]
+                    if node.kind.isContainer {
+                        var deepest: Int32?
+                        if node.kind == .object {
+                            var refs: [PickleRef] = []
+                            forEachChild(of: node) { refs.append($0) }
+                            deepest = refs.withUnsafeBufferPointer { tallest($0, index) }
+                        } else {
+                            withChildren(of: node, nil) { deepest = tallest($0, index) }
+                        }
+                        guard let deepest else { return nil }
+                        height[index - first] = min(deepest + 1, cap)
+                    }
+                    index -= 1
+                }
+                return Int(height[0])
+            }
+        }
+    }
+
     /// Calls `body` with a container's references in place (an object's come from `objectChildren`).
     @inline(__always)
     private func withChildren(of node: Node, _ objectChildren: [PickleRef]?, _ body: (UnsafeBufferPointer<PickleRef>) -> Void) {
         switch node.kind {
+        case .tuple where node.external: sequences[node.a].withUnsafeBufferPointer(body)
         case .tuple: tupleItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
         case .list where node.external: listItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
         case .list, .set, .frozenSet: sequences[node.a].withUnsafeBufferPointer(body)

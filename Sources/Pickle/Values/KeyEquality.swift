@@ -105,7 +105,7 @@ enum KeyEquality {
             }
             guard hashable else { cache.unhashable.insert(index); continue }
             hasher.combine(node.kind == .tuple ? UInt8(100) : UInt8(101))
-            hasher.combine(node.kind == .tuple ? node.b : combined)
+            hasher.combine(node.kind == .tuple ? t.tupleElements(node).count : combined)
             cache.hashes[index] = hasher.finalize()
         }
     }
@@ -139,7 +139,7 @@ enum KeyEquality {
             guard let ha = hash(a, t, &cache), let hb = hash(b, t, &cache), ha == hb else { return false }
             let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
             if na.kind == .tuple {
-                guard na.b == nb.b else { return false }
+                guard t.tupleElements(na).count == t.tupleElements(nb).count else { return false }
                 work.append(contentsOf: zip(t.tupleElements(na), t.tupleElements(nb)))
                 continue
             }
@@ -173,8 +173,9 @@ enum KeyEquality {
         guard na.kind == nb.kind else { return .different }
         switch na.kind {
         case .string, .bytes, .bigInt:
-            guard na.b == nb.b else { return .different }
-            let same = t.withPayload(of: na) { pa in t.withPayload(of: nb) { pb in pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0 } }
+            let same = t.withPayload(of: na) { pa in
+                t.withPayload(of: nb) { pb in pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0) }
+            }
             return same ? .equal : .different
         case .float:
             // Non-integral floats (integral ones are numeric keys): equal values; nan is never equal.

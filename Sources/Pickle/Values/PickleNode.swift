@@ -142,9 +142,9 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         guard let node else { return nil }
         switch node.kind {
         case .list, .set, .frozenSet: return t.elements(of: node).count
-        case .tuple: return node.b
+        case .tuple: return t.tupleElements(node).count
         case .dict: return t.dictEntries(node).count / 2
-        case .string, .bytes, .byteArray: return node.b
+        case .string, .bytes, .byteArray: return t.payloadCount(node)
         default: return nil
         }
     }

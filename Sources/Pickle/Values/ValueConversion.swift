@@ -102,21 +102,34 @@ extension GraphBuilder {
                     t.heap.append(contentsOf: s.heap[node.a ..< node.a + node.b])
                     node.a = offset
                 }
+            case .tuple where node.external:
+                t.sequences.append(s.tupleElements(node).map(local))
+                node.a = t.sequences.count - 1
             case .tuple:
                 let offset = t.tupleItems.count
                 t.tupleItems.append(contentsOf: s.tupleElements(node).map(local))
                 node.a = offset
             case .list:
                 let items = s.elements(of: node).map(local)
-                node = Node(kind: .list, a: t.listItems.count, b: items.count, external: true)
-                t.listItems.append(contentsOf: items)
+                if items.count > countLimit {
+                    t.sequences.append(items)
+                    node = Node(kind: .list, a: t.sequences.count - 1)
+                } else {
+                    node = Node(kind: .list, a: t.listItems.count, b: items.count, external: true)
+                    t.listItems.append(contentsOf: items)
+                }
             case .set, .frozenSet:
                 t.sequences.append(s.sequences[node.a].map(local))
                 node.a = t.sequences.count - 1
             case .dict:
                 let entries = s.dictEntries(node).map(local)
-                node = Node(kind: .dict, a: t.dictItems.count, b: entries.count, external: true)
-                t.dictItems.append(contentsOf: entries)
+                if entries.count > countLimit {
+                    t.dicts.append(entries)
+                    node = Node(kind: .dict, a: t.dicts.count - 1)
+                } else {
+                    node = Node(kind: .dict, a: t.dictItems.count, b: entries.count, external: true)
+                    t.dictItems.append(contentsOf: entries)
+                }
             case .global:
                 t.globals.append(s.globals[node.a])
                 node.a = t.globals.count - 1

@@ -622,8 +622,10 @@ extension Pickler {
     fileprivate func reconstructorState(_ callable: PickleRef, _ args: PickleRef, _ t: GraphTables) -> PickleRef? {
         guard callable.isNode, t.nodes[callable.nodeIndex].kind == .global,
               t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "copyreg", name: "_reconstructor"),
-              args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.nodes[args.nodeIndex].b == 3 else { return nil }
-        let state = t.tupleItems[t.nodes[args.nodeIndex].a + 2]
+              args.isNode, t.nodes[args.nodeIndex].kind == .tuple else { return nil }
+        let items = t.tupleElements(t.nodes[args.nodeIndex])
+        guard items.count == 3 else { return nil }
+        let state = items[items.startIndex + 2]
         guard state.isNode, [.dict, .list].contains(t.nodes[state.nodeIndex].kind) else { return nil }
         return state
     }
