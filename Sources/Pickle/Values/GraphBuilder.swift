@@ -24,16 +24,17 @@ struct GraphBuilder: Sendable {
                    tupleItems: t.tupleItems.count, dictItems: t.dictItems.count)
     }
 
-    /// A builder whose arenas have room for a graph of the given sizes: a stream of similar records then
-    /// allocates each arena once per record instead of growing it from empty. Capped, so one huge pickle
-    /// does not make every later one reserve as much.
-    init(sizedLike previous: ArenaSizes) {
+    /// Empty tables with room for a graph of the given sizes: a stream of similar records then allocates
+    /// each arena once per record instead of growing it from empty. Capped, so one huge pickle does not make
+    /// every later one reserve as much.
+    static func tables(sizedLike previous: ArenaSizes) -> GraphTables {
         let cap = 1 << 14
-        if previous.nodes > 0 { t.nodes.reserveCapacity(min(previous.nodes, cap)) }
+        var t = GraphTables(nodeCapacity: min(max(previous.nodes, 16), cap))
         if previous.heap > 0 { t.heap.reserveCapacity(min(previous.heap, cap * 16)) }
         if previous.listItems > 0 { t.listItems.reserveCapacity(min(previous.listItems, cap)) }
         if previous.tupleItems > 0 { t.tupleItems.reserveCapacity(min(previous.tupleItems, cap)) }
         if previous.dictItems > 0 { t.dictItems.reserveCapacity(min(previous.dictItems, cap)) }
+        return t
     }
 
     /// Gives the node arena its own storage if this builder was copied (see ``FlatBuffer/makeUnique()``).
@@ -41,15 +42,18 @@ struct GraphBuilder: Sendable {
         t.nodes.makeUnique()
     }
 
-    /// Hands over the finished tables and leaves an empty builder sized like them.
+    /// Hands over the finished tables and leaves the builder empty, its arenas sized like them. The tables
+    /// move out (no copy of their dozen arrays), and the per-graph indexes are emptied; the key-shape
+    /// scratch keeps its storage.
     mutating func takeTables() -> GraphTables {
-        var next = GraphBuilder(sizedLike: arenaSizes)
-        next.countLimit = countLimit
-        // The key-shape scratch keeps its storage (its references belong to the finished graph).
-        swap(&lastDistinctKeys, &next.lastDistinctKeys)
-        next.lastDistinctKeys.removeAll(keepingCapacity: true)
-        swap(&self, &next)
-        return next.t
+        var finished = GraphBuilder.tables(sizedLike: arenaSizes)
+        swap(&finished, &t)
+        containerCount = 0
+        if !dictIndexes.isEmpty { dictIndexes = [:] }
+        if !setIndexes.isEmpty { setIndexes = [:] }
+        if !keyHashes.hashes.isEmpty || !keyHashes.unhashable.isEmpty { keyHashes = KeyHashCache() }
+        lastDistinctKeys.removeAll(keepingCapacity: true)
+        return finished
     }
 
     /// Reserves arena space for a pickle of `inputSize` bytes, so the arenas do not regrow (and copy) as it

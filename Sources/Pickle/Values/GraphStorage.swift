@@ -143,7 +143,7 @@ public struct OutOfBandBuffer: Sendable {
 /// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
 
 struct GraphTables: Sendable {
-    var nodes = FlatBuffer<Node>(capacity: 16)
+    var nodes: FlatBuffer<Node>
     var heap: [UInt8] = []
     var slices: [ArraySlice<UInt8>] = []
     var tupleItems: [PickleRef] = []
@@ -157,7 +157,9 @@ struct GraphTables: Sendable {
     /// Nodes copied from an earlier graph of the same session: local node index -> identity of the original.
     var origins: [Int: NodeIdentity] = [:]
 
-    init() {}
+    init(nodeCapacity: Int = 16) {
+        nodes = FlatBuffer<Node>(capacity: nodeCapacity)
+    }
 
     /// Payloads at or above this size that lie inside one input chunk are kept as slices of that chunk
     /// (zero copy); smaller ones are copied into the heap, which costs less than retaining the chunk.

@@ -167,6 +167,16 @@ enum KeyEquality {
     @inline(__always)
     private static func scalarEqual(_ a: PickleRef, _ b: PickleRef, _ t: GraphTables) -> Comparison {
         if a == b { return .equal }
+        if a.isNode && b.isNode {
+            // The usual dict key: two short strings in the heap (lengths first, then the bytes).
+            let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
+            if na.kind == .string && nb.kind == .string && !na.external && !nb.external {
+                guard na.b == nb.b else { return .different }
+                return t.heap.withUnsafeBufferPointer { heap in
+                    na.b == 0 || memcmp(heap.baseAddress! + na.a, heap.baseAddress! + nb.a, na.b) == 0
+                } ? .equal : .different
+            }
+        }
         if let x = numericKey(a, t) { return numericKey(b, t) == x ? .equal : .different }
         guard a.isNode, b.isNode else { return .different }
         let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
