@@ -1044,13 +1044,23 @@ extension Pickler {
     mutating func drain() {
         guard var target = sink, !output.isEmpty, sinkError == nil, !framing else { return }
         sink = nil  // keeps the sink's storage uniquely referenced while it writes
-        do { try target.write(output[...]) } catch { sinkError = error }
+        // A full frame is handed over as it is (zero copy) and the next gets a fresh buffer; a few bytes
+        // (the opcodes before a large payload) go as a copy, and the buffer is kept for the next frame.
+        let handsOverBuffer = output.count >= Pickler.smallDrain
+        do { try target.write(handsOverBuffer ? output[...] : Array(output)[...]) } catch { sinkError = error }
         sink = target
         drainedCount += output.count
         drainedDuringDump = true
-        output = []
-        output.reserveCapacity(Pickler.frameSizeTarget + 64)
+        if handsOverBuffer {
+            output = []
+            output.reserveCapacity(Pickler.frameSizeTarget + 64)
+        } else {
+            output.removeAll(keepingCapacity: true)
+        }
     }
+
+    /// Below this many bytes, ``drain()`` copies the output instead of giving its buffer away.
+    static let smallDrain = 4096
 
     /// Hands a large payload to the sink as its own buffer, after the bytes before it.
     fileprivate mutating func drainPayload(_ bytes: ArraySlice<UInt8>) {
