@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A growable array of plain values for the decoder's hot loop (the parser's stack and memo, the graph's
 /// node arena).
 ///
@@ -8,13 +14,24 @@
 /// owner while it runs. A copied owner (the parser is a public struct) therefore still behaves as a value. A finished graph's buffers are
 /// never written again, so any number of readers may share them.
 struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableCollection {
-    /// Owns the allocation; the buffer itself keeps the pointer, so hot paths never touch the object.
+    /// Owns the allocation (C heap, so a large arena grows by `realloc`, which moves pages instead of
+    /// copying them and faulting in fresh ones); the buffer itself keeps the pointer, so hot paths never touch
+    /// the object.
     private final class Storage {
-        let base: UnsafeMutablePointer<Element>
+        private(set) var base: UnsafeMutablePointer<Element>
 
-        init(capacity: Int) { base = .allocate(capacity: capacity) }
+        init(capacity: Int) { base = Storage.resized(nil, capacity) }
 
-        deinit { base.deallocate() }
+        /// Grows the allocation to `capacity` elements, keeping the contents.
+        func grow(to capacity: Int) { base = Storage.resized(base, capacity) }
+
+        private static func resized(_ old: UnsafeMutablePointer<Element>?, _ capacity: Int) -> UnsafeMutablePointer<Element> {
+            let (bytes, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+            guard !overflow, let raw = realloc(old, bytes) else { fatalError("FlatBuffer: cannot allocate \(capacity) elements") }
+            return raw.assumingMemoryBound(to: Element.self)
+        }
+
+        deinit { free(base) }
     }
 
     private var storage: Storage
@@ -86,7 +103,7 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
 
     /// Makes room for `minimumCapacity` elements in all.
     mutating func reserveCapacity(_ minimumCapacity: Int) {
-        if minimumCapacity > capacity { reallocate(capacity: minimumCapacity) }
+        if minimumCapacity > capacity { resize(to: minimumCapacity) }
     }
 
     func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
@@ -105,7 +122,18 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
 
     @inline(never)
     private mutating func grow(toAtLeast needed: Int) {
-        reallocate(capacity: Swift.max(needed, capacity * 2))
+        resize(to: Swift.max(needed, capacity * 2))
+    }
+
+    /// Grows the storage in place when this buffer owns it alone, else moves to storage of its own.
+    private mutating func resize(to newCapacity: Int) {
+        if isKnownUniquelyReferenced(&storage) {
+            storage.grow(to: newCapacity)
+            base = storage.base
+            capacity = newCapacity
+        } else {
+            reallocate(capacity: newCapacity)
+        }
     }
 
     private mutating func reallocate(capacity newCapacity: Int) {
