@@ -139,7 +139,7 @@ struct GraphBuilder: Sendable {
     }
 
     /// Appends items to a list node: in place at the end of the flat arena when the list is last there,
-    /// otherwise (or when its count would pass ``Node/maxCount``) after moving the list to its own array.
+    /// otherwise (or when its count would pass ``countLimit``) after moving the list to its own array.
     mutating func appendToList(_ index: Int, _ items: some Collection<PickleRef>) {
         let node = t.nodes[index]
         if node.external {

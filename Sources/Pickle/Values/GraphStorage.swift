@@ -34,7 +34,6 @@ enum NodeKind: UInt8, Sendable {
 ///   `dicts` (a dict that outgrew a linear scan, or grew after another dict was filled behind it).
 /// - `global`: `a` indexes `globals`. `object`: `a` indexes `objects`.
 /// - `buffer`: `a` indexes `buffers` (protocol 5 out-of-band data).
-
 ///
 /// A node takes 16 bytes (the arena is most of a decoded graph's memory, and fresh memory costs a page fault
 /// per 4 KiB): `b` is stored in 32 bits. The builder keeps it below ``maxCount``: a payload or container
