@@ -99,6 +99,58 @@ final class FastPathTests: XCTestCase {
         try second.finish()
     }
 
+    /// A parser copied in the middle of a pickle continues as a value: each copy writes only its own payload
+    /// heap, item arenas, key-shape scratch, and lists, sets and dicts that live in buffers of their own (the
+    /// builder grows none of them in place while a copy shares it). Pairs of CPython pickles that agree up to
+    /// some byte and differ after it are split there; each copy must decode what its whole pickle decodes to.
+    func testACopiedParserKeepsItsOwnArenasAndContainers() throws {
+        let output = String(decoding: try Python.script("""
+            import pickle
+            # Each pair pickles to the same length (protocol 4 frames declare it) and differs in its last items.
+            # A dict or set of 1020 items lives in a buffer of its own, grown to room for 1024 by its first batch
+            # of 1000; its second batch then writes in place.
+            pairs = [
+                # small strings (the heap), small lists (the list arena), records (the dict arena, key shapes)
+                ([{'x': 0}] + [f'w{i}' for i in range(30)] + [[1, 2], 'tail-a', {'a': 1, 'b': 2}, {'a': 3, 'b': 4}],
+                 [{'x': 0}] + [f'w{i}' for i in range(30)] + [[3, 4], 'tail-b', {'a': 5, 'b': 6}, {'b': 7, 'a': 8}]),
+                ([[i] for i in range(1500)], [[i] for i in range(1300)] + [[i + 20_000] for i in range(1300, 1500)]),
+                ({i: i for i in range(1020)}, {**{i: i for i in range(1000)}, **{i + 10_000: i for i in range(1000, 1020)}}),
+                # small ints iterate in order, and 10000... land after them in the hash table
+                (set(range(1020)), set(range(1000)) | set(range(10_000, 10_020))),
+            ]
+            for a, b in pairs:
+                assert all(len(pickle.dumps(a, p)) == len(pickle.dumps(b, p)) for p in (2, 4))
+                for proto in (2, 4):
+                    print(pickle.dumps(a, proto).hex(), pickle.dumps(b, proto).hex())
+            """), as: UTF8.self)
+        let lines = output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 8)
+        for line in lines {
+            let fields = line.split(separator: " ").map { hexBytes($0) }
+            let (first, second) = (fields[0], fields[1])
+            let expected = try [first, second].map { try Unpickler.loads($0).root.description }
+            XCTAssertNotEqual(expected[0], expected[1])
+            let common = zip(first, second).prefix(while: { $0 == $1 }).count
+            XCTAssertGreaterThan(common, 100)
+            // The copy stops halfway, or just before its STOP (every change made, none yet taken into a
+            // graph); the original then runs to its end; then the copy finishes. Were the two to share
+            // storage, the original's writes would land on the copy's half-built containers.
+            for pause in [common + (second.count - common) / 2, second.count - 1] {
+                var parser = PickleParser()
+                var outFirst: [PickleGraph] = [], outSecond: [PickleGraph] = []
+                try parser.feed(first[..<common], into: &outFirst)
+                var copy = parser
+                try copy.feed(second[common ..< pause], into: &outSecond)
+                try parser.feed(first[common...], into: &outFirst)
+                try copy.feed(second[pause...], into: &outSecond)
+                try parser.finish()
+                try copy.finish()
+                XCTAssertEqual(outFirst.map { $0.root.description }, [expected[0]])
+                XCTAssertEqual(outSecond.map { $0.root.description }, [expected[1]])
+            }
+        }
+    }
+
     /// Runs of plain scalars are encoded in bulk; the bytes equal CPython's at every protocol, including where
     /// frames (and, streaming, drains to the sink) fall in the middle of a run and where a run meets a value
     /// of another kind.

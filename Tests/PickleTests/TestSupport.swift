@@ -87,13 +87,19 @@ enum Feeding {
         var h = Hasher()
         h.combine(g.rootRef)
         for n in t.nodes { h.combine(n.kind.rawValue); h.combine(n.a); h.combine(n.b); h.combine(n.external); h.combine(n.readonly) }
-        h.combine(t.heap)
+        func combine<E: Hashable>(_ buffer: FlatBuffer<E>) {
+            h.combine(buffer.count)
+            for element in buffer { h.combine(element) }
+        }
+        combine(t.heap)
         for s in t.slices { h.combine(s.count); s.withUnsafeBytes { h.combine(bytes: $0) } }
-        h.combine(t.tupleItems)
-        h.combine(t.listItems)
-        h.combine(t.sequences)
-        h.combine(t.dictItems)
-        h.combine(t.dicts)
+        combine(t.tupleItems)
+        combine(t.listItems)
+        h.combine(t.sequences.count)
+        t.sequences.forEach(combine)
+        combine(t.dictItems)
+        h.combine(t.dicts.count)
+        t.dicts.forEach(combine)
         h.combine(t.globals)
         h.combine(t.objects.count)
         for o in t.objects { h.combine(o.constructor); h.combine(o.operations) }

@@ -45,6 +45,9 @@ public struct PickleParser {
     /// known to exist; beyond it a declared length is never allocated ahead of the bytes that arrive.
     private var announcedInputEnd = 0
 
+    /// Referenced by this parser alone unless the parser was copied (see ``makeStorageUnique()``).
+    private var copyToken = CopyToken()
+
     // Per-pickle state.
     var builder = GraphBuilder()
     private var stack = FlatBuffer<PickleRef>(capacity: 64)
@@ -179,9 +182,13 @@ public struct PickleParser {
         try feed(chunk[...], into: &output)
     }
 
-    /// Gives the stack and memo their own storage if this parser was copied (``FlatBuffer`` checks
-    /// uniqueness here, on entry, rather than on every push).
+    /// Gives the stack, memo and graph arenas their own storage if this parser was copied (``FlatBuffer``
+    /// checks uniqueness here, on entry, rather than on every push). One check covers them all: the buffers
+    /// are shared only with a copy of this parser, and a copy shares ``copyToken`` too.
+    @inline(__always)
     private mutating func makeStorageUnique() {
+        if isKnownUniquelyReferenced(&copyToken) { return }
+        copyToken = CopyToken()
         stack.makeUnique()
         marks.makeUnique()
         memo.makeUnique()
@@ -1285,3 +1292,7 @@ func hexByte(_ b: UInt8) -> String {
     let digits = Array("0123456789abcdef")
     return "'\\x\(digits[Int(b >> 4)])\(digits[Int(b & 15)])'"
 }
+
+/// An object whose only job is to be referenced by one parser: while its reference count is 1, the parser
+/// has not been copied, so none of its buffers is shared.
+private final class CopyToken {}

@@ -4,46 +4,63 @@ import Glibc
 import Darwin
 #endif
 
-/// A growable array of plain values for the decoder's hot loop (the parser's stack and memo, the graph's
-/// node arena).
+/// A growable array of plain values for the decoder's hot loop and for a graph's tables (the parser's
+/// stack and memo, a graph's nodes, payload heap and item arenas).
 ///
 /// `Array.append` calls out of line (a uniqueness check, then a capacity check) on every push; here an append
 /// is a compare, a store and an increment. The price is that copy-on-write is not checked on every write:
 /// the owner calls ``makeUnique()`` when it is entered from outside and is about to write
-/// (``PickleParser/feed(_:into:)`` before it runs opcodes), which is enough because nothing can copy the
-/// owner while it runs. A copied owner (the parser is a public struct) therefore still behaves as a value. A finished graph's buffers are
-/// never written again, so any number of readers may share them.
+/// (``PickleParser/feed(_:into:)`` before it runs opcodes; the graph builder before it changes a list or
+/// dict that lives in its own buffer), which is enough because nothing can copy the owner while it runs. A
+/// copied owner (the parser is a public struct) therefore still behaves as a value. Growing always checks:
+/// storage another buffer still uses is never grown in place, so no buffer's memory moves under a copy. A
+/// finished graph's buffers are never written again, so any number of readers may share them.
+///
+/// Several buffers may share one ``FlatStorage`` as consecutive regions (``init(region:of:count:)``): a small
+/// finished graph keeps its nodes, payload bytes and items in one allocation.
 struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableCollection {
-    /// Owns the allocation (C heap, so a large arena grows by `realloc`, which moves pages instead of
-    /// copying them and faulting in fresh ones); the buffer itself keeps the pointer, so hot paths never touch
-    /// the object.
-    private final class Storage {
-        private(set) var base: UnsafeMutablePointer<Element>
-
-        init(capacity: Int) { base = Storage.resized(nil, capacity) }
-
-        /// Grows the allocation to `capacity` elements, keeping the contents.
-        func grow(to capacity: Int) { base = Storage.resized(base, capacity) }
-
-        private static func resized(_ old: UnsafeMutablePointer<Element>?, _ capacity: Int) -> UnsafeMutablePointer<Element> {
-            let (bytes, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
-            guard !overflow, let raw = realloc(old, bytes) else { fatalError("FlatBuffer: cannot allocate \(capacity) elements") }
-            return raw.assumingMemoryBound(to: Element.self)
-        }
-
-        deinit { free(base) }
-    }
-
-    private var storage: Storage
+    private var storage: FlatStorage
     private var base: UnsafeMutablePointer<Element>
-    private var capacity: Int
+    /// The number of elements the buffer can hold before it grows.
+    private(set) var capacity: Int
     /// The number of elements.
     private(set) var count = 0
 
     init(capacity: Int = 16) {
-        self.capacity = Swift.max(capacity, 1)
-        storage = Storage(capacity: self.capacity)
-        base = storage.base
+        if capacity <= 0 {
+            storage = FlatStorage.empty
+            self.capacity = 0
+        } else {
+            storage = FlatStorage.make(byteCount: FlatBuffer.byteCount(capacity), growable: true)
+            self.capacity = capacity
+        }
+        base = storage.start.assumingMemoryBound(to: Element.self)
+    }
+
+    /// A buffer of the given elements (sized to fit them).
+    init(_ elements: some Collection<Element>) {
+        self.init(capacity: elements.count)
+        append(contentsOf: elements)
+    }
+
+    /// A full region of `count` elements at `start`, inside `storage` (which other regions may share): the
+    /// buffer moves to storage of its own if it is ever grown.
+    init(region start: UnsafeMutableRawPointer, of storage: FlatStorage, count: Int) {
+        self.storage = storage
+        base = start.assumingMemoryBound(to: Element.self)
+        capacity = count
+        self.count = count
+    }
+
+    /// The storage the elements live in (what keeps them alive), and where they start in it.
+    var storageOwner: FlatStorage { storage }
+    var baseAddress: UnsafeMutablePointer<Element> { base }
+
+    /// The bytes `count` elements take.
+    static func byteCount(_ count: Int) -> Int {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        guard !overflow else { fatalError("FlatBuffer: cannot allocate \(count) elements") }
+        return bytes
     }
 
     var startIndex: Int { 0 }
@@ -81,6 +98,27 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         count += repeatCount
     }
 
+    /// Appends the elements of a buffer in one copy.
+    @inline(__always)
+    mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
+        let n = elements.count
+        if n == 0 { return }
+        if count + n > capacity { grow(toAtLeast: count + n) }
+        (base + count).initialize(from: elements.baseAddress!, count: n)
+        count += n
+    }
+
+    /// Appends any collection's elements (in one copy when they are contiguous).
+    mutating func append(contentsOf elements: some Collection<Element>) {
+        if let done: Void = elements.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) { return done }
+        let n = elements.count
+        if count + n > capacity { grow(toAtLeast: count + n) }
+        for element in elements {
+            base[count] = element
+            count += 1
+        }
+    }
+
     @inline(__always) @discardableResult
     mutating func removeLast() -> Element {
         precondition(count > 0, "removeLast from an empty FlatBuffer")
@@ -110,6 +148,10 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         try body(UnsafeBufferPointer(start: base, count: count))
     }
 
+    func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
     /// Empties the buffer, keeping its storage.
     mutating func removeAll() { count = 0 }
 
@@ -120,16 +162,33 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         return UnsafeBufferPointer(start: base + start, count: count - start)
     }
 
-    @inline(never)
-    private mutating func grow(toAtLeast needed: Int) {
-        resize(to: Swift.max(needed, capacity * 2))
+    /// The elements in `range`, valid while this buffer's storage lives and is not changed (a finished
+    /// graph's tables: for as long as the graph).
+    @inline(__always)
+    func unsafeElements(_ range: Range<Int>) -> UnsafeBufferPointer<Element> {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "FlatBuffer range out of bounds")
+        return UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
-    /// Grows the storage in place when this buffer owns it alone, else moves to storage of its own.
+    /// Copies the elements to `destination` (which has room for them) and returns the bytes written.
+    func copyBytes(to destination: UnsafeMutableRawPointer) -> Int {
+        let bytes = count * MemoryLayout<Element>.stride
+        if bytes > 0 { destination.copyMemory(from: base, byteCount: bytes) }
+        return bytes
+    }
+
+    @inline(never)
+    private mutating func grow(toAtLeast needed: Int) {
+        resize(to: Swift.max(needed, capacity * 2, 16))
+    }
+
+    /// Grows the storage in place when this buffer owns it alone (and it may grow), else moves to storage of
+    /// its own.
     private mutating func resize(to newCapacity: Int) {
-        if isKnownUniquelyReferenced(&storage) {
-            storage.grow(to: newCapacity)
-            base = storage.base
+        if storage.isGrowable && isKnownUniquelyReferenced(&storage) {
+            let used = count * MemoryLayout<Element>.stride
+            base = storage.grow(toByteCount: FlatBuffer.byteCount(newCapacity), keeping: used)
+                .assumingMemoryBound(to: Element.self)
             capacity = newCapacity
         } else {
             reallocate(capacity: newCapacity)
@@ -137,12 +196,81 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     }
 
     private mutating func reallocate(capacity newCapacity: Int) {
-        let fresh = Storage(capacity: newCapacity)
-        fresh.base.initialize(from: base, count: count)
+        let fresh = FlatStorage.make(byteCount: FlatBuffer.byteCount(Swift.max(newCapacity, 1)), growable: true)
+        let freshBase = fresh.start.assumingMemoryBound(to: Element.self)
+        freshBase.initialize(from: base, count: count)
         storage = fresh
-        base = fresh.base
-        capacity = newCapacity
+        base = freshBase
+        capacity = Swift.max(newCapacity, 1)
     }
 }
 
 extension FlatBuffer: @unchecked Sendable where Element: Sendable {}
+
+/// The header of a ``FlatStorage``.
+struct FlatStorageHeader {
+    /// The C-heap block the elements live in once they outgrew the object's tail (or were too large for it).
+    var external: UnsafeMutableRawPointer?
+    /// Whether the one buffer that owns this storage may grow it in place: false for storage that several
+    /// buffers share as regions (a finished graph's tables) and for the shared empty storage.
+    var growable: Bool
+}
+
+/// The memory of flat buffers: one allocation for small ones (the elements live in the object's tail), a
+/// C-heap block for large ones and for those that grew, so a large arena grows by `realloc`, which moves
+/// its pages instead of copying them into freshly faulted memory.
+final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
+    /// Larger capacities go to the C heap at once: a buffer that grows then leaves no large tail unused.
+    static let tailByteLimit = 4096
+
+    /// Storage with no room, shared by every empty buffer (growing it always allocates anew).
+    nonisolated(unsafe) static let empty = FlatStorage.make(byteCount: 0, growable: false)
+
+    /// Storage for `byteCount` bytes, 8-byte aligned.
+    static func make(byteCount: Int, growable: Bool) -> FlatStorage {
+        let inTail = byteCount <= tailByteLimit
+        let words = inTail ? (byteCount + 7) / 8 : 0
+        let object = create(minimumCapacity: words) { _ in FlatStorageHeader(external: nil, growable: growable) }
+        let storage = unsafeDowncast(object, to: FlatStorage.self)
+        if !inTail { storage.header.external = FlatStorage.reallocate(nil, byteCount) }
+        return storage
+    }
+
+    /// Where the elements start.
+    var start: UnsafeMutableRawPointer {
+        if let external = header.external { return external }
+        return withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
+    }
+
+    var isGrowable: Bool { header.growable }
+
+    /// Makes room for `byteCount` bytes, keeping the first `used` bytes, and returns the new start.
+    func grow(toByteCount byteCount: Int, keeping used: Int) -> UnsafeMutableRawPointer {
+        if let external = header.external {
+            let moved = FlatStorage.reallocate(external, byteCount)
+            header.external = moved
+            return moved
+        }
+        let moved = FlatStorage.reallocate(nil, byteCount)
+        if used > 0 { moved.copyMemory(from: start, byteCount: used) }
+        header.external = moved
+        return moved
+    }
+
+    private static func reallocate(_ old: UnsafeMutableRawPointer?, _ byteCount: Int) -> UnsafeMutableRawPointer {
+        guard let block = realloc(old, Swift.max(byteCount, 1)) else {
+            fatalError("FlatBuffer: cannot allocate \(byteCount) bytes")
+        }
+        return block
+    }
+
+    deinit { free(header.external) }
+}
+
+extension FlatBuffer where Element == UInt8 {
+    /// Appends raw bytes in one copy.
+    @inline(__always)
+    mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
+        append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+    }
+}

@@ -37,23 +37,64 @@ struct GraphBuilder: Sendable {
         return t
     }
 
-    /// Gives the node arena its own storage if this builder was copied (see ``FlatBuffer/makeUnique()``).
+    /// Gives the arenas their own storage if this builder was copied (see ``FlatBuffer/makeUnique()``).
     mutating func makeUnique() {
         t.nodes.makeUnique()
+        t.heap.makeUnique()
+        t.tupleItems.makeUnique()
+        t.listItems.makeUnique()
+        t.dictItems.makeUnique()
+        lastDistinctKeys.makeUnique()
     }
 
-    /// Hands over the finished tables and leaves the builder empty, its arenas sized like them. The tables
-    /// move out (no copy of their dozen arrays), and the per-graph indexes are emptied; the key-shape
-    /// scratch keeps its storage.
+    /// Graphs whose arenas hold at most this many bytes are compacted into one allocation when they are
+    /// taken, and the builder keeps its arenas for the next graph; larger graphs take the arenas with them.
+    static let compactionLimit = 64 * 1024
+
+    /// Hands over the finished tables and leaves the builder empty, with the per-graph indexes emptied; the
+    /// key-shape scratch keeps its storage.
+    ///
+    /// A small graph (a record in a stream) gets its arenas copied into one exactly sized allocation and the
+    /// builder keeps its own for the next graph, so a stream of small pickles allocates two blocks per pickle
+    /// (the graph and its tables) and frees two. A large graph takes the arenas themselves (no copy), and the
+    /// builder starts again with arenas sized like them (capped).
     mutating func takeTables() -> GraphTables {
-        var finished = GraphBuilder.tables(sizedLike: arenaSizes)
-        swap(&finished, &t)
+        let finished: GraphTables
+        if t.arenaByteCount <= GraphBuilder.compactionLimit && retainedArenasAreSmall {
+            finished = GraphTables(compacting: &t)
+        } else {
+            var taken = GraphBuilder.tables(sizedLike: arenaSizes)
+            swap(&taken, &t)
+            finished = taken
+        }
         containerCount = 0
         if !dictIndexes.isEmpty { dictIndexes = [:] }
         if !setIndexes.isEmpty { setIndexes = [:] }
         if !keyHashes.hashes.isEmpty || !keyHashes.unhashable.isEmpty { keyHashes = KeyHashCache() }
-        lastDistinctKeys.removeAll(keepingCapacity: true)
+        lastDistinctKeys.removeAll()
         return finished
+    }
+
+    /// Whether the arenas the builder would keep are small enough to keep (after one large pickle, or a
+    /// reservation for a large input, they are handed on with the graph instead).
+    private var retainedArenasAreSmall: Bool {
+        let limit = GraphBuilder.compactionLimit
+        return t.nodes.capacity * MemoryLayout<Node>.stride <= limit && t.heap.capacity <= limit
+            && (t.tupleItems.capacity + t.listItems.capacity + t.dictItems.capacity) * MemoryLayout<PickleRef>.stride <= limit
+    }
+
+    /// Changes the list, tuple or set that lives in `sequences[index]`, after making its buffer unique.
+    @inline(__always)
+    mutating func mutateSequence<R>(_ index: Int, _ body: (inout FlatBuffer<PickleRef>) -> R) -> R {
+        t.sequences[index].makeUnique()
+        return body(&t.sequences[index])
+    }
+
+    /// Changes the dict that lives in `dicts[index]`, after making its buffer unique.
+    @inline(__always)
+    mutating func mutateDict<R>(_ index: Int, _ body: (inout FlatBuffer<PickleRef>) -> R) -> R {
+        t.dicts[index].makeUnique()
+        return body(&t.dicts[index])
     }
 
     /// Reserves arena space for a pickle of `inputSize` bytes, so the arenas do not regrow (and copy) as it
@@ -103,7 +144,9 @@ struct GraphBuilder: Sendable {
     /// A payload node (`string`, `bytes`, `byteArray`) copied into the heap.
     
     mutating func payload(_ kind: NodeKind, copying bytes: UnsafeRawBufferPointer) -> PickleRef {
-        if bytes.count > countLimit { return payload(kind, sharing: Array(bytes)[...]) }
+        if bytes.count >= GraphTables.sliceThreshold || bytes.count > countLimit {
+            return payload(kind, sharing: Array(bytes)[...])
+        }
         let offset = t.heap.count
         t.heap.append(contentsOf: bytes)
         return append(Node(kind: kind, a: offset, b: bytes.count))
@@ -117,7 +160,10 @@ struct GraphBuilder: Sendable {
     }
 
     mutating func payload(_ kind: NodeKind, _ bytes: some Collection<UInt8>) -> PickleRef {
-        if bytes.count > countLimit { return payload(kind, sharing: Array(bytes)[...]) }
+        if bytes.count >= GraphTables.sliceThreshold || bytes.count > countLimit {
+            if let array = bytes as? [UInt8] { return payload(kind, sharing: array[...]) }
+            return payload(kind, sharing: Array(bytes)[...])
+        }
         let offset = t.heap.count
         t.heap.append(contentsOf: bytes)
         return append(Node(kind: kind, a: offset, b: t.heap.count - offset))
@@ -128,7 +174,7 @@ struct GraphBuilder: Sendable {
     
     mutating func list(_ items: some Collection<PickleRef> = EmptyCollection()) -> PickleRef {
         if items.count > countLimit {
-            t.sequences.append(Array(items))
+            t.sequences.append(FlatBuffer(items))
             containerCount &+= 1
             return append(Node(kind: .list, a: t.sequences.count - 1))
         }
@@ -146,27 +192,28 @@ struct GraphBuilder: Sendable {
             if node.b == 0 && items.count <= countLimit {
                 t.nodes[index].a = t.listItems.count
             } else if node.a + node.b != t.listItems.count || node.b + items.count > countLimit {
-                t.sequences.append(Array(t.listItems[node.a ..< node.a + node.b]))
+                var moved = FlatBuffer(t.listItems[node.a ..< node.a + node.b])
+                moved.append(contentsOf: items)
+                t.sequences.append(moved)
                 t.nodes[index] = Node(kind: .list, a: t.sequences.count - 1)
-                t.sequences[t.sequences.count - 1].append(contentsOf: items)
                 return
             }
             t.listItems.append(contentsOf: items)
             t.nodes[index].b += items.count
         } else {
-            t.sequences[node.a].append(contentsOf: items)
+            mutateSequence(node.a) { $0.append(contentsOf: items) }
         }
     }
 
     /// Replaces a list item (SETITEM on a list).
     mutating func setListItem(_ index: Int, at position: Int, _ value: PickleRef) {
         let node = t.nodes[index]
-        if node.external { t.listItems[node.a + position] = value } else { t.sequences[node.a][position] = value }
+        if node.external { t.listItems[node.a + position] = value } else { mutateSequence(node.a) { $0[position] = value } }
     }
 
     
     mutating func set(_ kind: NodeKind, _ items: [PickleRef] = []) -> PickleRef {
-        t.sequences.append([])
+        t.sequences.append(FlatBuffer(capacity: 0))
         containerCount &+= 1
         let ref = append(Node(kind: kind, a: t.sequences.count - 1))
         if !items.isEmpty { _ = addToSet(sequence: t.sequences.count - 1, items[...]) }
@@ -176,7 +223,7 @@ struct GraphBuilder: Sendable {
     
     mutating func tuple(_ items: some Collection<PickleRef>) -> PickleRef {
         if items.count > countLimit {
-            t.sequences.append(Array(items))
+            t.sequences.append(FlatBuffer(items))
             containerCount &+= 1
             return append(Node(kind: .tuple, a: t.sequences.count - 1, external: true))
         }
@@ -225,7 +272,7 @@ struct GraphBuilder: Sendable {
     var keyHashes = KeyHashCache()
     /// The keys, in order, of the last small dict filled without a repeated key. Keys are immutable values
     /// (or objects compared by identity), so a dict filled with the same references has no repeats either.
-    private var lastDistinctKeys: [PickleRef] = []
+    private var lastDistinctKeys = FlatBuffer<PickleRef>(capacity: 0)
 
     /// Containers up to this size find duplicate keys by a linear scan; larger ones build a hash index.
     static let linearScanLimit = 16
@@ -241,7 +288,7 @@ struct GraphBuilder: Sendable {
                 return fillFlatDict(index, pairs)
             }
             // Too large for a linear scan, or another dict was filled behind it: it moves to its own array.
-            t.dicts.append(Array(t.dictItems[node.a ..< node.a + node.b]))
+            t.dicts.append(FlatBuffer(t.dictItems[node.a ..< node.a + node.b]))
             t.nodes[index] = Node(kind: .dict, a: t.dicts.count - 1)
         }
         let sequence = t.nodes[index].a
@@ -250,10 +297,12 @@ struct GraphBuilder: Sendable {
             let key = pairs[i], value = pairs[i + 1]
             guard isHashableKey(key) else { return false }
             if let position = locate(key, sequence: sequence, isDict: true) {
-                t.dicts[sequence][position + 1] = value
+                mutateDict(sequence) { $0[position + 1] = value }
             } else {
-                t.dicts[sequence].append(key)
-                t.dicts[sequence].append(value)
+                mutateDict(sequence) {
+                    $0.append(key)
+                    $0.append(value)
+                }
             }
             i += 2
         }
@@ -293,7 +342,7 @@ struct GraphBuilder: Sendable {
         t.nodes[index].a = start
         t.nodes[index].b = t.dictItems.count - start
         if wasEmpty && !repeated {
-            lastDistinctKeys.removeAll(keepingCapacity: true)
+            lastDistinctKeys.removeAll()
             var k = pairs.startIndex
             while k < pairs.endIndex { lastDistinctKeys.append(pairs[k]); k += 2 }
         }
@@ -302,7 +351,7 @@ struct GraphBuilder: Sendable {
 
     /// Whether the keys of `pairs` (keys and values interleaved) are exactly `keys`, reference for reference.
     @inline(__always)
-    private func hasKeys<Pairs: RandomAccessCollection<PickleRef>>(of pairs: Pairs, like keys: [PickleRef]) -> Bool where Pairs.Index == Int {
+    private func hasKeys<Pairs: RandomAccessCollection<PickleRef>>(of pairs: Pairs, like keys: FlatBuffer<PickleRef>) -> Bool where Pairs.Index == Int {
         guard pairs.count == 2 * keys.count, !keys.isEmpty else { return false }
         var k = 0
         var i = pairs.startIndex
@@ -321,7 +370,7 @@ struct GraphBuilder: Sendable {
         for item in items {
             guard isHashableKey(item) else { return false }
             if locate(item, sequence: index, isDict: false) == nil {
-                t.sequences[index].append(item)
+                mutateSequence(index) { $0.append(item) }
             }
         }
         return true

@@ -140,46 +140,113 @@ public struct OutOfBandBuffer: Sendable {
 }
 
 /// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
-
+///
+/// The arenas (nodes, the payload heap, the tuple, list and dict items) are flat buffers. A small finished
+/// graph has them all in one allocation (``init(compacting:)``); the rest of its tables are usually empty.
 struct GraphTables: Sendable {
     var nodes: FlatBuffer<Node>
-    var heap: [UInt8] = []
-    var slices: [ArraySlice<UInt8>] = []
-    var tupleItems: [PickleRef] = []
-    var listItems: [PickleRef] = []
-    var sequences: [[PickleRef]] = []
-    var dictItems: [PickleRef] = []
-    var dicts: [[PickleRef]] = []
-    var globals: [GlobalName] = []
-    var objects: [ObjectRecord] = []
-    var buffers: [OutOfBandBuffer] = []
+    /// Payloads shorter than ``sliceThreshold`` bytes; longer ones are kept in `slices`.
+    var heap: FlatBuffer<UInt8>
+    var slices: [ArraySlice<UInt8>]
+    var tupleItems: FlatBuffer<PickleRef>
+    var listItems: FlatBuffer<PickleRef>
+    /// Lists, tuples and sets that live in buffers of their own (see ``Node``). The builder makes one unique
+    /// before it changes it (``GraphBuilder/mutateSequence(_:_:)``).
+    var sequences: [FlatBuffer<PickleRef>]
+    var dictItems: FlatBuffer<PickleRef>
+    /// Dicts that live in buffers of their own (see ``Node``).
+    var dicts: [FlatBuffer<PickleRef>]
+    var globals: [GlobalName]
+    var objects: [ObjectRecord]
+    var buffers: [OutOfBandBuffer]
     /// Nodes copied from an earlier graph of the same session: local node index -> identity of the original.
-    var origins: [Int: NodeIdentity] = [:]
+    var origins: [Int: NodeIdentity]
 
     init(nodeCapacity: Int = 16) {
         nodes = FlatBuffer<Node>(capacity: nodeCapacity)
+        heap = FlatBuffer(capacity: 0)
+        slices = []
+        tupleItems = FlatBuffer(capacity: 0)
+        listItems = FlatBuffer(capacity: 0)
+        sequences = []
+        dictItems = FlatBuffer(capacity: 0)
+        dicts = []
+        globals = []
+        objects = []
+        buffers = []
+        origins = [:]
     }
 
-    /// Payloads at or above this size that lie inside one input chunk are kept as slices of that chunk
-    /// (zero copy); smaller ones are copied into the heap, which costs less than retaining the chunk.
+    /// Payloads at or above this size are never copied into the heap: those that lie inside one input chunk
+    /// are kept as slices of that chunk (zero copy), others in arrays of their own. Smaller ones are copied
+    /// into the heap, which costs less than retaining the chunk.
     static let sliceThreshold = 512
 
-    
+    /// The bytes the arenas hold.
+    var arenaByteCount: Int {
+        nodes.count * MemoryLayout<Node>.stride + heap.count
+            + (tupleItems.count + listItems.count + dictItems.count) * MemoryLayout<PickleRef>.stride
+    }
+
+    /// The tables of `source` with its arenas copied, each to its size, into one allocation, and its other
+    /// tables moved; `source` keeps its arenas (emptied) for reuse.
+    init(compacting source: inout GraphTables) {
+        func aligned(_ n: Int) -> Int { (n + 7) & ~7 }
+        let itemStride = MemoryLayout<PickleRef>.stride
+        let byteCount = source.nodes.count * MemoryLayout<Node>.stride + aligned(source.heap.count)
+            + (source.tupleItems.count + source.listItems.count + source.dictItems.count) * itemStride
+        let storage = FlatStorage.make(byteCount: byteCount, growable: false)
+        let start = storage.start
+        var offset = 0
+        func place<E>(_ buffer: inout FlatBuffer<E>) -> FlatBuffer<E> {
+            let at = offset
+            offset += aligned(buffer.copyBytes(to: start + at))
+            let region = FlatBuffer<E>(region: start + at, of: storage, count: buffer.count)
+            buffer.removeAll()
+            return region
+        }
+        nodes = place(&source.nodes)
+        heap = place(&source.heap)
+        tupleItems = place(&source.tupleItems)
+        listItems = place(&source.listItems)
+        dictItems = place(&source.dictItems)
+        slices = []
+        sequences = []
+        dicts = []
+        globals = []
+        objects = []
+        buffers = []
+        origins = [:]
+        if !source.slices.isEmpty { swap(&slices, &source.slices) }
+        if !source.sequences.isEmpty { swap(&sequences, &source.sequences) }
+        if !source.dicts.isEmpty { swap(&dicts, &source.dicts) }
+        if !source.globals.isEmpty { swap(&globals, &source.globals) }
+        if !source.objects.isEmpty { swap(&objects, &source.objects) }
+        if !source.buffers.isEmpty { swap(&buffers, &source.buffers) }
+        if !source.origins.isEmpty { swap(&origins, &source.origins) }
+    }
+
+    /// A payload's bytes: a slice of the input (or of its own array), or, for one in the heap (shorter than
+    /// ``sliceThreshold``), a copy.
     func payload(of node: Node) -> ArraySlice<UInt8> {
         if node.external { return slices[node.a] }
-        return heap[node.a ..< node.a + node.b]
+        return ArraySlice(heap.unsafeElements(node.a ..< node.a + node.b))
     }
 
-    
+    /// The bytes of a payload that lives in the heap, valid while these tables live.
+    @inline(__always)
+    func heapBytes(_ node: Node) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(heap.unsafeElements(node.a ..< node.a + node.b))
+    }
+
     func withPayload<R>(of node: Node, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if node.external { return try slices[node.a].withUnsafeBytes(body) }
-        return try heap.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
+        return try body(heapBytes(node))
     }
 
-    
-    func tupleElements(_ node: Node) -> ArraySlice<PickleRef> {
-        if node.external { return sequences[node.a][...] }
-        return tupleItems[node.a ..< node.a + node.b]
+    func tupleElements(_ node: Node) -> RefRun {
+        if node.external { return sequences[node.a].run }
+        return tupleItems.run(node.a ..< node.a + node.b)
     }
 
     /// The length of a payload node (`bigInt`, `string`, `bytes`, `byteArray`).
@@ -188,16 +255,69 @@ struct GraphTables: Sendable {
     }
 
     /// A dict's keys and values, interleaved.
-    func dictEntries(_ node: Node) -> ArraySlice<PickleRef> {
-        if node.external { return dictItems[node.a ..< node.a + node.b] }
-        return dicts[node.a][...]
+    func dictEntries(_ node: Node) -> RefRun {
+        if node.external { return dictItems.run(node.a ..< node.a + node.b) }
+        return dicts[node.a].run
     }
 
     /// The items of a list, set or frozenset node.
-    func elements(of node: Node) -> ArraySlice<PickleRef> {
-        if node.kind == .list && node.external { return listItems[node.a ..< node.a + node.b] }
-        return sequences[node.a][...]
+    func elements(of node: Node) -> RefRun {
+        if node.kind == .list && node.external { return listItems.run(node.a ..< node.a + node.b) }
+        return sequences[node.a].run
     }
+}
+
+/// Consecutive references in a graph's tables (a container's items): a range of one of its buffers, which
+/// it keeps alive. Indices are the buffer's, as for an array slice.
+///
+/// Four words, as an array slice: the pickler keeps runs in its work list.
+struct RefRun: RandomAccessCollection, @unchecked Sendable {
+    private let owner: FlatStorage
+    private let base: UnsafePointer<PickleRef>
+    let startIndex: Int
+    let endIndex: Int
+
+    init(_ buffer: FlatBuffer<PickleRef>, _ range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "RefRun out of its buffer")
+        owner = buffer.storageOwner
+        base = UnsafePointer(buffer.baseAddress)
+        startIndex = range.lowerBound
+        endIndex = range.upperBound
+    }
+
+    private init(owner: FlatStorage, base: UnsafePointer<PickleRef>, _ range: Range<Int>) {
+        self.owner = owner
+        self.base = base
+        startIndex = range.lowerBound
+        endIndex = range.upperBound
+    }
+
+    subscript(position: Int) -> PickleRef {
+        @inline(__always) get {
+            precondition(position >= startIndex && position < endIndex, "RefRun index out of range")
+            return base[position]
+        }
+    }
+
+    subscript(bounds: Range<Int>) -> RefRun {
+        precondition(bounds.lowerBound >= startIndex && bounds.upperBound <= endIndex, "RefRun range out of range")
+        return RefRun(owner: owner, base: base, bounds)
+    }
+
+    /// The references, valid while the buffer's storage lives unchanged (a finished graph's: for as long as
+    /// the graph).
+    @inline(__always)
+    func unsafeElements() -> UnsafeBufferPointer<PickleRef> {
+        UnsafeBufferPointer(start: base + startIndex, count: endIndex - startIndex)
+    }
+}
+
+extension FlatBuffer where Element == PickleRef {
+    /// All the references.
+    var run: RefRun { RefRun(self, 0 ..< count) }
+
+    /// The references in `range`.
+    func run(_ range: Range<Int>) -> RefRun { RefRun(self, range) }
 }
 
 extension GraphTables {
@@ -350,12 +470,9 @@ extension GraphTables {
     @inline(__always)
     private func withChildren(of node: Node, _ objectChildren: [PickleRef]?, _ body: (UnsafeBufferPointer<PickleRef>) -> Void) {
         switch node.kind {
-        case .tuple where node.external: sequences[node.a].withUnsafeBufferPointer(body)
-        case .tuple: tupleItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
-        case .list where node.external: listItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
-        case .list, .set, .frozenSet: sequences[node.a].withUnsafeBufferPointer(body)
-        case .dict where node.external: dictItems.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[node.a ..< node.a + node.b])) }
-        case .dict: dicts[node.a].withUnsafeBufferPointer(body)
+        case .tuple: body(tupleElements(node).unsafeElements())
+        case .list, .set, .frozenSet: body(elements(of: node).unsafeElements())
+        case .dict: body(dictEntries(node).unsafeElements())
         default: (objectChildren ?? []).withUnsafeBufferPointer(body)
         }
     }

@@ -71,7 +71,7 @@ enum KeyEquality {
     /// children first, with an explicit work list (each node is expanded once, however often it is shared).
     private static func computeContainerHashes(from root: Int, _ t: GraphTables, _ cache: inout KeyHashCache) {
         func isKnown(_ index: Int) -> Bool { cache.hashes[index] != nil || cache.unhashable.contains(index) }
-        func items(_ node: Node) -> ArraySlice<PickleRef> { node.kind == .tuple ? t.tupleElements(node) : t.sequences[node.a][...] }
+        func items(_ node: Node) -> RefRun { node.kind == .tuple ? t.tupleElements(node) : t.sequences[node.a].run }
         var work: [(index: Int, expanded: Bool)] = [(root, false)]
         var entered = Set<Int>()
         while let (index, expanded) = work.popLast() {

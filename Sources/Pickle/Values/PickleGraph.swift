@@ -13,8 +13,8 @@ public final class PickleGraph: Sendable {
     /// A process-unique identifier, used for node identity across graphs.
     public let id: UInt64
 
-    init(tables: GraphTables, root: PickleRef) {
-        self.t = tables
+    init(tables: consuming GraphTables, root: PickleRef) {
+        self.t = consume tables
         self.rootRef = root
         self.id = graphCounter.add(1, ordering: .relaxed).newValue
     }

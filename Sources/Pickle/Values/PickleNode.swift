@@ -81,13 +81,15 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         return t.withPayload(of: node) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// A `str` as UTF-8 bytes with lone surrogates allowed (Python's `surrogatepass`).
+    /// A `str` as UTF-8 bytes with lone surrogates allowed (Python's `surrogatepass`); a copy for strings
+    /// shorter than 512 bytes, a slice of the input for longer ones.
     public var utf8: ArraySlice<UInt8>? {
         guard let node, node.kind == .string else { return nil }
         return t.payload(of: node)
     }
 
-    /// The bytes of a `bytes`, `bytearray` or out-of-band buffer, without copying.
+    /// The bytes of a `bytes`, `bytearray` or out-of-band buffer: without copying for payloads of 512 bytes
+    /// or more (slices of the input) and out-of-band buffers; shorter payloads are copied.
     public var bytes: ArraySlice<UInt8>? {
         guard let node else { return nil }
         switch node.kind {
@@ -152,7 +154,7 @@ public struct PickleNode: Sendable, CustomStringConvertible {
     /// The item at `index` of a list or tuple (negative indices count from the end, as in Python).
     public subscript(index: Int) -> PickleNode? {
         guard let node else { return nil }
-        let items: ArraySlice<PickleRef>
+        let items: RefRun
         switch node.kind {
         case .list: items = t.elements(of: node)
         case .tuple: items = t.tupleElements(node)

@@ -99,11 +99,11 @@ extension GraphBuilder {
                     node.a = t.slices.count - 1
                 } else {
                     let offset = t.heap.count
-                    t.heap.append(contentsOf: s.heap[node.a ..< node.a + node.b])
+                    t.heap.append(contentsOf: s.heapBytes(node))
                     node.a = offset
                 }
             case .tuple where node.external:
-                t.sequences.append(s.tupleElements(node).map(local))
+                t.sequences.append(FlatBuffer(s.tupleElements(node).map(local)))
                 node.a = t.sequences.count - 1
             case .tuple:
                 let offset = t.tupleItems.count
@@ -112,19 +112,19 @@ extension GraphBuilder {
             case .list:
                 let items = s.elements(of: node).map(local)
                 if items.count > countLimit {
-                    t.sequences.append(items)
+                    t.sequences.append(FlatBuffer(items))
                     node = Node(kind: .list, a: t.sequences.count - 1)
                 } else {
                     node = Node(kind: .list, a: t.listItems.count, b: items.count, external: true)
                     t.listItems.append(contentsOf: items)
                 }
             case .set, .frozenSet:
-                t.sequences.append(s.sequences[node.a].map(local))
+                t.sequences.append(FlatBuffer(s.sequences[node.a].map(local)))
                 node.a = t.sequences.count - 1
             case .dict:
                 let entries = s.dictEntries(node).map(local)
                 if entries.count > countLimit {
-                    t.dicts.append(entries)
+                    t.dicts.append(FlatBuffer(entries))
                     node = Node(kind: .dict, a: t.dicts.count - 1)
                 } else {
                     node = Node(kind: .dict, a: t.dictItems.count, b: entries.count, external: true)

@@ -160,7 +160,7 @@ public struct Pickler {
     /// sequence reads in order.
     fileprivate enum Task {
         case save(PickleRef)
-        case saveRange(ArraySlice<PickleRef>)
+        case saveRange(RefRun)
         case opcode(UInt8)
         case endTuple(PickleRef, count: Int, marked: Bool)
         case endReduce(PickleRef)
@@ -169,14 +169,14 @@ public struct Pickler {
         case memoizeTemporary
         case memoizeShared(String)
         case memoizeGlobalNode(PickleRef, String)
-        case batch(ArraySlice<PickleRef>, BatchMode, Opcode)
+        case batch(RefRun, BatchMode, Opcode)
         case objectOperations(PickleRef, from: Int)
         case sharedGlobal(GlobalName)
         case sharedString(String)
         case temporaryString(ArraySlice<UInt8>)
         case temporaryBytes(ArraySlice<UInt8>)
         /// A list (or with `dict`, a dict of interleaved keys and values) written afresh, memoized as a temporary.
-        case temporaryContainer(ArraySlice<PickleRef>, dict: Bool)
+        case temporaryContainer(RefRun, dict: Bool)
         case tupleStart(count: Int)
         case tupleEnd(count: Int)
         case writeGlobalText(GlobalName, Opcode)
@@ -346,15 +346,15 @@ public struct Pickler {
         case .int64:
             writeInt(Int64(node.a))
         case .bigInt:
-            writeBigInt(t.payload(of: node))
+            if node.external { writeBigInt(t.slices[node.a]) } else { writeBigInt(t.heapBytes(node)) }
         case .float:
             writeFloat(Double(bitPattern: UInt64(bitPattern: Int64(node.a))))
         case .string:
-            writeString(t.payload(of: node))
+            if node.external { writeString(t.slices[node.a]) } else { writeString(t.heapBytes(node)) }
             memoize(ref)
         case .bytes:
             if proto >= 3 {
-                writeBytes(t.payload(of: node))
+                if node.external { writeBytes(t.slices[node.a]) } else { writeBytes(t.heapBytes(node)) }
                 memoize(ref)
             } else {
                 scheduleBytesReduce(t.payload(of: node), result: ref)
@@ -384,16 +384,16 @@ public struct Pickler {
             tasks.append(.endTuple(ref, count: items.count, marked: marked))
             tasks.append(contentsOf: items.reversed().map { .save($0) })
         case .set:
-            let items = t.sequences[node.a]
+            let items = t.sequences[node.a].run
             if proto >= 4 {
                 write(Opcode.emptySet.rawValue)
                 memoize(ref)
-                if !items.isEmpty { tasks.append(.batch(items[...], .exactFirst, .addItems)) }
+                if !items.isEmpty { tasks.append(.batch(items, .exactFirst, .addItems)) }
             } else {
                 scheduleSetReduce("set", items, ref)
             }
         case .frozenSet:
-            let items = t.sequences[node.a]
+            let items = t.sequences[node.a].run
             if proto >= 4 {
                 write(Opcode.mark.rawValue)
                 tasks.append(.endFrozenSet(ref))
@@ -518,17 +518,17 @@ public struct Pickler {
             schedule(.save(state), .opcode(Opcode.build.rawValue), .objectOperations(ref, from: from + 1))
             return
         case .append:
-            var items: [PickleRef] = []
+            var items = FlatBuffer<PickleRef>(capacity: 0)
             while end < ops.count, case .append(let item) = ops[end] { items.append(item); end += 1 }
-            schedule(.batch(items[...], .generic, .appends), .objectOperations(ref, from: end))
+            schedule(.batch(items.run, .generic, .appends), .objectOperations(ref, from: end))
         case .setItem:
-            var items: [PickleRef] = []
-            while end < ops.count, case .setItem(let k, let v) = ops[end] { items += [k, v]; end += 1 }
-            schedule(.batch(items[...], .generic, .setItems), .objectOperations(ref, from: end))
+            var items = FlatBuffer<PickleRef>(capacity: 0)
+            while end < ops.count, case .setItem(let k, let v) = ops[end] { items.append(k); items.append(v); end += 1 }
+            schedule(.batch(items.run, .generic, .setItems), .objectOperations(ref, from: end))
         case .add:
-            var items: [PickleRef] = []
+            var items = FlatBuffer<PickleRef>(capacity: 0)
             while end < ops.count, case .add(let item) = ops[end] { items.append(item); end += 1 }
-            schedule(.batch(items[...], .exactFirst, .addItems), .objectOperations(ref, from: end))
+            schedule(.batch(items.run, .exactFirst, .addItems), .objectOperations(ref, from: end))
         }
     }
 
@@ -543,7 +543,7 @@ public struct Pickler {
     }
 
     /// Writes the next batch of `items` (`stride` 1 for APPENDS/ADDITEMS, 2 for SETITEMS) and schedules the rest.
-    fileprivate mutating func batch(_ items: ArraySlice<PickleRef>, _ mode: BatchMode, single: Opcode, multiple: Opcode, stride: Int) {
+    fileprivate mutating func batch(_ items: RefRun, _ mode: BatchMode, single: Opcode, multiple: Opcode, stride: Int) {
         let count = items.count / stride
         if proto == 0 && multiple != .addItems {
             var sequence: [Task] = []
@@ -613,8 +613,8 @@ extension Pickler {
     }
 
     /// set and frozenset below protocol 4: `set(list(items))`.
-    fileprivate mutating func scheduleSetReduce(_ name: String, _ items: [PickleRef], _ ref: PickleRef) {
-        scheduleSyntheticReduce(GlobalName(module: "builtins", name: name), [.temporaryContainer(items[...], dict: false)], ref)
+    fileprivate mutating func scheduleSetReduce(_ name: String, _ items: RefRun, _ ref: PickleRef) {
+        scheduleSyntheticReduce(GlobalName(module: "builtins", name: name), [.temporaryContainer(items, dict: false)], ref)
     }
 
     /// The state of `copyreg._reconstructor(cls, base, state)` when it is a dict or list (a dict or list
@@ -823,9 +823,11 @@ extension Pickler {
     /// (or, streaming, the output) reaches its target size, so frames end where ``commitFrameIfFull()``
     /// would end them. The bytes are exactly those ``save(_:_:)`` writes.
     /// - Returns: the index of the first item not written.
-    fileprivate mutating func writeScalarRun(_ items: ArraySlice<PickleRef>, from start: Int, _ t: GraphTables) -> Int {
+    fileprivate mutating func writeScalarRun(_ items: RefRun, from start: Int, _ t: GraphTables) -> Int {
         var k = start
         let scratchSize = 1024  // stays on the stack (larger temporary allocations query the stack bounds)
+        let refs = items.unsafeElements()  // the graph's, alive while it is being dumped
+        let first = items.startIndex
         withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 8) { scratch in
             let base = scratch.baseAddress!
             var more = true
@@ -839,7 +841,7 @@ extension Pickler {
                         more = true
                         break
                     }
-                    let n = Pickler.encodeScalar(items[k], t, proto, base + used)
+                    let n = Pickler.encodeScalar(refs[k - first], t, proto, base + used)
                     if n == 0 { break }
                     used += n
                     k += 1
@@ -928,7 +930,7 @@ extension Pickler {
     }
 
     /// An int that does not fit in 32 bits, from minimal two's-complement bytes.
-    fileprivate mutating func writeBigInt(_ bytes: ArraySlice<UInt8>) {
+    fileprivate mutating func writeBigInt(_ bytes: some PayloadBytes) {
         if proto >= 2 {
             if bytes.count < 256 {
                 write(Opcode.long1.rawValue)
@@ -958,7 +960,7 @@ extension Pickler {
     }
 
     /// A str (UTF-8, surrogates allowed) with the opcode CPython picks; UNICODE text at protocol 0.
-    fileprivate mutating func writeString(_ utf8: ArraySlice<UInt8>) {
+    fileprivate mutating func writeString(_ utf8: some PayloadBytes) {
         if proto == 0 {
             let points = utf8.withUnsafeBytes { PythonText.decodeUTF8SurrogatePass($0) } ?? []
             write(Opcode.unicode.rawValue)
@@ -979,7 +981,7 @@ extension Pickler {
     }
 
     /// bytes at protocol 3+: SHORT_BINBYTES, BINBYTES or BINBYTES8.
-    fileprivate mutating func writeBytes(_ bytes: ArraySlice<UInt8>) {
+    fileprivate mutating func writeBytes(_ bytes: some PayloadBytes) {
         let n = bytes.count
         if n <= 0xFF {
             write(Opcode.shortBinBytes.rawValue)
@@ -993,13 +995,13 @@ extension Pickler {
     }
 
     /// A length-prefixed payload; one of 64 KiB or more goes outside any frame, as CPython writes it.
-    fileprivate mutating func writePayload(_ op: Opcode, _ headerSize: Int, _ bytes: ArraySlice<UInt8>) {
+    fileprivate mutating func writePayload(_ op: Opcode, _ headerSize: Int, _ bytes: some PayloadBytes) {
         if bytes.count >= Pickler.frameSizeTarget && (framing || sink != nil) {
             let wasFraming = framing
             if framing { commitFrame(force: true, reopen: false) }
             output.append(op.rawValue)
             writeLE(UInt64(bytes.count), headerSize)
-            if sink != nil { drainPayload(bytes) } else { output.append(contentsOf: bytes) }
+            if sink != nil { drainPayload(bytes.arraySlice) } else { output.append(contentsOf: bytes) }
             if wasFraming { startFrame() }
             return
         }
@@ -1099,4 +1101,21 @@ extension Pickler {
     fileprivate mutating func writeLE(_ value: UInt64, _ count: Int) {
         for k in 0 ..< count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
     }
+}
+
+/// Bytes the pickler writes as a payload: an array slice (a large payload, which a sink takes as it is) or
+/// the bytes of a short payload in a graph's heap.
+protocol PayloadBytes: Collection<UInt8> where Index == Int {
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    /// The bytes as an array slice: themselves, or a copy.
+    var arraySlice: ArraySlice<UInt8> { get }
+}
+
+extension ArraySlice<UInt8>: PayloadBytes {
+    var arraySlice: ArraySlice<UInt8> { self }
+}
+
+extension UnsafeRawBufferPointer: PayloadBytes {
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(self) }
+    var arraySlice: ArraySlice<UInt8> { ArraySlice(self) }
 }
