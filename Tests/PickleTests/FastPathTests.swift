@@ -81,6 +81,41 @@ final class FastPathTests: XCTestCase {
             """)
     }
 
+    /// SHORT_BINUNICODE's fast path (ASCII checked while it is copied, anything else validated as UTF-8 with
+    /// surrogates allowed) decodes what CPython decodes, at every length on both sides of the 16-byte loop and
+    /// with the odd byte anywhere; what CPython rejects fails with `decodingFailed` at the opcode.
+    func testShortStringsOfEveryLengthAndByteAgreeWithCPython() throws {
+        try assertMatchesCPython("""
+            import pickle
+            def emit(data):
+                print(data.hex()); print(repr(pickle.loads(data)).encode().hex())
+            for n in list(range(0, 40)) + [255]:
+                text = ''.join(chr(97 + k % 26) for k in range(n))
+                emit(pickle.dumps([text, text + 'é', text + '\\U0001F40D', '\\ud800' + text], 4))
+                for odd in ('é', '\\x7f', '漢', '\\udfff'):
+                    for at in {0, n // 2, n}:
+                        s = (text[:at] + odd + text[at:]).encode('utf-8', 'surrogatepass')
+                        s = s[:-3] if len(s) > 255 else s  # the text is ASCII where it is cut
+                        emit(b'\\x80\\x04\\x8c' + bytes([len(s)]) + s + b'.')
+            """)
+        let invalid: [[UInt8]] = [[0xFF], [0x61, 0x80], [0xC3], [0x61, 0x62, 0xE2, 0x82], [0xF8, 0x88, 0x80, 0x80, 0x80],
+                                  Array(repeating: 0x61, count: 20) + [0xC0, 0xAF]].map { [0x80, 0x04, 0x8C, UInt8($0.count)] + $0 + [0x2E] }
+        let verdicts = String(decoding: try Python.script("""
+            import pickle, sys
+            for data in sys.argv[1:]:
+                try:
+                    pickle.loads(bytes.fromhex(data)); print('loaded')
+                except UnicodeDecodeError:
+                    print('invalid')
+            """, invalid.map { $0.map { String(format: "%02x", $0) }.joined() }), as: UTF8.self)
+        XCTAssertEqual(verdicts.split(separator: "\n"), Array(repeating: "invalid", count: invalid.count))
+        for bytes in invalid {
+            let outcome = Feeding.assertChunkingInvariant(bytes)
+            XCTAssertEqual(outcome.error?.code, .decodingFailed)
+            XCTAssertEqual(outcome.errorOffset, 2)
+        }
+    }
+
     /// The parser is a value: a copy taken in the middle of a pickle continues on its own stack and memo
     /// (each overwrites a slot the other still uses).
     func testACopiedParserKeepsItsOwnStackAndMemo() throws {

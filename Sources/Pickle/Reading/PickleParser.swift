@@ -500,6 +500,21 @@ public struct PickleParser {
             try push(builder.float(Double(bitPattern: bits)), op, position)
             return 9
         // MARK: Strings and bytes
+        case 0x8C where avail >= 2 && avail >= 2 + Int(p[i + 1]):
+            // SHORT_BINUNICODE, the usual str of protocols 4 and 5, complete: ASCII is checked as it is copied.
+            let op = Opcode.shortBinUnicode
+            let n = Int(p[i + 1])
+            try account(n, op, position)
+            let bytes = UnsafeRawBufferPointer(rebasing: p[i + 2 ..< i + 2 + n])
+            if let ref = builder.shortASCIIString(bytes) {
+                try push(ref, op, position)
+            } else {
+                guard PythonText.isValidUTF8SurrogatePass(bytes) else {
+                    throw PickleError(.decodingFailed, offset: position, opcode: op, "'utf-8' codec can't decode the \(n)-byte argument: invalid UTF-8")
+                }
+                try push(builder.payload(.string, copying: bytes), op, position)
+            }
+            return 2 + n
         case 0x8C, 0x58, 0x8D:  // shortBinUnicode, binUnicode, binUnicode8
             let op: Opcode = code == 0x8C ? .shortBinUnicode : (code == 0x58 ? .binUnicode : .binUnicode8)
             let h = op == .shortBinUnicode ? 1 : (op == .binUnicode ? 4 : 8)

@@ -61,12 +61,15 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
     }
 
     /// Pulls chunks from upstream only when every decoded object has been handed out.
+    ///
+    /// `next()` is inlinable, so a consumer's loop is specialized for its chunk type and an object that is
+    /// already decoded costs no call (the parser itself is called once per chunk).
     public struct Iterator: AsyncIteratorProtocol {
-        private var upstream: Chunks.AsyncIterator
-        private var parser: PickleParser
-        private var ready = HandOffQueue<PickleGraph>()
-        private var pendingError: (any Error)?
-        private var finished = false
+        @usableFromInline var upstream: Chunks.AsyncIterator
+        @usableFromInline var parser: PickleParser
+        @usableFromInline var ready = HandOffQueue<PickleGraph>()
+        @usableFromInline var pendingError: (any Error)?
+        @usableFromInline var finished = false
 
         init(upstream: Chunks.AsyncIterator, parser: PickleParser) {
             self.upstream = upstream
@@ -81,6 +84,7 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
         /// The next completed object, `nil` at a clean end of the stream.
         /// - Throws: ``PickleError`` for malformed or truncated input, after every object completed before the
         ///   damage; the upstream sequence's errors; `CancellationError` when the task is cancelled.
+        @inlinable
         public mutating func next() async throws -> PickleGraph? {
             while true {
                 if let graph = ready.popFirst() { return graph }

@@ -232,28 +232,32 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
         let words = inTail ? (byteCount + 7) / 8 : 0
         let object = create(minimumCapacity: words) { _ in FlatStorageHeader(external: nil, growable: growable) }
         let storage = unsafeDowncast(object, to: FlatStorage.self)
-        if !inTail { storage.header.external = FlatStorage.reallocate(nil, byteCount) }
+        if !inTail { storage.headerPointer.pointee.external = FlatStorage.reallocate(nil, byteCount) }
         return storage
     }
 
+    /// The header, through a pointer: the class property would be checked for exclusive access at run time.
+    private var headerPointer: UnsafeMutablePointer<FlatStorageHeader> { withUnsafeMutablePointerToHeader { $0 } }
+
     /// Where the elements start.
     var start: UnsafeMutableRawPointer {
-        if let external = header.external { return external }
+        if let external = headerPointer.pointee.external { return external }
         return withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) }
     }
 
-    var isGrowable: Bool { header.growable }
+    var isGrowable: Bool { headerPointer.pointee.growable }
 
     /// Makes room for `byteCount` bytes, keeping the first `used` bytes, and returns the new start.
     func grow(toByteCount byteCount: Int, keeping used: Int) -> UnsafeMutableRawPointer {
-        if let external = header.external {
+        let header = headerPointer
+        if let external = header.pointee.external {
             let moved = FlatStorage.reallocate(external, byteCount)
-            header.external = moved
+            header.pointee.external = moved
             return moved
         }
         let moved = FlatStorage.reallocate(nil, byteCount)
         if used > 0 { moved.copyMemory(from: start, byteCount: used) }
-        header.external = moved
+        header.pointee.external = moved
         return moved
     }
 
@@ -264,7 +268,7 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
         return block
     }
 
-    deinit { free(header.external) }
+    deinit { free(headerPointer.pointee.external) }
 }
 
 extension FlatBuffer where Element == UInt8 {
@@ -272,5 +276,29 @@ extension FlatBuffer where Element == UInt8 {
     @inline(__always)
     mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
         append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Appends `bytes` if every one is ASCII, checking them as they are copied (short strings: a loop costs
+    /// less than a call to `memcpy`); otherwise appends nothing.
+    /// - Returns: whether the bytes were ASCII (and appended).
+    @inline(__always)
+    mutating func appendIfASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        if count + n > capacity { reserveCapacity(Swift.max(count + n, capacity * 2)) }
+        let target = base + count
+        var high: UInt8 = 0
+        if n <= 16 {
+            for k in 0 ..< n {
+                let byte = bytes[k]
+                high |= byte
+                target[k] = byte
+            }
+        } else {
+            if n > 0 { UnsafeMutableRawPointer(target).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+            if !UTF8Scan.isASCII(bytes) { high = 0x80 }
+        }
+        guard high < 0x80 else { return false }
+        count += n
+        return true
     }
 }

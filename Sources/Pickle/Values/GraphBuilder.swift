@@ -152,6 +152,17 @@ struct GraphBuilder: Sendable {
         return append(Node(kind: kind, a: offset, b: bytes.count))
     }
 
+    /// A `str` node for the argument of a SHORT_BINUNICODE (at most 255 bytes) when it is ASCII: the bytes
+    /// are checked while they are copied into the heap. `nil` (nothing added) when a byte is not ASCII, for
+    /// the caller to validate the UTF-8.
+    @inline(__always)
+    mutating func shortASCIIString(_ bytes: UnsafeRawBufferPointer) -> PickleRef? {
+        guard bytes.count <= countLimit else { return nil }
+        let offset = t.heap.count
+        guard t.heap.appendIfASCII(bytes) else { return nil }
+        return append(Node(kind: .string, a: offset, b: bytes.count))
+    }
+
     /// A payload node that keeps `slice` without copying it.
     
     mutating func payload(_ kind: NodeKind, sharing slice: ArraySlice<UInt8>) -> PickleRef {

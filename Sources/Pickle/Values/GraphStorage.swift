@@ -216,7 +216,7 @@ struct GraphTables: Sendable {
         globals = []
         objects = []
         buffers = []
-        origins = [:]
+        origins = Dictionary()
         if !source.slices.isEmpty { swap(&slices, &source.slices) }
         if !source.sequences.isEmpty { swap(&sequences, &source.sequences) }
         if !source.dicts.isEmpty { swap(&dicts, &source.dicts) }
