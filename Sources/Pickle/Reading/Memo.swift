@@ -9,8 +9,8 @@ struct Memo: Sendable {
     /// How far past the end of the dense array a PUT may land and still extend it.
     static let maxDenseGap = 4096
 
-    private var dense = FlatBuffer<PickleRef>(capacity: 64)
-    private var denseGenerations = FlatBuffer<UInt32>(capacity: 1)
+    private var dense = FlatBuffer<PickleRef>(capacity: 0)
+    private var denseGenerations = FlatBuffer<UInt32>(capacity: 0)
     private var sparse: [Int: (PickleRef, UInt32)] = [:]
     /// Number of entries (CPython's `len(memo)`), the index MEMOIZE stores at.
     private(set) var count = 0
@@ -20,6 +20,8 @@ struct Memo: Sendable {
 
     /// Slots the dense array holds, holes included (what the memo's memory is proportional to).
     var denseSlotCount: Int { dense.count }
+    /// Slots the dense array has room for.
+    var denseCapacity: Int { max(dense.capacity, denseGenerations.capacity) }
 
     /// Forgets every entry, keeping the storage for the next pickle.
     mutating func removeAll() {

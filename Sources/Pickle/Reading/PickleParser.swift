@@ -16,11 +16,11 @@ import Darwin
 ///
 /// Frames (protocol 4) are strict, as the pure-Python unpickler and current CPython: an opcode may not cross
 /// the end of its frame, and a FRAME may not begin before the previous frame ends.
-public struct PickleParser {
+public struct PickleParser: Sendable {
     /// The options in force.
-    public let options: UnpicklerOptions
+    public private(set) var options: UnpicklerOptions
     /// The hooks in force.
-    public let hooks: UnpicklerHooks
+    public private(set) var hooks: UnpicklerHooks
 
     /// The absolute stream offset of the next byte to be fed.
     public private(set) var offset = 0
@@ -50,8 +50,8 @@ public struct PickleParser {
 
     // Per-pickle state.
     var builder = GraphBuilder()
-    private var stack = FlatBuffer<PickleRef>(capacity: 64)
-    private var marks = FlatBuffer<Int>(capacity: 16)
+    private var stack = FlatBuffer<PickleRef>(capacity: 0)
+    private var marks = FlatBuffer<Int>(capacity: 0)
     private var memo: Memo
     private var proto = 0
     private var frameEnd = -1
@@ -102,6 +102,44 @@ public struct PickleParser {
         self.hooks = hooks
         self.buffers = buffers
         self.memo = Memo(tracksGenerations: options.memoMode == .session)
+    }
+
+    // MARK: - Reuse
+
+    /// Whether ``reuse(options:hooks:buffers:)`` may take this parser: it stopped cleanly after one
+    /// pickle, per-pickle memo (no state left but storage), and its buffers are of a size worth keeping.
+    var isReusable: Bool {
+        failure == nil && !inPickle && carry.isEmpty && completedCount == 1 && options.memoMode == .perPickle
+            && stack.capacity <= PickleParser.reusedCapacity && marks.capacity <= PickleParser.reusedCapacity
+            && memo.denseCapacity <= PickleParser.reusedCapacity && carry.capacity <= PickleParser.reusedCapacity
+            && builder.retainsSmallArenas
+    }
+
+    /// The most elements (or carried bytes) a buffer of a reused parser may have room for.
+    private static let reusedCapacity = 4096
+
+    /// Makes a parser that ``isReusable`` the equal of `PickleParser(options:hooks:buffers:)`, keeping the
+    /// storage of its stack, memo and arenas. Every stored property is set here or is already as a new
+    /// parser has it after one clean pickle (a test lists them, so a new one cannot be forgotten).
+    mutating func reuse(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) {
+        precondition(isReusable && options.memoMode == .perPickle, "only a parser that finished one pickle cleanly is reused")
+        self.options = options
+        self.hooks = hooks
+        self.buffers = buffers
+        nextBufferIndex = 0
+        offset = 0
+        completedCount = 0
+        lastCompleteOffset = 0
+        memoEntryCountAtLastComplete = 0
+        announcedInputEnd = 0
+        carryScanned = 0
+        carryNewlines = 0
+        carryLength = 0
+        carryLengthIsExact = false
+        controlChanged = false
+        haltsAfterPickle = false
+        // After a clean pickle these are as new already: the stack, marks, memo, budget and frame were reset
+        // by `completePickle`, and the builder's tables were taken.
     }
 
     /// MEMOIZE stores at the entry count: below this, neither ``UnpicklerLimits/maxMemoEntries`` nor
@@ -184,15 +222,17 @@ public struct PickleParser {
 
     /// Gives the stack, memo and graph arenas their own storage if this parser was copied (``FlatBuffer``
     /// checks uniqueness here, on entry, rather than on every push). One check covers them all: the buffers
-    /// are shared only with a copy of this parser, and a copy shares ``copyToken`` too.
+    /// are shared only with a copy of this parser, and a copy shares ``copyToken`` too. The token is replaced
+    /// last, so a copy fed on another thread meanwhile still sees it shared (and copies too) until this
+    /// parser no longer reads the storage they shared.
     @inline(__always)
     private mutating func makeStorageUnique() {
         if isKnownUniquelyReferenced(&copyToken) { return }
-        copyToken = CopyToken()
         stack.makeUnique()
         marks.makeUnique()
         memo.makeUnique()
         builder.makeUnique()
+        copyToken = CopyToken()
     }
 
     /// Declares the end of input.
@@ -1310,4 +1350,4 @@ func hexByte(_ b: UInt8) -> String {
 
 /// An object whose only job is to be referenced by one parser: while its reference count is 1, the parser
 /// has not been copied, so none of its buffers is shared.
-private final class CopyToken {}
+private final class CopyToken: Sendable {}

@@ -10,14 +10,16 @@ public enum Unpickler {
     /// - Throws: ``PickleError``; ``PickleError/Code/endOfInput`` for empty input.
     public static func loads(_ bytes: ArraySlice<UInt8>, options: UnpicklerOptions = UnpicklerOptions(),
                              hooks: UnpicklerHooks = UnpicklerHooks(), buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
-        var parser = PickleParser(options: options, hooks: hooks, buffers: buffers)
-        parser.haltsAfterPickle = true
-        parser.reserve(forInputSize: bytes.count)
-        var out: [PickleGraph] = []
-        try parser.feed(bytes, into: &out)
-        if let first = out.first { return first }
-        try parser.finish()
-        throw PickleError(.endOfInput, offset: parser.offset, "ran out of input")
+        let entry = ParserPool.take(options: options, hooks: hooks, buffers: buffers)
+        entry.parser.haltsAfterPickle = true
+        entry.parser.reserve(forInputSize: bytes.count)
+        try entry.parser.feed(bytes, into: &entry.output)
+        if let first = entry.output.first {
+            ParserPool.give(entry)
+            return first
+        }
+        try entry.parser.finish()
+        throw PickleError(.endOfInput, offset: entry.parser.offset, "ran out of input")
     }
 
     /// Decodes the first pickle in `bytes`. See ``loads(_:options:hooks:buffers:)``.

@@ -4,7 +4,7 @@
 /// exclusivity checks a class would need.
 
 struct GraphBuilder: Sendable {
-    var t = GraphTables()
+    var t = GraphTables(nodeCapacity: 0)
     /// How many containers (lists, tuples, dicts, sets, objects) the graph has: the bound on its nesting
     /// depth that decides whether the depth needs measuring.
     var containerCount = 0
@@ -60,7 +60,7 @@ struct GraphBuilder: Sendable {
     /// builder starts again with arenas sized like them (capped).
     mutating func takeTables() -> GraphTables {
         let finished: GraphTables
-        if t.arenaByteCount <= GraphBuilder.compactionLimit && retainedArenasAreSmall {
+        if t.arenaByteCount <= GraphBuilder.compactionLimit && retainsSmallArenas {
             finished = GraphTables(compacting: &t)
         } else {
             var taken = GraphBuilder.tables(sizedLike: arenaSizes)
@@ -77,7 +77,7 @@ struct GraphBuilder: Sendable {
 
     /// Whether the arenas the builder would keep are small enough to keep (after one large pickle, or a
     /// reservation for a large input, they are handed on with the graph instead).
-    private var retainedArenasAreSmall: Bool {
+    var retainsSmallArenas: Bool {
         let limit = GraphBuilder.compactionLimit
         return t.nodes.capacity * MemoryLayout<Node>.stride <= limit && t.heap.capacity <= limit
             && (t.tupleItems.capacity + t.listItems.capacity + t.dictItems.capacity) * MemoryLayout<PickleRef>.stride <= limit
@@ -101,6 +101,8 @@ struct GraphBuilder: Sendable {
     /// decodes. Proportional to the input and capped (about 56 MB in all), so a large payload, which needs no
     /// nodes, reserves little.
     mutating func reserve(forInputSize inputSize: Int) {
+        // A small pickle's arenas grow in a few steps: reserving them would cost allocations of their own.
+        guard inputSize >= GraphBuilder.compactionLimit else { return }
         t.nodes.reserveCapacity(min(inputSize / 8, 1 << 20))
         t.heap.reserveCapacity(min(inputSize / 4, 1 << 24))
         t.listItems.reserveCapacity(min(inputSize / 16, 1 << 20))

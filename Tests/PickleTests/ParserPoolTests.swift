@@ -1,0 +1,89 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import Pickle
+
+/// One-shot decoding reuses parsers (``ParserPool``): every call must behave as if its parser were new,
+/// whatever the calls before it did or failed to do, on any thread.
+final class ParserPoolTests: XCTestCase {
+    /// A reused parser is reset field by field. This list is the parser's stored properties: a new one must be
+    /// reset by `PickleParser.reuse` (or be as new after every clean pickle) before it is added here.
+    func testEveryStoredPropertyOfTheParserIsAccountedForByReuse() {
+        let expected = [
+            "options", "hooks", "offset", "completedCount", "lastCompleteOffset", "carry", "carryScanned",
+            "carryNewlines", "carryLength", "carryLengthIsExact", "announcedInputEnd", "copyToken", "builder",
+            "stack", "marks", "memo", "proto", "frameEnd", "decodedBytes", "budget", "grantedBudget", "inPickle",
+            "controlChanged", "anticipatedSize", "buffers", "nextBufferIndex", "generation", "sessionGraphs",
+            "importMaps", "failure", "hasFailed", "haltsAfterPickle", "memoEntryCountAtLastComplete",
+        ]
+        let actual = Mirror(reflecting: PickleParser()).children.compactMap(\.label)
+        XCTAssertEqual(actual, expected, "PickleParser's stored properties changed: check PickleParser.reuse")
+    }
+
+    /// Calls with every kind of outcome, interleaved: each result equals that of a parser made for it.
+    func testLoadsAfterErrorsOtherOptionsAndBuffersBehavesAsNew() throws {
+        let record = try Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps({'a': [1, 'x' * 40], 'b': 2.5}, 4))")
+        let latin = try Python.script("import pickle, sys; sys.stdout.buffer.write(b'U\\x03\\xe9t\\xe9.')")  // SHORT_BINSTRING 'été' in latin-1
+        let buffered = try Python.script("""
+            import pickle, sys
+            sys.stdout.buffer.write(pickle.dumps(pickle.PickleBuffer(bytearray(b'xyz')), 5, buffer_callback=lambda b: False))
+            """)
+        var latin1 = UnpicklerOptions()
+        latin1.encoding = .latin1
+        var session = UnpicklerOptions()
+        session.memoMode = .session
+        let expectedRecord = try PickleParser.decodeFresh(Array(record))
+        for round in 0 ..< 3 {
+            XCTAssertEqual(try Unpickler.loads(Array(record)).root.description, expectedRecord, "round \(round)")
+            // Truncated, then garbage: errors name the same offsets as a new parser's.
+            XCTAssertThrowsError(try Unpickler.loads(Array(record.prefix(10)))) { error in
+                XCTAssertEqual((error as? PickleError)?.code, .truncated)
+            }
+            XCTAssertThrowsError(try Unpickler.loads([0x80, 0x04, 0xFF])) { error in
+                XCTAssertEqual((error as? PickleError)?.offset, 2)
+            }
+            XCTAssertEqual(try Unpickler.loads(Array(record)).root.description, expectedRecord)
+            XCTAssertThrowsError(try Unpickler.loads(Array(latin)))   // ASCII by default, as CPython
+            XCTAssertEqual(try Unpickler.loads(Array(latin), options: latin1).root.string, "été")
+            XCTAssertThrowsError(try Unpickler.loads(Array(latin)))   // the options do not stay with the parser
+            XCTAssertEqual(try Unpickler.loads(Array(record), options: session).root.description, expectedRecord)
+            for payload: [UInt8] in [[1, 2, 3], [4, 5]] {  // each call starts at its own first buffer
+                XCTAssertEqual(try Unpickler.loads(Array(buffered), buffers: [OutOfBandBuffer(payload, isReadonly: false)]).root.bytes,
+                               payload[...])
+            }
+            XCTAssertThrowsError(try Unpickler.loads(Array(buffered)))  // no buffers this time
+            XCTAssertEqual(try Unpickler.loads(Array(record) + [0x2E, 0xFF]).root.description, expectedRecord)  // trailing bytes ignored
+            let rejecting = UnpicklerHooks(findClass: { _ in throw PickleError(.rejected, offset: 0, "no") })
+            let global: [UInt8] = [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x2E]
+            XCTAssertThrowsError(try Unpickler.loads(global, hooks: rejecting))
+            XCTAssertEqual(try Unpickler.loads(global).root.global, GlobalName(module: "os", name: "system"))
+        }
+    }
+
+    /// Many threads decoding at once each get a parser of their own.
+    func testConcurrentLoadsDecodeIndependently() throws {
+        let pickles = try (0 ..< 8).map { i in
+            Array(try Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps({'id': \(i), 'tags': ['t\(i)'] * \(i)}, 4))"))
+        }
+        let expected = try pickles.map { try PickleParser.decodeFresh($0) }
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for k in 0 ..< 2000 {
+                let i = (worker + k) % pickles.count
+                if (try? Unpickler.loads(pickles[i]).root.description) != expected[i] { failures.withLock { $0 += 1 } }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+    }
+}
+
+private extension PickleParser {
+    /// The repr of the one pickle in `bytes`, decoded by a parser made for it.
+    static func decodeFresh(_ bytes: [UInt8]) throws -> String {
+        var parser = PickleParser()
+        var out: [PickleGraph] = []
+        try parser.feed(bytes, into: &out)
+        try parser.finish()
+        return out[0].root.description
+    }
+}
