@@ -76,25 +76,50 @@ class ChunkList:
         self.write = self.chunks.append
 
 
+def buffer_path(path):
+    """The out-of-band buffer file of a dataset (`X.pkl` -> `X.buffer`), if it has one."""
+    candidate = os.path.splitext(path)[0] + ".buffer"
+    return candidate if os.path.exists(candidate) else None
+
+
+def size_of(obj):
+    """What both sides report as a sanity check: the root's length, or a buffer's byte count."""
+    try:
+        return len(obj)
+    except TypeError:
+        return memoryview(obj).nbytes
+
+
 def worker(mode, path, repeats, warmup):
     with open(path, "rb") as f:
         data = f.read()
-    if mode == "loads":
-        namespace = {"loads": pickle.loads, "data": data}
-        stmt = "loads(data)"
-        count = len(pickle.loads(data))
-    elif mode == "dumps":
-        obj = pickle.loads(data)
-        namespace = {"dumps": pickle.dumps, "obj": obj, "P": PROTOCOL}
-        stmt = "dumps(obj, P)"
-        count = len(pickle.dumps(obj, PROTOCOL))
-    else:  # "dump": into a writer that keeps each chunk (C Pickler writes payloads >= 64 KiB straight through)
-        obj = pickle.loads(data)
-        namespace = {"Pickler": pickle.Pickler, "ChunkList": ChunkList, "obj": obj, "P": PROTOCOL}
-        stmt = "Pickler(ChunkList(), P).dump(obj)"
-        writer = ChunkList()
-        pickle.Pickler(writer, PROTOCOL).dump(obj)
-        count = sum(len(c) for c in writer.chunks)
+    # Out-of-band datasets: the buffer is handed to loads, and dumps hands it to buffer_callback (zero copy
+    # both ways, as PickleCompare --buffer does).
+    buffers = None
+    if buffer_path(path):
+        with open(buffer_path(path), "rb") as f:
+            buffers = [pickle.PickleBuffer(f.read())]
+    callback = [].append if buffers else None
+    namespace = {"loads": pickle.loads, "dumps": pickle.dumps, "Pickler": pickle.Pickler, "ChunkList": ChunkList,
+                 "data": data, "buffers": buffers, "callback": callback, "P": PROTOCOL}
+    try:
+        if mode == "loads":
+            stmt = "loads(data, buffers=buffers)"
+            count = size_of(pickle.loads(data, buffers=buffers))
+        elif mode == "dumps":
+            namespace["obj"] = obj = pickle.loads(data, buffers=buffers)
+            stmt = "dumps(obj, P, buffer_callback=callback)"
+            count = len(pickle.dumps(obj, PROTOCOL, buffer_callback=callback))
+        else:  # "dump": into a writer that keeps each chunk (C Pickler writes payloads >= 64 KiB straight through)
+            namespace["obj"] = obj = pickle.loads(data, buffers=buffers)
+            stmt = "Pickler(ChunkList(), P, buffer_callback=callback).dump(obj)"
+            writer = ChunkList()
+            pickle.Pickler(writer, PROTOCOL, buffer_callback=callback).dump(obj)
+            count = sum(len(c) for c in writer.chunks)
+    except RecursionError:
+        # The C pickler recurses: a 100,000-deep list cannot be pickled (the unpickler is iterative).
+        print(json.dumps({"mode": mode, "error": "RecursionError"}))
+        return
     timer = timeit.Timer(stmt, globals=namespace)  # timeit disables gc while timing
     if warmup:
         timer.repeat(repeat=warmup, number=1)
@@ -180,6 +205,23 @@ def dataset_bytes(size=100 * 1024 * 1024):
     return random.Random(3).randbytes(size)
 
 
+class Pickled:
+    """A dataset made as pickle bytes (and an out-of-band buffer) rather than as an object to pickle."""
+    def __init__(self, data, buffer=None):
+        self.data, self.buffer = data, buffer
+
+
+def dataset_bytes_oob():
+    buffers = []
+    data = pickle.dumps(pickle.PickleBuffer(dataset_bytes()), PROTOCOL, buffer_callback=buffers.append)
+    return Pickled(data, bytes(buffers[0].raw()))
+
+
+def dataset_deep_list():
+    # Written opcode by opcode (CPython's pickler recurses and cannot write it).
+    return Pickled(issue_datasets.deep_list(100_000))
+
+
 DATASETS = [
     # key, label, factory, chunk-1 test
     ("dicts", "(a) 1M dicts", dataset_dicts, True),
@@ -188,6 +230,8 @@ DATASETS = [
     ("unicode", "(d) 500k mixed-unicode str", dataset_unicode, False),
     ("blobs", "(e) 200 × 1 MiB bytes", dataset_blobs, False),
     ("bytes", "(f) 100 MiB bytes (in-band)", dataset_bytes, False),
+    ("bytes_oob", "(g) 100 MiB bytes (out-of-band)", dataset_bytes_oob, False),
+    ("deep", "(h) list nested 100,000 deep", dataset_deep_list, False),
 ]
 
 # Smaller copies of (a) and (b) for the linearity check of 1-byte feeding.
@@ -203,11 +247,16 @@ def generate(directory):
     for key, label, factory, *_ in DATASETS + SMALL:
         t0 = time.perf_counter()
         obj = factory()
-        data = pickle.dumps(obj, protocol=PROTOCOL)
+        made = obj if isinstance(obj, Pickled) else Pickled(pickle.dumps(obj, protocol=PROTOCOL))
         del obj
+        data = made.data
         path = os.path.join(directory, key + ".pkl")
         with open(path, "wb") as f:
             f.write(data)
+        if made.buffer is not None:
+            with open(buffer_path(path) or os.path.splitext(path)[0] + ".buffer", "wb") as f:
+                f.write(made.buffer)
+        del made
         files[key] = path
         print(f"  generated {label}: {human_size(len(data))} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         del data
@@ -230,17 +279,23 @@ def python_round(mode, path, repeats, warmup):
 
 
 def swift_round(args, path, repeats, warmup):
-    return run_json([BINARY, args[0], path] + args[1:] + ["--repeat", str(repeats), "--warmup", str(warmup)])
+    extra = ["--buffer", buffer_path(path)] if buffer_path(path) else []
+    return run_json([BINARY, args[0], path] + args[1:] + extra + ["--repeat", str(repeats), "--warmup", str(warmup)])
 
 
 def measure_pair(py_mode, swift_args, path, rounds, per_round, extra_swift=None):
-    """Alternates CPython and Swift rounds; returns (python samples, swift samples, last swift json)."""
+    """Alternates CPython and Swift rounds; returns (python samples, swift samples, last swift json, CPython's
+    count). The python samples are None when CPython cannot do it (RecursionError)."""
     py, sw = [], []
     last = None
+    py_count = None
     for r in range(rounds):
-        result = python_round(py_mode, path, per_round, 1)
-        py += result["samples_ns"]
-        py_count = result["count"]
+        result = python_round(py_mode, path, per_round, 1) if py is not None else None
+        if result is None or "error" in result:
+            py = None
+        else:
+            py += result["samples_ns"]
+            py_count = result["count"]
         argv = swift_args + (extra_swift if (extra_swift and r == 0) else [])
         last = swift_round(argv, path, per_round, 1)
         sw += swift_samples(last, per_round)
@@ -786,18 +841,30 @@ CONVERT_SCRIPT = "import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(pickl
 
 def measure_convert(files, rounds):
     """Whole process, file to /dev/null: `pickletool convert FILE` against the same job in a CPython script,
-    alternating, `rounds` samples each. Returns rows of (label, size, python median, pickletool median)."""
+    alternating, `rounds` samples each. Returns rows of (label, size, python median, pickletool median); the
+    python median is None when the script fails (RecursionError on the deep list). Out-of-band datasets are
+    left out: a file converter has no buffers to hand to NEXT_BUFFER."""
     tool = os.path.join(ROOT, ".build", "release", "pickletool")
     rows = []
     for key, label, *_ in DATASETS:
         path = files[key]
+        if buffer_path(path):
+            continue
         py, sw = [], []
         for _ in range(rounds):
             for argv, sink in (([sys.executable, "-c", CONVERT_SCRIPT, path], py), ([tool, "convert", path], sw)):
+                if sink is None:
+                    continue
                 t0 = time.perf_counter_ns()
-                subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
-                sink.append(time.perf_counter_ns() - t0)
-        rows.append((label, os.path.getsize(path), median(py), median(sw)))
+                done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                elapsed = time.perf_counter_ns() - t0
+                if done.returncode != 0:
+                    if sink is sw:
+                        sys.exit(f"pickletool convert {path} failed ({done.returncode})")
+                    py = None
+                    continue
+                sink.append(elapsed)
+        rows.append((label, os.path.getsize(path), median(py) if py else None, median(sw)))
     return rows
 
 
@@ -807,7 +874,10 @@ def print_convert(rows):
     print("| dataset | pickle size | CPython script | pickletool convert | ratio |")
     print("|---|---:|---:|---:|---:|")
     for label, size, py, sw in rows:
-        print(f"| {label} | {human_size(size)} | {ms(py)} | {ms(sw)} | **{py / sw:.2f}×** |")
+        if py is None:
+            print(f"| {label} | {human_size(size)} | RecursionError | {ms(sw)} | – |")
+        else:
+            print(f"| {label} | {human_size(size)} | {ms(py)} | {ms(sw)} | **{py / sw:.2f}×** |")
 
 
 def build():
@@ -891,11 +961,7 @@ def main():
             py_dumps, sw_encode, _, py_dump_size = measure_pair(
                 "dumps", ["encode", "--protocol", str(PROTOCOL)], path, rounds, per_round,
                 extra_swift=["--out", swift_out])
-            with open(path, "rb") as f:
-                expected = pickle.dumps(pickle.loads(f.read()), PROTOCOL)
-            with open(swift_out, "rb") as f:
-                identical = f.read() == expected
-            del expected
+            identical = check_encoding(path, swift_out)
             os.remove(swift_out)
             py_dump, sw_sink, _, _ = measure_pair("dump", ["encode", "--protocol", str(PROTOCOL), "--sink"], path,
                                                   rounds, per_round)
@@ -904,8 +970,8 @@ def main():
             row = {
                 "label": label, "size": size,
                 "py_loads": median(py_loads), "sw_decode": median(sw_decode),
-                "py_dumps": median(py_dumps), "sw_encode": median(sw_encode),
-                "py_dump": median(py_dump), "sw_sink": median(sw_sink),
+                "py_dumps": median(py_dumps) if py_dumps else None, "sw_encode": median(sw_encode),
+                "py_dump": median(py_dump) if py_dump else None, "sw_sink": median(sw_sink),
                 "chunk64": median(chunk64), "chunk1": median(chunk1) if chunk1 else None,
                 "identical": identical,
             }
@@ -966,6 +1032,34 @@ def main():
         print(f"\nWARNING: {note}")
 
 
+def nesting_depth(obj):
+    depth = 0
+    while isinstance(obj, list):
+        depth += 1
+        obj = obj[0] if obj else None
+    return depth
+
+
+def check_encoding(path, swift_out):
+    """'yes' when Swift's encoding is `pickle.dumps(pickle.loads(data), 5)` byte for byte (out-of-band buffers
+    passed the same way); for a graph CPython cannot pickle (RecursionError), 'reloads' when CPython loads
+    Swift's encoding back to a list as deep as the original."""
+    with open(path, "rb") as f:
+        data = f.read()
+    buffers = None
+    if buffer_path(path):
+        with open(buffer_path(path), "rb") as f:
+            buffers = [pickle.PickleBuffer(f.read())]
+    with open(swift_out, "rb") as f:
+        ours = f.read()
+    obj = pickle.loads(data, buffers=buffers)
+    try:
+        expected = pickle.dumps(obj, PROTOCOL, buffer_callback=[].append if buffers else None)
+    except RecursionError:
+        return "reloads" if nesting_depth(pickle.loads(ours)) == nesting_depth(obj) else "NO"
+    return "yes" if ours == expected else "NO"
+
+
 def print_main(rows, linear):
     print("| dataset | pickle size | CPython loads | Swift decode | loads ratio | CPython dumps | Swift encode "
           "| dumps ratio | same bytes | CPython dump, chunk list | Swift encode, MemorySink | dump ratio "
@@ -974,16 +1068,22 @@ def print_main(rows, linear):
     for r in rows:
         c64 = f"{ms(r['chunk64'])} ({ratio(r['chunk64'], r['sw_decode'])})"
         c1 = f"{ms(r['chunk1'])} ({ratio(r['chunk1'], r['sw_decode'])})" if r["chunk1"] else "–"
+        def versus(py, sw):
+            return f"**{ratio(py, sw)}**" if py is not None else "–"
+
+        def cpython(ns):
+            return ms(ns) if ns is not None else "RecursionError"
         print(f"| {r['label']} | {human_size(r['size'])} | {ms(r['py_loads'])} | {ms(r['sw_decode'])} "
-              f"| **{ratio(r['py_loads'], r['sw_decode'])}** | {ms(r['py_dumps'])} | {ms(r['sw_encode'])} "
-              f"| **{ratio(r['py_dumps'], r['sw_encode'])}** | {'yes' if r['identical'] else 'NO'} "
-              f"| {ms(r['py_dump'])} | {ms(r['sw_sink'])} | **{ratio(r['py_dump'], r['sw_sink'])}** "
+              f"| {versus(r['py_loads'], r['sw_decode'])} | {cpython(r['py_dumps'])} | {ms(r['sw_encode'])} "
+              f"| {versus(r['py_dumps'], r['sw_encode'])} | {r['identical']} "
+              f"| {cpython(r['py_dump'])} | {ms(r['sw_sink'])} | {versus(r['py_dump'], r['sw_sink'])} "
               f"| {c64} | {c1} |")
     print()
     print("Times are medians. loads/dumps ratio = CPython median / Swift median (> 1: Swift is faster). "
           "Chunk columns: Swift push-parser median, and in parentheses its ratio to Swift whole-buffer "
           "decoding (1.00× = no overhead). 'same bytes': Swift's encoding equals "
-          "`pickle.dumps(pickle.loads(data), 5)`. dumps/encode produce one contiguous buffer; dump/MemorySink "
+          "`pickle.dumps(pickle.loads(data), 5)` ('reloads': CPython cannot pickle the value, and loads Swift's "
+          "encoding back to a list as deep). dumps/encode produce one contiguous buffer; dump/MemorySink "
           "hand the pickle to a writer in chunks, payloads of 64 KiB or more as they are (zero copy on both "
           "sides: CPython's C Pickler passes such bytes objects straight to `write`).")
     print()

@@ -1,7 +1,7 @@
 // PickleCompare: times swift-pickle on a pickle file, for comparison with CPython (see compare.py).
 //
-//   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]]
-//   PickleCompare encode FILE --protocol P [--repeat N] [--warmup W] [--out FILE] [--sink]
+//   PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]] [--buffer BUF]
+//   PickleCompare encode FILE --protocol P [--repeat N] [--warmup W] [--out FILE] [--sink] [--buffer BUF]
 //   PickleCompare stream [--sync]     (reads concatenated pickles from standard input)
 //   PickleCompare zstd-encode FILE [--level N] [--protocol P] [--repeat R] [--warmup W] [--only VARIANT] > OUT
 //   PickleCompare zstd-decode [--plain FILE] [--no-zstd] [--repeat R] [--warmup W] < STREAM
@@ -9,6 +9,9 @@
 //
 // `--chunk SIZE` feeds a bare `PickleParser` SIZE bytes at a time; with `--hint` the same chunks go through
 // `StreamingUnpickler(chunks, expectedByteCount: file size)`, which sizes the arenas up front as `loads` does.
+// `--buffer BUF`: the file's out-of-band buffer (protocol 5, NEXT_BUFFER), read into memory and handed to the
+// decoder; encode then writes every buffer out of band again (`bufferCallback` returning false), as CPython's
+// `pickle.dumps(obj, 5, buffer_callback=buffers.append)`.
 //
 // decode/encode print one JSON line: {"mode":…, "median_ns":…, "min_ns":…, "max_ns":…, …, "samples_ns":[…]}.
 // stream reads standard input through `StreamingUnpickler(fileDescriptor: 0)` once, counting the objects, and
@@ -41,6 +44,7 @@ struct Arguments {
     var sync = false
     var hint = false
     var toSink = false
+    var buffer: String? = nil
 }
 
 func printError(_ text: String) {
@@ -50,8 +54,8 @@ func printError(_ text: String) {
 
 func usage() -> Never {
     let text = """
-    usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]]
-           PickleCompare encode FILE [--protocol P] [--repeat N] [--warmup W] [--out FILE] [--sink]
+    usage: PickleCompare decode FILE [--repeat N] [--warmup W] [--chunk SIZE [--hint]] [--buffer BUF]
+           PickleCompare encode FILE [--protocol P] [--repeat N] [--warmup W] [--out FILE] [--sink] [--buffer BUF]
            PickleCompare stream [--sync] < PICKLES
            PickleCompare zstd-encode FILE [--level N] [--protocol P] [--repeat R] [--warmup W]
                                           [--only pickle|zstd|compress] [--batch BYTES] > OUT
@@ -103,12 +107,16 @@ func parseArguments() -> Arguments {
         case "--out":
             guard !rest.isEmpty else { fail("--out needs a file name") }
             args.out = rest.removeFirst()
+        case "--buffer":
+            guard !rest.isEmpty else { fail("--buffer needs a file name") }
+            args.buffer = rest.removeFirst()
         default: usage()
         }
     }
     if args.mode == "encode" && args.chunk != nil { fail("--chunk applies to decode only") }
     if args.toSink && args.mode != "encode" { fail("--sink applies to encode only") }
     if args.hint && args.chunk == nil { fail("--hint needs --chunk") }
+    if args.hint && args.buffer != nil { fail("--hint and --buffer exclude each other") }
     return args
 }
 
@@ -147,23 +155,24 @@ nonisolated(unsafe) var sink = 0
 
 // MARK: - Timed bodies
 
-/// A small summary of a decoded graph, read before it is released (also a sanity check printed in the JSON).
+/// A small summary of a decoded graph, read before it is released (also a sanity check printed in the JSON):
+/// the root's item count, or its byte count for a buffer.
 @inline(__always)
 func summary(_ graph: PickleGraph) -> Int {
-    graph.root.count ?? -1
+    graph.root.count ?? graph.root.bytes?.count ?? -1
 }
 
 /// Decodes `bytes` with the one-shot API; the graph is released before returning.
 @inline(never)
-func decodeOnce(_ bytes: [UInt8]) throws -> Int {
-    let graph = try Unpickler.loads(bytes)
+func decodeOnce(_ bytes: [UInt8], _ buffers: [OutOfBandBuffer]?) throws -> Int {
+    let graph = try Unpickler.loads(bytes, buffers: buffers)
     return summary(graph)
 }
 
 /// Decodes `bytes` through the push parser in chunks of `chunk` bytes; the graph is released before returning.
 @inline(never)
-func decodeChunked(_ bytes: [UInt8], chunk: Int) throws -> Int {
-    var parser = PickleParser()
+func decodeChunked(_ bytes: [UInt8], chunk: Int, _ buffers: [OutOfBandBuffer]?) throws -> Int {
+    var parser = PickleParser(buffers: buffers)
     var out: [PickleGraph] = []
     var i = 0
     let n = bytes.count
@@ -328,6 +337,7 @@ func printStreamResult(elapsed: UInt64, objects: Int, bytes: Int, rootCountSum: 
 @MainActor
 func run(_ args: Arguments) async throws {
     let input = readFile(args.file)
+    let buffers = args.buffer.map { [OutOfBandBuffer(readFile($0))] }
     var times: [UInt64] = []
     times.reserveCapacity(args.repeats)
     var result = 0
@@ -338,9 +348,9 @@ func run(_ args: Arguments) async throws {
         if let chunk = args.chunk, args.hint {
             body = { try await decodeChunkedHinted(input, chunk: chunk) }
         } else if let chunk = args.chunk {
-            body = { try decodeChunked(input, chunk: chunk) }
+            body = { try decodeChunked(input, chunk: chunk, buffers) }
         } else {
-            body = { try decodeOnce(input) }
+            body = { try decodeOnce(input, buffers) }
         }
         for _ in 0 ..< args.warmup { sink &+= try await body() }
         for _ in 0 ..< args.repeats {
@@ -351,8 +361,9 @@ func run(_ args: Arguments) async throws {
             sink &+= result
         }
     default:  // encode
-        let graph = try Unpickler.loads(input)
-        let options = PicklerOptions(protocolVersion: args.protocolVersion)
+        let graph = try Unpickler.loads(input, buffers: buffers)
+        var options = PicklerOptions(protocolVersion: args.protocolVersion)
+        if buffers != nil { options.bufferCallback = { _ in false } }
         let encode = args.toSink ? encodeToSinkOnce : encodeOnce
         for _ in 0 ..< args.warmup { sink &+= try encode(graph, options) }
         for _ in 0 ..< args.repeats {
