@@ -354,7 +354,7 @@ public struct PickleParser: Sendable {
                 // Reserve the whole opcode only when this chunk completes it: a declared length is never
                 // allocated ahead of the bytes that arrive (appending grows the carry geometrically).
                 if !need.isLine && need.length > carry.capacity && need.length - carry.count <= rest.count {
-                    carry.reserveCapacity(need.length)
+                    carry.reserveCapacityPrefaulted(need.length)
                 }
                 appendToCarry(rest.prefix(take))
                 rest = rest.dropFirst(take)
@@ -390,7 +390,7 @@ public struct PickleParser: Sendable {
     /// doubling of the carry).
     private mutating func reserveAnnouncedCarry(_ position: Int) {
         if carryLengthIsExact && carryLength > carry.capacity && position + carryLength <= announcedInputEnd {
-            carry.reserveCapacity(carryLength)
+            carry.reserveCapacityPrefaulted(carryLength)
         }
     }
 
