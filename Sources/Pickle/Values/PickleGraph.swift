@@ -26,6 +26,10 @@ public final class PickleGraph: Sendable {
         self.init(tables: builder.t, root: root)
     }
 
+    /// Calls `body` with the tables, borrowed (reading the property into a variable would copy them,
+    /// retaining each of their buffers).
+    func withTables<R>(_ body: (borrowing GraphTables) throws -> R) rethrows -> R { try body(t) }
+
     /// The object the pickle returned.
     public var root: PickleNode { PickleNode(graph: self, ref: rootRef) }
 

@@ -19,7 +19,11 @@ public struct PickleNode: Sendable, CustomStringConvertible {
         case global, object, buffer
     }
 
-    @inline(__always) var t: GraphTables { graph.t }
+    /// The graph's tables, borrowed: a getter would return a copy, retaining each of their buffers on every
+    /// access.
+    var t: GraphTables {
+        @inline(__always) _read { yield graph.t }
+    }
     @inline(__always) var node: Node? { ref.isNode ? graph.t.nodes[ref.nodeIndex] : nil }
 
     /// What kind of value this is.

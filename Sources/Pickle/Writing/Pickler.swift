@@ -188,7 +188,12 @@ public struct Pickler {
 
     fileprivate mutating func run() throws {
         guard let g = graph else { return }
-        let t = g.t
+        try g.withTables { try run($0) }
+    }
+
+    /// The task loop over the tables of the graph being dumped (borrowed: copying them would retain each of
+    /// their buffers, a cost per dump that a small pickle notices).
+    fileprivate mutating func run(_ t: borrowing GraphTables) throws {
         while let task = tasks.popLast() {
             switch task {
             case .save(let ref):
