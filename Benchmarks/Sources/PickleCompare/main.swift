@@ -9,6 +9,8 @@
 //
 // `--chunk SIZE` feeds a bare `PickleParser` SIZE bytes at a time; with `--hint` the same chunks go through
 // `StreamingUnpickler(chunks, expectedByteCount: file size)`, which sizes the arenas up front as `loads` does.
+// `--inner N`: each sample times N calls and reports the time per call (for pickles of a few bytes, where
+// one call is below the clock's resolution); compare.py passes the same N to CPython's timeit `number`.
 // `--buffer BUF`: the file's out-of-band buffer (protocol 5, NEXT_BUFFER), read into memory and handed to the
 // decoder; encode then writes every buffer out of band again (`bufferCallback` returning false), as CPython's
 // `pickle.dumps(obj, 5, buffer_callback=buffers.append)`.
@@ -45,6 +47,7 @@ struct Arguments {
     var hint = false
     var toSink = false
     var buffer: String? = nil
+    var inner = 1
 }
 
 func printError(_ text: String) {
@@ -107,6 +110,7 @@ func parseArguments() -> Arguments {
         case "--out":
             guard !rest.isEmpty else { fail("--out needs a file name") }
             args.out = rest.removeFirst()
+        case "--inner": args.inner = intValue(flag, min: 1)
         case "--buffer":
             guard !rest.isEmpty else { fail("--buffer needs a file name") }
             args.buffer = rest.removeFirst()
@@ -355,9 +359,9 @@ func run(_ args: Arguments) async throws {
         for _ in 0 ..< args.warmup { sink &+= try await body() }
         for _ in 0 ..< args.repeats {
             let t0 = nowNanoseconds()
-            result = try await body()
+            for _ in 0 ..< args.inner { result = try await body() }
             let t1 = nowNanoseconds()
-            times.append(t1 - t0)
+            times.append((t1 - t0) / UInt64(args.inner))
             sink &+= result
         }
     default:  // encode
@@ -368,9 +372,9 @@ func run(_ args: Arguments) async throws {
         for _ in 0 ..< args.warmup { sink &+= try encode(graph, options) }
         for _ in 0 ..< args.repeats {
             let t0 = nowNanoseconds()
-            result = try encode(graph, options)
+            for _ in 0 ..< args.inner { result = try encode(graph, options) }
             let t1 = nowNanoseconds()
-            times.append(t1 - t0)
+            times.append((t1 - t0) / UInt64(args.inner))
             sink &+= result
         }
         if let out = args.out {
