@@ -11,15 +11,21 @@ public enum Unpickler {
     public static func loads(_ bytes: ArraySlice<UInt8>, options: UnpicklerOptions = UnpicklerOptions(),
                              hooks: UnpicklerHooks = UnpicklerHooks(), buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
         let entry = ParserPool.take(options: options, hooks: hooks, buffers: buffers)
-        entry.parser.haltsAfterPickle = true
-        entry.parser.reserve(forInputSize: bytes.count)
-        try entry.parser.feed(bytes, into: &entry.output)
-        if let first = entry.output.first {
-            ParserPool.give(entry)
-            return first
-        }
-        try entry.parser.finish()
-        throw PickleError(.endOfInput, offset: entry.parser.offset, "ran out of input")
+        let graph = try decodeFirst(bytes, &entry.parser, &entry.output)
+        ParserPool.give(entry)
+        return graph
+    }
+
+    /// The first pickle of `bytes`, decoded by `parser` (in place: one access to the pool entry's parser for
+    /// the whole decode, not one per step).
+    private static func decodeFirst(_ bytes: ArraySlice<UInt8>, _ parser: inout PickleParser,
+                                    _ output: inout [PickleGraph]) throws -> PickleGraph {
+        parser.haltsAfterPickle = true
+        parser.reserve(forInputSize: bytes.count)
+        try parser.feed(bytes, into: &output)
+        if let first = output.first { return first }
+        try parser.finish()
+        throw PickleError(.endOfInput, offset: parser.offset, "ran out of input")
     }
 
     /// Decodes the first pickle in `bytes`. See ``loads(_:options:hooks:buffers:)``.
