@@ -186,6 +186,31 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// A stream of small pickles around large ones: a small graph's arenas are copied into one block and the
+    /// parser keeps its own; a large graph takes them, and the parser starts over with small ones. Every graph
+    /// must be CPython's, fed whole, one byte at a time and split anywhere, and a graph taken early must not
+    /// change when the parser goes on to the next pickles.
+    func testSmallAndLargeGraphsInOneStreamKeepTheirOwnTables() throws {
+        let output = String(decoding: try Python.script("""
+            import pickle
+            small = lambda i: {'id': i, 'name': f'user{i}', 'tags': ['a', ('b', i)], 'blob': b'x' * (i % 3)}
+            large = lambda n: [small(i) for i in range(n)] + ['s' * 600, b'y' * 700]   # arenas over 64 KiB
+            objects = [small(1), large(4000), small(2), small(3), large(3000), large(10), small(4)]
+            data = b''.join(pickle.dumps(o, p) for o, p in zip(objects, [4, 5, 2, 4, 3, 5, 1]))
+            print(data.hex())
+            for o in objects:
+                print(repr(o).encode().hex())
+            """), as: UTF8.self)
+        let lines = output.split(separator: "\n")
+        let bytes = hexBytes(lines[0])
+        let expected = lines.dropFirst().map { String(decoding: hexBytes($0), as: UTF8.self) }
+        let graphs = try Unpickler.loadAll(bytes)
+        XCTAssertEqual(graphs.map { $0.root.description }, expected)
+        let outcome = Feeding.assertChunkingInvariant(bytes, everyOffsetLimit: 600)
+        XCTAssertNil(outcome.error)
+        XCTAssertEqual(outcome.reprs.count, expected.count)
+    }
+
     /// Runs of plain scalars are encoded in bulk; the bytes equal CPython's at every protocol, including where
     /// frames (and, streaming, drains to the sink) fall in the middle of a run and where a run meets a value
     /// of another kind.

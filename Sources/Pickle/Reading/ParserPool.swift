@@ -6,7 +6,8 @@ import Synchronization
 /// Only a parser that finished its one pickle cleanly in per-pickle memo mode, with buffers of a modest size,
 /// goes back (``PickleParser/isReusable``); it is then reset to the state of a new one. A few are kept, for
 /// callers on several threads; the lock is held only to take one out or put one back. Each parser lives in a
-/// box, so taking and keeping one moves a reference, not the parser's few dozen fields.
+/// box, so taking and keeping one moves a reference, not the parser's few dozen fields. A kept parser holds
+/// at most a few hundred KiB (``PickleParser/isReusable`` bounds its buffers), so the pool's memory is bounded.
 enum ParserPool {
     /// A parser and the array it delivers its graph into, both reused.
     final class Entry: @unchecked Sendable {

@@ -146,12 +146,17 @@ struct GraphBuilder: Sendable {
     /// A payload node (`string`, `bytes`, `byteArray`) copied into the heap.
     
     mutating func payload(_ kind: NodeKind, copying bytes: UnsafeRawBufferPointer) -> PickleRef {
-        if bytes.count >= GraphTables.sliceThreshold || bytes.count > countLimit {
-            return payload(kind, sharing: Array(bytes)[...])
-        }
+        if keepsOwnArray(bytes.count) { return payload(kind, sharing: Array(bytes)[...]) }
         let offset = t.heap.count
         t.heap.append(contentsOf: bytes)
         return append(Node(kind: kind, a: offset, b: bytes.count))
+    }
+
+    /// Whether a payload of `count` bytes is kept in an array of its own rather than in the heap (the heap
+    /// holds only short payloads; a node's 32-bit count bounds it too).
+    @inline(__always)
+    private func keepsOwnArray(_ count: Int) -> Bool {
+        count >= GraphTables.sliceThreshold || count > countLimit
     }
 
     /// A `str` node for the argument of a SHORT_BINUNICODE (at most 255 bytes) when it is ASCII: the bytes
@@ -173,7 +178,7 @@ struct GraphBuilder: Sendable {
     }
 
     mutating func payload(_ kind: NodeKind, _ bytes: some Collection<UInt8>) -> PickleRef {
-        if bytes.count >= GraphTables.sliceThreshold || bytes.count > countLimit {
+        if keepsOwnArray(bytes.count) {
             if let array = bytes as? [UInt8] { return payload(kind, sharing: array[...]) }
             return payload(kind, sharing: Array(bytes)[...])
         }
