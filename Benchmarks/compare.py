@@ -96,15 +96,21 @@ def inner_calls(path):
     return 2000 if os.path.getsize(path) < 4096 else 1
 
 
-def worker(mode, path, repeats, warmup):
+def read_dataset(path):
+    """A dataset's pickle bytes, and its out-of-band buffers (a list of one `PickleBuffer`, or None)."""
     with open(path, "rb") as f:
         data = f.read()
-    # Out-of-band datasets: the buffer is handed to loads, and dumps hands it to buffer_callback (zero copy
-    # both ways, as PickleCompare --buffer does).
     buffers = None
     if buffer_path(path):
         with open(buffer_path(path), "rb") as f:
             buffers = [pickle.PickleBuffer(f.read())]
+    return data, buffers
+
+
+def worker(mode, path, repeats, warmup):
+    # Out-of-band datasets: the buffer is handed to loads, and dumps hands it to buffer_callback (zero copy
+    # both ways, as PickleCompare --buffer does).
+    data, buffers = read_dataset(path)
     callback = [].append if buffers else None
     namespace = {"loads": pickle.loads, "dumps": pickle.dumps, "Pickler": pickle.Pickler, "ChunkList": ChunkList,
                  "data": data, "buffers": buffers, "callback": callback, "P": PROTOCOL}
@@ -1059,12 +1065,7 @@ def check_encoding(path, swift_out):
     """'yes' when Swift's encoding is `pickle.dumps(pickle.loads(data), 5)` byte for byte (out-of-band buffers
     passed the same way); for a graph CPython cannot pickle (RecursionError), 'reloads' when CPython loads
     Swift's encoding back to a list as deep as the original."""
-    with open(path, "rb") as f:
-        data = f.read()
-    buffers = None
-    if buffer_path(path):
-        with open(buffer_path(path), "rb") as f:
-            buffers = [pickle.PickleBuffer(f.read())]
+    data, buffers = read_dataset(path)
     with open(swift_out, "rb") as f:
         ours = f.read()
     obj = pickle.loads(data, buffers=buffers)
