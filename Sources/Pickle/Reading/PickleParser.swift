@@ -549,9 +549,7 @@ public struct PickleParser: Sendable {
             if let ref = builder.shortASCIIString(bytes) {
                 try push(ref, op, position)
             } else {
-                guard PythonText.isValidUTF8SurrogatePass(bytes) else {
-                    throw PickleError(.decodingFailed, offset: position, opcode: op, "'utf-8' codec can't decode the \(n)-byte argument: invalid UTF-8")
-                }
+                guard PythonText.isValidUTF8SurrogatePass(bytes) else { throw PickleParser.invalidUTF8(n, op, position) }
                 try push(builder.payload(.string, copying: bytes), op, position)
             }
             return 2 + n
@@ -564,9 +562,7 @@ public struct PickleParser: Sendable {
             let start = i + 1 + h
             try account(n, op, position)
             let bytes = UnsafeRawBufferPointer(rebasing: p[start ..< start + n])
-            guard PythonText.isValidUTF8SurrogatePass(bytes) else {
-                throw PickleError(.decodingFailed, offset: position, opcode: op, "'utf-8' codec can't decode the \(n)-byte argument: invalid UTF-8")
-            }
+            guard PythonText.isValidUTF8SurrogatePass(bytes) else { throw PickleParser.invalidUTF8(n, op, position) }
             try push(payloadNode(.string, bytes, owner, start), op, position)
             return 1 + h + n
         case 0x43, 0x42, 0x8E, 0x96:  // shortBinBytes, binBytes, binBytes8, byteArray8
@@ -1152,6 +1148,12 @@ public struct PickleParser: Sendable {
             throw PickleError(.limitExceeded, offset: position, opcode: op, "\(op.name) declares \(raw) bytes, over the limit of \(limit) bytes (UnpicklerLimits.\(name))")
         }
         return Int(raw)
+    }
+
+    /// The error CPython's decoder raises for a str argument that is not UTF-8 (surrogates allowed).
+    @inline(never)
+    private static func invalidUTF8(_ byteCount: Int, _ op: Opcode, _ position: Int) -> PickleError {
+        PickleError(.decodingFailed, offset: position, opcode: op, "'utf-8' codec can't decode the \(byteCount)-byte argument: invalid UTF-8")
     }
 
     @inline(__always)

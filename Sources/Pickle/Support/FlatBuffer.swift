@@ -149,7 +149,7 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     }
 
     func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {
-        try body(UnsafeBufferPointer(start: base, count: count))
+        try withUnsafeBufferPointer(body)
     }
 
     /// Empties the buffer, keeping its storage.
@@ -284,7 +284,7 @@ extension FlatBuffer where Element == UInt8 {
     @inline(__always)
     mutating func appendIfASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let n = bytes.count
-        if count + n > capacity { reserveCapacity(Swift.max(count + n, capacity * 2)) }
+        if count + n > capacity { grow(toAtLeast: count + n) }
         let target = base + count
         var high: UInt8 = 0
         if n <= 16 {

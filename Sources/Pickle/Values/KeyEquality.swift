@@ -172,9 +172,8 @@ enum KeyEquality {
             let na = t.nodes[a.nodeIndex], nb = t.nodes[b.nodeIndex]
             if na.kind == .string && nb.kind == .string && !na.external && !nb.external {
                 guard na.b == nb.b else { return .different }
-                return t.heap.withUnsafeBufferPointer { heap in
-                    na.b == 0 || memcmp(heap.baseAddress! + na.a, heap.baseAddress! + nb.a, na.b) == 0
-                } ? .equal : .different
+                if na.b == 0 { return .equal }
+                return memcmp(t.heapBytes(na).baseAddress!, t.heapBytes(nb).baseAddress!, na.b) == 0 ? .equal : .different
             }
         }
         if let x = numericKey(a, t) { return numericKey(b, t) == x ? .equal : .different }
