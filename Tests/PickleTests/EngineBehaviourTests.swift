@@ -69,6 +69,51 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertEqual(try Unpickler.loads(inBand).root.bytes.map(Array.init), payload)
     }
 
+    /// A graph keeps the caller's buffer array instead of a copy (NEXT_BUFFER indexes it across the stream):
+    /// pickles with several buffers each, one after another, buffers supplied before and during the stream,
+    /// at every chunking; each graph names its own buffers, re-pickles to CPython's bytes, and keeps them
+    /// after the parser's array has grown.
+    func testGraphsOfAStreamKeepTheirOwnOutOfBandBuffers() throws {
+        let stream = try python("""
+            import pickle, sys
+            b = lambda data, ro: pickle.PickleBuffer(bytes(data) if ro else bytearray(data))
+            first = pickle.dumps([b(b'ab', True), b(b'cde', False)], 5, buffer_callback=lambda _: False)
+            second = pickle.dumps({'x': b(b'fghi', True), 'y': [b(b'j', False)]}, 5, buffer_callback=lambda _: False)
+            sys.stdout.buffer.write(first + second)
+            """)
+        let payloads: [[UInt8]] = [Array("ab".utf8), Array("cde".utf8), Array("fghi".utf8), Array("j".utf8)]
+        let buffers = payloads.enumerated().map { OutOfBandBuffer($1, isReadonly: $0 % 2 == 0) }
+        var probe = PickleParser(buffers: buffers)
+        probe.haltsAfterPickle = true
+        var first: [PickleGraph] = []
+        try probe.feed(stream[...], into: &first)
+        let firstEnd = probe.offset  // where the second pickle begins
+        XCTAssertEqual(first.count, 1)
+        var chunkings: [[Int]] = [[], Array(1 ..< stream.count)]
+        chunkings += (1 ..< stream.count).map { [$0] }
+        for boundaries in chunkings {
+            // Two buffers up front, the other two supplied once the first pickle is in.
+            var parser = PickleParser(buffers: Array(buffers.prefix(2)))
+            var graphs: [PickleGraph] = []
+            var start = 0
+            for end in Set(boundaries + [firstEnd, stream.count]).sorted() {
+                try parser.feed(stream[start ..< end], into: &graphs)
+                if end == firstEnd { parser.supplyBuffers(Array(buffers.suffix(2))) }
+                start = end
+            }
+            try parser.finish()
+            XCTAssertEqual(graphs.count, 2, "chunks \(boundaries)")
+            guard graphs.count == 2 else { continue }
+            XCTAssertEqual(graphs[0].root.description, "[PickleBuffer(b'ab'), PickleBuffer(b'cde')]")
+            XCTAssertEqual(graphs[1].root.description, "{'x': PickleBuffer(b'fghi'), 'y': [PickleBuffer(b'j')]}")
+            XCTAssertEqual(graphs[0].root[1]?.isReadonlyBuffer, false)
+            XCTAssertEqual(graphs[1].root["x"]?.isReadonlyBuffer, true)
+            var options = PicklerOptions(protocolVersion: 5)
+            options.bufferCallback = { _ in false }
+            XCTAssertEqual(try graphs.flatMap { try Pickler.dumps($0, options: options) }, Array(stream))
+        }
+    }
+
     func testLargePayloadsAreSlicesOfTheInput() throws {
         let data = try python("import pickle, sys; sys.stdout.buffer.write(pickle.dumps([b'x' * 100000, 'y' * 5000], 5))")
         let graph = try Unpickler.loads(data)

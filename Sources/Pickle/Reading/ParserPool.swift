@@ -5,41 +5,54 @@ import Synchronization
 ///
 /// Only a parser that finished its one pickle cleanly in per-pickle memo mode, with buffers of a modest size,
 /// goes back (``PickleParser/isReusable``); it is then reset to the state of a new one. A few are kept, for
-/// callers on several threads; the lock is held only to take one out or put one back. Each parser lives in a
-/// box, so taking and keeping one moves a reference, not the parser's few dozen fields. A kept parser holds
-/// at most a few hundred KiB (``PickleParser/isReusable`` bounds its buffers), so the pool's memory is bounded.
+/// callers on several threads, each in a slot that is taken and filled by one atomic exchange (no lock). A
+/// kept parser lives in memory of its own, reached through a pointer: the decode works on it in place, with
+/// none of the run-time exclusivity checks that a class's stored property would cost on every access. A kept
+/// parser holds at most a few hundred KiB (``PickleParser/isReusable`` bounds its buffers), so the pool's
+/// memory is bounded.
 enum ParserPool {
     /// A parser and the array it delivers its graph into, both reused.
-    final class Entry: @unchecked Sendable {
+    struct Entry {
         var parser: PickleParser
         var output: [PickleGraph] = []
-
-        init(_ parser: PickleParser) { self.parser = parser }
     }
 
-    private static let entries = Mutex<[Entry]>([])
-    private static let capacity = 4
+    typealias EntryPointer = UnsafeMutablePointer<Entry>
 
-    /// A parser in the state `PickleParser(options:hooks:buffers:)` creates, reused when one is kept.
-    static func take(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) -> Entry {
-        if options.memoMode == .perPickle, let entry = entries.withLock({ $0.popLast() }) {
-            entry.parser.reuse(options: options, hooks: hooks, buffers: buffers)
-            return entry
+    /// `nonisolated(unsafe)` because a pointer is not `Sendable`: the slots are the synchronization (an entry
+    /// is published with release ordering and taken with acquire), and a taken entry has one user.
+    nonisolated(unsafe) private static let slots: InlineArray<4, Atomic<EntryPointer?>> = InlineArray { _ in Atomic(nil) }
+
+    /// A parser in the state `PickleParser(options:hooks:buffers:)` creates, reused when one is kept. Give it
+    /// back with ``give(_:)`` (which frees it if it is not kept).
+    static func take(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) -> EntryPointer {
+        if options.memoMode == .perPickle {
+            for i in slots.indices {
+                if let entry = slots[i].exchange(nil, ordering: .acquiring) {
+                    entry.pointee.parser.reuse(options: options, hooks: hooks, buffers: buffers)
+                    return entry
+                }
+            }
         }
-        return Entry(PickleParser(options: options, hooks: hooks, buffers: buffers))
+        let entry = EntryPointer.allocate(capacity: 1)
+        entry.initialize(to: Entry(parser: PickleParser(options: options, hooks: hooks, buffers: buffers)))
+        return entry
     }
 
-    /// Keeps `entry` for a later ``take(options:hooks:buffers:)`` if its parser is reusable and there is room.
-    /// The caller no longer uses it.
-    static func give(_ entry: Entry) {
-        guard isReusable(&entry.parser) else { return }
-        while !entry.output.isEmpty { entry.output.removeLast() }  // one graph (cheaper than removeAll)
-        entries.withLock { pool in
-            if pool.count < capacity { pool.append(entry) }
+    /// Keeps `entry` for a later ``take(options:hooks:buffers:)`` if its parser is reusable and a slot is
+    /// free; frees it otherwise. The caller no longer uses it.
+    static func give(_ entry: EntryPointer) {
+        if isReusable(&entry.pointee.parser) {
+            while !entry.pointee.output.isEmpty { entry.pointee.output.removeLast() }  // one graph (cheaper than removeAll)
+            for i in slots.indices {
+                if slots[i].compareExchange(expected: nil, desired: entry, ordering: .releasing).exchanged { return }
+            }
         }
+        entry.deinitialize(count: 1)
+        entry.deallocate()
     }
 
-    /// ``PickleParser/isReusable``, read in place (reading it from the entry's property would copy the
-    /// parser, retaining each of its buffers).
+    /// ``PickleParser/isReusable``, read in place (reading it through `pointee` copies the parser, retaining
+    /// each of its buffers).
     private static func isReusable(_ parser: inout PickleParser) -> Bool { parser.isReusable }
 }

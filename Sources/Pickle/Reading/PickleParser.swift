@@ -109,7 +109,7 @@ public struct PickleParser: Sendable {
     /// Whether ``reuse(options:hooks:buffers:)`` may take this parser: it stopped cleanly after one
     /// pickle, per-pickle memo (no state left but storage), and its buffers are of a size worth keeping.
     var isReusable: Bool {
-        failure == nil && !inPickle && carry.isEmpty && completedCount == 1 && options.memoMode == .perPickle
+        !hasFailed && !inPickle && carry.isEmpty && completedCount == 1 && options.memoMode == .perPickle
             && stack.capacity <= PickleParser.reusedCapacity && marks.capacity <= PickleParser.reusedCapacity
             && memo.denseCapacity <= PickleParser.reusedCapacity && carry.capacity <= PickleParser.reusedCapacity
             && builder.retainsSmallArenas
@@ -122,9 +122,14 @@ public struct PickleParser: Sendable {
     /// storage of its stack, memo and arenas. Every stored property is set here or is already as a new
     /// parser has it after one clean pickle (a test lists them, so a new one cannot be forgotten).
     mutating func reuse(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) {
-        precondition(isReusable && options.memoMode == .perPickle, "only a parser that finished one pickle cleanly is reused")
-        self.options = options
-        self.hooks = hooks
+        assert(isReusable && options.memoMode == .perPickle, "only a parser that finished one pickle cleanly is reused")
+        // The usual call passes the options and hooks the parser has (the defaults): assigning those anew would
+        // copy a struct of a dozen fields and retain and release what it holds, per call.
+        if !self.options.isPlainlyEqual(to: options) { self.options = options }
+        if hooks.findClass != nil || hooks.persistentLoad != nil || self.hooks.findClass != nil
+            || self.hooks.persistentLoad != nil {
+            self.hooks = hooks
+        }
         self.buffers = buffers
         nextBufferIndex = 0
         offset = 0
@@ -271,50 +276,56 @@ public struct PickleParser: Sendable {
 
     /// Runs whole opcodes from `chunk`; stashes a trailing partial opcode in `carry`.
     private mutating func consume(_ chunk: ArraySlice<UInt8>, _ out: inout [PickleGraph]) throws {
-        try chunk.withUnsafeBytes { p in
-            let n = p.count
-            let base = offset  // the stream offset of p[0]
-            var i = 0
-            defer { offset = base + i }
-            while i < n {
-                var end = n
-                if frameEnd >= 0 {
-                    if base + i >= frameEnd { frameEnd = -1 } else { end = min(n, frameEnd - base) }
-                }
-                inPickle = true
-                controlChanged = false
-                // The hot loop: opcodes of one frame (or of the chunk) until one is incomplete or a FRAME or
-                // STOP changes what bounds the next.
-                var used = 0
-                repeat {
-                    used = try step(p, i, end, chunk, base + i, &out)
-                    i += used
-                } while used != 0 && i < end && !controlChanged
-                if used == 0 {
-                    let position = base + i
-                    if end < n {
-                        throw frameError(at: position, opcode: Opcode(rawValue: p[i]))
-                    }
-                    appendToCarry(UnsafeRawBufferPointer(rebasing: p[i ..< n]))
-                    carryScanned = 1
-                    i = n
-                    // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
-                    // then complete it without re-examining it.
-                    let need = try carryExtent(position)
-                    // An opcode whose known length already crosses its frame is an error now, as it is when
-                    // later chunks complete the length (the outcome must not depend on the chunking).
-                    if frameEnd >= 0 && position + need.length > frameEnd {
-                        throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
-                    }
-                    if !need.isLine && !need.complete {
-                        carryLength = need.length
-                        carryLengthIsExact = need.exact
-                        reserveAnnouncedCarry(position)
-                    }
-                    return
-                }
-                if haltsAfterPickle && !inPickle { return }
+        // The closure only forwards: the opcodes run in a method whose `self` is a plain `inout`. Written
+        // inside the closure (which captures `self`), every call of a non-mutating method copied the whole
+        // parser (808 bytes) to the stack first, as on each STOP.
+        try chunk.withUnsafeBytes { p in try consume(p, chunk, &out) }
+    }
+
+    /// ``consume(_:_:)`` on the bytes of `chunk`, `p`.
+    private mutating func consume(_ p: UnsafeRawBufferPointer, _ chunk: ArraySlice<UInt8>, _ out: inout [PickleGraph]) throws {
+        let n = p.count
+        let base = offset  // the stream offset of p[0]
+        var i = 0
+        defer { offset = base + i }
+        while i < n {
+            var end = n
+            if frameEnd >= 0 {
+                if base + i >= frameEnd { frameEnd = -1 } else { end = min(n, frameEnd - base) }
             }
+            inPickle = true
+            controlChanged = false
+            // The hot loop: opcodes of one frame (or of the chunk) until one is incomplete or a FRAME or
+            // STOP changes what bounds the next.
+            var used = 0
+            repeat {
+                used = try step(p, i, end, chunk, base + i, &out)
+                i += used
+            } while used != 0 && i < end && !controlChanged
+            if used == 0 {
+                let position = base + i
+                if end < n {
+                    throw frameError(at: position, opcode: Opcode(rawValue: p[i]))
+                }
+                appendToCarry(UnsafeRawBufferPointer(rebasing: p[i ..< n]))
+                carryScanned = 1
+                i = n
+                // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
+                // then complete it without re-examining it.
+                let need = try carryExtent(position)
+                // An opcode whose known length already crosses its frame is an error now, as it is when
+                // later chunks complete the length (the outcome must not depend on the chunking).
+                if frameEnd >= 0 && position + need.length > frameEnd {
+                    throw frameError(at: position, opcode: Opcode(rawValue: carry[0]))
+                }
+                if !need.isLine && !need.complete {
+                    carryLength = need.length
+                    carryLengthIsExact = need.exact
+                    reserveAnnouncedCarry(position)
+                }
+                return
+            }
+            if haltsAfterPickle && !inPickle { return }
         }
     }
 
@@ -848,7 +859,7 @@ public struct PickleParser: Sendable {
                 throw PickleError(.missingBuffer, offset: position, opcode: op, "not enough out-of-band buffers: \(buffers.count) given")
             }
             nextBufferIndex += 1
-            try push(builder.buffer(buffers[nextBufferIndex - 1]), op, position)
+            try push(builder.buffer(at: nextBufferIndex - 1, of: buffers), op, position)
             return 1
         case .readonlyBuffer:
             let top = try peek(op, position)

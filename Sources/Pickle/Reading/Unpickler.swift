@@ -11,9 +11,8 @@ public enum Unpickler {
     public static func loads(_ bytes: ArraySlice<UInt8>, options: UnpicklerOptions = UnpicklerOptions(),
                              hooks: UnpicklerHooks = UnpicklerHooks(), buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
         let entry = ParserPool.take(options: options, hooks: hooks, buffers: buffers)
-        let graph = try decodeFirst(bytes, &entry.parser, &entry.output)
-        ParserPool.give(entry)
-        return graph
+        defer { ParserPool.give(entry) }
+        return try decodeFirst(bytes, &entry.pointee.parser, &entry.pointee.output)
     }
 
     /// The first pickle of `bytes`, decoded by `parser` (in place: one access to the pool entry's parser for

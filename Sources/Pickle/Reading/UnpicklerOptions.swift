@@ -105,4 +105,12 @@ public struct UnpicklerOptions: Sendable {
 
     /// The default options (CPython's defaults).
     public init() {}
+
+    /// Whether `other` is equal to these options, neither having an extension registry (a cheap check, not
+    /// `==`: two equal registries compare unequal here).
+    func isPlainlyEqual(to other: UnpicklerOptions) -> Bool {
+        encoding == other.encoding && errors == other.errors && fixImports == other.fixImports
+            && memoMode == other.memoMode && limits == other.limits
+            && extensionRegistry.isEmpty && other.extensionRegistry.isEmpty
+    }
 }

@@ -68,6 +68,7 @@ struct GraphBuilder: Sendable {
             finished = taken
         }
         containerCount = 0
+        buffersAreTheCallers = false
         if !dictIndexes.isEmpty { dictIndexes = [:] }
         if !setIndexes.isEmpty { setIndexes = [:] }
         if !keyHashes.hashes.isEmpty || !keyHashes.unhashable.isEmpty { keyHashes = KeyHashCache() }
@@ -270,7 +271,24 @@ struct GraphBuilder: Sendable {
 
     mutating func buffer(_ buffer: OutOfBandBuffer) -> PickleRef {
         t.buffers.append(buffer)
+        buffersAreTheCallers = false
         var node = Node(kind: .buffer, a: t.buffers.count - 1)
+        node.readonly = buffer.isReadonly
+        return append(node)
+    }
+
+    /// Whether `t.buffers` is the array the caller handed the parser (``buffer(at:of:)``), not one of its own.
+    private var buffersAreTheCallers = false
+
+    /// The out-of-band buffer `all[index]` (NEXT_BUFFER). The graph keeps the caller's array itself, which
+    /// only ever grows at its end, rather than an array of its own: no allocation per pickle. (A graph that
+    /// also gained buffers another way keeps its own array and gets a copy of this one appended.)
+    mutating func buffer(at index: Int, of all: [OutOfBandBuffer]) -> PickleRef {
+        let buffer = all[index]
+        guard t.buffers.isEmpty || buffersAreTheCallers else { return self.buffer(buffer) }
+        t.buffers = all
+        buffersAreTheCallers = true
+        var node = Node(kind: .buffer, a: index)
         node.readonly = buffer.isReadonly
         return append(node)
     }
