@@ -75,6 +75,38 @@ final class ParserPoolTests: XCTestCase {
         }
         XCTAssertEqual(failures.withLock { $0 }, 0)
     }
+
+    /// One-shot encoding reuses its work list and memo table (``Pickler/dumps(_:options:)``): after small,
+    /// large, cyclic and failed dumps, on one thread or many, every result is CPython's bytes.
+    func testDumpsAfterLargeCyclicAndFailedDumpsGivesCPythonsBytes() throws {
+        let sources = [
+            "{'id': 7, 'name': 'user7', 'score': 3.5, 'tags': ['a', 'b']}",
+            "[str(i) for i in range(70000)]",  // a memo table larger than the one kept
+            "(lambda a: (a.append(a), {'x': a, 'y': [a, a]})[1])([])",  // a cycle and shared references
+        ]
+        let pickles = try sources.map { source in
+            Array(try Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps(\(source), 5))"))
+        }
+        let graphs = try pickles.map { try Unpickler.loads($0) }
+        let buffered = try Unpickler.loads([0x80, 0x05, 0x97, 0x2E], buffers: [OutOfBandBuffer([1, 2, 3])])
+        let failing = PicklerOptions(protocolVersion: 4)  // a PickleBuffer needs protocol 5, as in CPython
+        for round in 0 ..< 3 {
+            for (graph, expected) in zip(graphs, pickles) {
+                XCTAssertEqual(try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: 5)), expected, "round \(round)")
+                XCTAssertThrowsError(try Pickler.dumps(buffered, options: failing))
+            }
+        }
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for k in 0 ..< 300 {
+                let i = (worker + k) % 2 == 0 ? 0 : 2
+                if (try? Pickler.dumps(graphs[i], options: PicklerOptions(protocolVersion: 5))) != pickles[i] {
+                    failures.withLock { $0 += 1 }
+                }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+    }
 }
 
 private extension PickleParser {

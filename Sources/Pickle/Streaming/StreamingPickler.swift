@@ -46,7 +46,7 @@ public struct StreamingPickler<Sink: PickleSink> {
     public init(sink: Sink, options: PicklerOptions = PicklerOptions(), records: RecordMode = .sharedMemo) throws {
         self.records = records
         self.pickler = try Pickler(options: options)
-        self.pickler.sink = sink
+        self.pickler.attach(sink)
     }
 
     /// The sink, with everything handed to it so far. Call ``flush()`` first to include every dump.
@@ -73,11 +73,8 @@ public struct StreamingPickler<Sink: PickleSink> {
     /// Hands every dumped byte to the sink and flushes it.
     public mutating func flush() throws {
         try drain()
-        var target = pickler.sink!
-        pickler.sink = nil
-        defer { pickler.sink = target }
         do {
-            try target.flush()
+            try pickler.sink!.flush()  // in place
         } catch {
             pickler.sinkError = error  // the sink failed: every later call throws
             throw error

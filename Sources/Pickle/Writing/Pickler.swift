@@ -19,6 +19,9 @@ public struct Pickler {
     // Streaming: where finished output goes during a dump (whole frames, and large payloads as their own
     // buffers), how many bytes went there, and the first error it threw.
     var sink: (any PickleSink)?
+    /// Whether ``sink`` is set, kept beside it: testing the optional existential against `nil` copies it
+    /// (and it must have no observer, or writing it in place would copy it too). Set by ``attach(_:)``.
+    private(set) var hasSink = false
     private(set) var drainedCount = 0
     fileprivate var drainedDuringDump = false
     var sinkError: (any Error)?
@@ -57,9 +60,37 @@ public struct Pickler {
         // each step (200 payloads of 1 MiB: 276 ms against CPython's 129 ms). Untouched capacity costs
         // address space, not memory.
         pickler.output.reserveCapacityPrefaulted(Pickler.estimatedSize(of: graph.t))
+        // The work list and the memo's table come from earlier calls: a small dump would spend more on
+        // allocating, growing and freeing them than on its bytes.
+        let scratch = Pickler.scratchPool.take { Scratch() }
+        swap(&pickler.tasks, &scratch.pointee.tasks)
+        swap(&pickler.localMemo, &scratch.pointee.localMemo)
+        defer {
+            swap(&pickler.tasks, &scratch.pointee.tasks)
+            swap(&pickler.localMemo, &scratch.pointee.localMemo)
+            Pickler.scratchPool.give(scratch, keep: scratch.pointee.clearIfSmall())
+        }
         try pickler.dump(graph)
         return pickler.output
     }
+
+    /// The work list and memo table of a finished one-shot dump, kept for the next (``dumps(_:options:)``).
+    fileprivate struct Scratch {
+        var tasks: [Task] = []
+        var localMemo: [Int32] = []
+
+        init() { tasks.reserveCapacity(16) }
+
+        /// Empties the arrays, keeping their storage; false (keep nothing) if it has grown large.
+        mutating func clearIfSmall() -> Bool {
+            guard tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16 else { return false }
+            tasks.removeAll(keepingCapacity: true)
+            localMemo.removeAll(keepingCapacity: true)
+            return true
+        }
+    }
+
+    private static let scratchPool = ReusePool<Scratch>()
 
     /// About how many bytes a pickle of a whole graph takes: its payload bytes, 9 per node and 5 per item.
     static func estimatedSize(of t: GraphTables) -> Int {
@@ -89,7 +120,8 @@ public struct Pickler {
         if graph !== g {
             rememberLocalMemo()
             graph = g
-            localMemo = [Int32](repeating: -1, count: g.t.nodes.count)
+            localMemo.removeAll(keepingCapacity: true)
+            localMemo.append(contentsOf: repeatElement(-1, count: g.t.nodes.count))
         }
         if let sinkError { throw sinkError }
         let start = output.count
@@ -838,7 +870,7 @@ extension Pickler {
             var more = true
             while more {
                 let room = framing ? frameStart + 9 + Pickler.frameSizeTarget - output.count
-                    : (sink != nil ? Pickler.frameSizeTarget - output.count : Int.max)
+                    : (hasSink ? Pickler.frameSizeTarget - output.count : Int.max)
                 var used = 0
                 more = false
                 while k < items.endIndex && used < room {
@@ -1001,12 +1033,12 @@ extension Pickler {
 
     /// A length-prefixed payload; one of 64 KiB or more goes outside any frame, as CPython writes it.
     fileprivate mutating func writePayload(_ op: Opcode, _ headerSize: Int, _ bytes: some PayloadBytes) {
-        if bytes.count >= Pickler.frameSizeTarget && (framing || sink != nil) {
+        if bytes.count >= Pickler.frameSizeTarget && (framing || hasSink) {
             let wasFraming = framing
             if framing { commitFrame(force: true, reopen: false) }
             output.append(op.rawValue)
             writeLE(UInt64(bytes.count), headerSize)
-            if sink != nil { drainPayload(bytes.arraySlice) } else { output.append(contentsOf: bytes) }
+            if hasSink { drainPayload(bytes.arraySlice) } else { output.append(contentsOf: bytes) }
             if wasFraming { startFrame() }
             return
         }
@@ -1026,8 +1058,10 @@ extension Pickler {
     fileprivate mutating func startFrame() {
         framing = true
         frameStart = output.count
-        output.append(contentsOf: repeatElement(0, count: 9))
+        output.append(contentsOf: Pickler.framePlaceholder)  // one copy (a repeated element is appended one by one)
     }
+
+    private static let framePlaceholder = [UInt8](repeating: 0, count: 9)
 
     /// Ends a full frame; with a sink, hands the output over.
     /// - Throws: the sink's error (from this drain or an earlier payload's): the stream is broken, so the rest
@@ -1035,11 +1069,11 @@ extension Pickler {
     fileprivate mutating func commitFrameIfFull() throws {
         if framing {
             guard output.count - frameStart - 9 >= Pickler.frameSizeTarget else { return }
-            if sink == nil { return commitFrame(force: false, reopen: true) }
+            if !hasSink { return commitFrame(force: false, reopen: true) }
             commitFrame(force: false, reopen: false)
             drain()
             startFrame()
-        } else if sink != nil && output.count >= Pickler.frameSizeTarget {
+        } else if hasSink && output.count >= Pickler.frameSizeTarget {
             drain()
         } else {
             return
@@ -1047,15 +1081,21 @@ extension Pickler {
         if let sinkError { throw sinkError }
     }
 
+    /// Makes `sink` the destination of finished output (``drain()``).
+    mutating func attach(_ sink: any PickleSink) {
+        self.sink = sink
+        hasSink = true
+    }
+
     /// Hands every finished output byte to the sink (never an open frame's placeholder).
     mutating func drain() {
-        guard var target = sink, !output.isEmpty, sinkError == nil, !framing else { return }
-        sink = nil  // keeps the sink's storage uniquely referenced while it writes
+        guard hasSink, !output.isEmpty, sinkError == nil, !framing else { return }
         // A full frame is handed over as it is (zero copy) and the next gets a fresh buffer; a few bytes
         // (the opcodes before a large payload) go as a copy, and the buffer is kept for the next frame.
+        // The sink is written in place (`sink!`): a copy of the existential, written and stored back, cost
+        // more than the write itself.
         let handsOverBuffer = output.count >= Pickler.smallDrain
-        do { try target.write(handsOverBuffer ? output[...] : Array(output)[...]) } catch { sinkError = error }
-        sink = target
+        do { try sink!.write(handsOverBuffer ? output[...] : Array(output)[...]) } catch { sinkError = error }
         drainedCount += output.count
         drainedDuringDump = true
         if handsOverBuffer {
@@ -1072,10 +1112,8 @@ extension Pickler {
     /// Hands a large payload to the sink as its own buffer, after the bytes before it.
     fileprivate mutating func drainPayload(_ bytes: ArraySlice<UInt8>) {
         drain()
-        guard var target = sink, sinkError == nil else { return }
-        sink = nil
-        do { try target.write(bytes) } catch { sinkError = error }
-        sink = target
+        guard hasSink, sinkError == nil else { return }
+        do { try sink!.write(bytes) } catch { sinkError = error }
         drainedCount += bytes.count
     }
 
@@ -1087,6 +1125,8 @@ extension Pickler {
         if length >= Pickler.frameSizeMin {
             output[frameStart] = Opcode.frame.rawValue
             for k in 0 ..< 8 { output[frameStart + 1 + k] = UInt8(truncatingIfNeeded: UInt64(length) >> (8 * UInt64(k))) }
+        } else if length == 0 {
+            for _ in 0 ..< 9 { output.removeLast() }  // an empty frame at the end (as around large payloads)
         } else {
             output.removeSubrange(frameStart ..< frameStart + 9)
         }
