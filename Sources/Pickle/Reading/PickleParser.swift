@@ -172,11 +172,14 @@ public struct PickleParser: Sendable {
     /// A pickle fed in chunks does not announce its size, so its arenas would grow by doubling, copying
     /// and faulting in fresh memory at every step. When the pickle's bytes so far pass the threshold (first
     /// 256 KiB), the arenas are reserved for sixteen times that much input at once (address space, not
-    /// memory: untouched capacity costs no pages), and the next threshold is eight times the bytes so far.
+    /// memory: untouched capacity costs no pages), and the next threshold is that input size: a pickle
+    /// reserves again only once it outgrows the last reservation. (Reserving again at eight times, before
+    /// the last reservation was used up, made a 4.3 MiB pickle in 64 KiB chunks take 9,600 page faults per
+    /// decode instead of 3,000, and 1.6x the time of decoding it whole instead of about 1.0x.)
     private mutating func anticipateGrowth() {
         let soFar = offset - lastCompleteOffset
         builder.reserve(forInputSize: soFar * 16)
-        anticipatedSize = soFar * 8
+        anticipatedSize = soFar * 16
     }
 
     /// Adds out-of-band buffers for later NEXT_BUFFER opcodes.
