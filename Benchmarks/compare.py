@@ -473,7 +473,7 @@ def print_streaming(s):
           f"| {ms(c['hinted'])} | {rh:.3f} |")
     print()
     print("`--chunk N`: a bare `PickleParser` fed N bytes per `feed` call; it does not know the input length, so "
-          "its arenas grow ahead of the input (reserved for 16x the bytes so far at 256 KiB, 2 MiB, ...), while `loads` "
+          "its arenas grow ahead of the input (reserved for 16x the bytes so far at 256 KiB, 4 MiB, ...), while `loads` "
           "sizes them from the input length. `64 KiB + size hint`: the same chunks through "
           "`StreamingUnpickler(chunks, expectedByteCount:)` (`--chunk 65536 --hint`), which sizes them as `loads` does.")
 
