@@ -74,7 +74,7 @@ public struct StreamingPickler<Sink: PickleSink> {
     public mutating func flush() throws {
         try drain()
         do {
-            try pickler.sink!.flush()  // in place
+            try pickler.flushSink()
         } catch {
             pickler.sinkError = error  // the sink failed: every later call throws
             throw error

@@ -18,9 +18,9 @@ public struct Pickler {
 
     // Streaming: where finished output goes during a dump (whole frames, and large payloads as their own
     // buffers), how many bytes went there, and the first error it threw.
-    var sink: (any PickleSink)?
+    private(set) var sink: (any PickleSink)?
     /// Whether ``sink`` is set, kept beside it: testing the optional existential against `nil` copies it
-    /// (and it must have no observer, or writing it in place would copy it too). Set by ``attach(_:)``.
+    /// (and it must have no observer, or writing it in place would copy it too). Set only by ``attach(_:)``.
     private(set) var hasSink = false
     private(set) var drainedCount = 0
     fileprivate var drainedDuringDump = false
@@ -60,18 +60,23 @@ public struct Pickler {
         // each step (200 payloads of 1 MiB: 276 ms against CPython's 129 ms). Untouched capacity costs
         // address space, not memory.
         pickler.output.reserveCapacityPrefaulted(Pickler.estimatedSize(of: graph.t))
-        // The work list and the memo's table come from earlier calls: a small dump would spend more on
-        // allocating, growing and freeing them than on its bytes.
+        try pickler.dumpWithPooledScratch(graph.root)
+        return pickler.output
+    }
+
+    /// `dump(node)` for the one-shot `dumps`: the work list and the memo's table come from earlier
+    /// calls and go back after it, since a small dump would spend more on allocating, growing and freeing
+    /// them than on its bytes.
+    private mutating func dumpWithPooledScratch(_ node: PickleNode) throws {
         let scratch = Pickler.scratchPool.take { Scratch() }
-        swap(&pickler.tasks, &scratch.pointee.tasks)
-        swap(&pickler.localMemo, &scratch.pointee.localMemo)
+        swap(&tasks, &scratch.pointee.tasks)
+        swap(&localMemo, &scratch.pointee.localMemo)
         defer {
-            swap(&pickler.tasks, &scratch.pointee.tasks)
-            swap(&pickler.localMemo, &scratch.pointee.localMemo)
+            swap(&tasks, &scratch.pointee.tasks)
+            swap(&localMemo, &scratch.pointee.localMemo)
             Pickler.scratchPool.give(scratch, keep: scratch.pointee.clearIfSmall())
         }
-        try pickler.dump(graph)
-        return pickler.output
+        try dump(node)
     }
 
     /// The work list and memo table of a finished one-shot dump, kept for the next (``dumps(_:options:)``).
@@ -102,7 +107,7 @@ public struct Pickler {
     /// Pickles the node `root` of its graph with a fresh pickler.
     public static func dumps(_ node: PickleNode, options: PicklerOptions = PicklerOptions()) throws -> [UInt8] {
         var pickler = try Pickler(options: options)
-        try pickler.dump(node)
+        try pickler.dumpWithPooledScratch(node)
         return pickler.output
     }
 
@@ -1086,6 +1091,9 @@ extension Pickler {
         self.sink = sink
         hasSink = true
     }
+
+    /// Flushes the attached sink, in place.
+    mutating func flushSink() throws { try sink!.flush() }
 
     /// Hands every finished output byte to the sink (never an open frame's placeholder).
     mutating func drain() {
