@@ -73,6 +73,59 @@ final class EngineBehaviourTests: XCTestCase {
     /// pickles with several buffers each, one after another, buffers supplied before and during the stream,
     /// at every chunking; each graph names its own buffers, re-pickles to CPython's bytes, and keeps them
     /// after the parser's array has grown.
+    /// A small graph's arenas are borrowed regions of one block its tables hold once, and its rare tables
+    /// (globals, long payloads, ...) sit behind one shared reference: a copy of the tables that is changed
+    /// must leave the graph as it was, and a run of items taken from the graph must keep its memory alive
+    /// after the graph is gone.
+    func testCompactedTablesAreValuesAndRunsOutliveTheirGraph() throws {
+        let data = try python("""
+            import pickle, sys, collections
+            value = [(1, 'two'), {'k': [3.5, None]}, collections.OrderedDict, b'x' * 600, frozenset({7})]
+            sys.stdout.buffer.write(pickle.dumps(value, 5))
+            """)
+        let expected = "[(1, 'two'), {'k': [3.5, None]}, collections.OrderedDict, b'\(String(repeating: "x", count: 600))', frozenset({7})]"
+        for boundaries in [[], Array(1 ..< data.count)] + (1 ..< data.count).map({ [$0] }) {
+            var graphs: [PickleGraph] = []
+            var parser = PickleParser()
+            var start = 0
+            for end in boundaries + [data.count] {
+                try parser.feed(data[start ..< end], into: &graphs)
+                start = end
+            }
+            try parser.finish()
+            XCTAssertEqual(graphs.count, 1)
+            var graph: PickleGraph? = graphs.removeFirst()
+            XCTAssertNotNil(graph!.t.arena, "a small graph is compacted")
+            XCTAssertEqual(graph!.root.description, expected)
+
+            var copy = graph!.t
+            copy.globals.append(GlobalName(module: "m", name: "n"))
+            copy.slices[0] = [1, 2, 3][...]
+            // Arenas follow FlatBuffer's contract: a writer makes a buffer unique first; growing moves it.
+            copy.nodes.makeUnique()
+            copy.nodes[0] = Node(kind: .int64, a: 42)
+            copy.heap.append(7)
+            copy.tupleItems.append(.none)
+            copy.listItems.makeUnique()
+            copy.listItems[0] = .none
+            XCTAssertNotNil(copy.nodes.storageOwner, "the copy's nodes moved to storage of their own")
+            XCTAssertNil(graph!.t.nodes.storageOwner, "the graph's nodes are still a region of its arena")
+            XCTAssertEqual(graph!.root.description, expected, "chunks \(boundaries)")
+            XCTAssertEqual(graph!.t.globals.count, 1)
+            XCTAssertEqual(copy.globals.count, 2)
+
+            let listNode = graph!.t.nodes[graph!.rootRef.nodeIndex]
+            let tupleNode = graph!.t.nodes[graph!.t.elements(of: listNode).first!.nodeIndex]
+            let run = graph!.t.tupleElements(tupleNode)
+            let outer = graph!.t.elements(of: listNode)
+            graph = nil
+            copy = GraphTables()
+            XCTAssertEqual(Array(run).count, 2)
+            XCTAssertEqual(run[run.startIndex], PickleRef.inlineInt(1))
+            XCTAssertEqual(outer.count, 5)
+        }
+    }
+
     func testGraphsOfAStreamKeepTheirOwnOutOfBandBuffers() throws {
         let stream = try python("""
             import pickle, sys

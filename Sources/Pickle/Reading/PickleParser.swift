@@ -981,10 +981,18 @@ public struct PickleParser: Sendable {
 
     /// Enforces ``UnpicklerLimits/maxNestingDepth`` on the finished graph. A graph with no more containers
     /// than the limit cannot nest deeper, so the walk runs only for graphs larger than that.
+    ///
+    /// `mutating` though it changes nothing, as ``peek(_:_:)`` is: the opcode loop calling a non-mutating
+    /// method of the parser copies the whole parser (776 bytes) to the stack first, even when the method is
+    /// inlined, and every pickle passes here.
+    @inline(__always)
+    private mutating func checkNesting(_ root: PickleRef, _ op: Opcode, _ position: Int) throws {
+        if builder.containerCount > options.limits.maxNestingDepth { try checkNestingByWalk(root, op, position) }
+    }
+
     @inline(never)
-    private func checkNesting(_ root: PickleRef, _ op: Opcode, _ position: Int) throws {
+    private func checkNestingByWalk(_ root: PickleRef, _ op: Opcode, _ position: Int) throws {
         let limit = options.limits.maxNestingDepth
-        guard builder.containerCount > limit else { return }
         let depth = builder.t.nestingDepth(from: root, stoppingAbove: limit)
         if depth > limit {
             throw PickleError(.limitExceeded, offset: position, opcode: op, "the pickle nests containers more than \(limit) deep (UnpicklerLimits.maxNestingDepth)")
@@ -1059,7 +1067,10 @@ public struct PickleParser: Sendable {
         PickleError(.limitExceeded, offset: position, opcode: op, "more than \(options.limits.maxStackDepth) stack items and marks (UnpicklerLimits.maxStackDepth)")
     }
 
-    private func peek(_ op: Opcode, _ position: Int) throws -> PickleRef {
+    /// The top of the stack. `mutating` only so that the opcode loop calls it without copying the parser
+    /// (see ``checkNesting(_:_:_:)``).
+    @inline(__always)
+    private mutating func peek(_ op: Opcode, _ position: Int) throws -> PickleRef {
         guard stack.count > fence else { throw stackError(op, position, needed: 1) }
         return stack[stack.count - 1]
     }

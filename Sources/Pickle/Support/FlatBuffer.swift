@@ -16,10 +16,12 @@ import Darwin
 /// storage another buffer still uses is never grown in place, so no buffer's memory moves under a copy. A
 /// finished graph's buffers are never written again, so any number of readers may share them.
 ///
-/// Several buffers may share one ``FlatStorage`` as consecutive regions (``init(region:of:count:)``): a small
-/// finished graph keeps its nodes, payload bytes and items in one allocation.
+/// A buffer may also be a region of memory something else keeps alive (``init(borrowing:count:)``): a small
+/// finished graph keeps its nodes, payload bytes and items in one allocation, which its tables hold once
+/// (``GraphTables/arena``) instead of each region retaining it.
 struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableCollection {
-    private var storage: FlatStorage
+    /// The storage the buffer owns; nil for a borrowed region.
+    private var storage: FlatStorage?
     private var base: UnsafeMutablePointer<Element>
     /// The number of elements the buffer can hold before it grows.
     private(set) var capacity: Int
@@ -27,14 +29,11 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     private(set) var count = 0
 
     init(capacity: Int = 16) {
-        if capacity <= 0 {
-            storage = FlatStorage.empty
-            self.capacity = 0
-        } else {
-            storage = FlatStorage.make(byteCount: FlatBuffer.byteCount(capacity), growable: true)
-            self.capacity = capacity
-        }
-        base = storage.start.assumingMemoryBound(to: Element.self)
+        let owned = capacity <= 0 ? FlatStorage.empty
+            : FlatStorage.make(byteCount: FlatBuffer.byteCount(capacity), growable: true)
+        storage = owned
+        self.capacity = Swift.max(capacity, 0)
+        base = owned.start.assumingMemoryBound(to: Element.self)
     }
 
     /// A buffer of the given elements (sized to fit them).
@@ -43,17 +42,19 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         append(contentsOf: elements)
     }
 
-    /// A full region of `count` elements at `start`, inside `storage` (which other regions may share): the
-    /// buffer moves to storage of its own if it is ever grown.
-    init(region start: UnsafeMutableRawPointer, of storage: FlatStorage, count: Int) {
-        self.storage = storage
+    /// A full region of `count` elements at `start`, in memory that the caller keeps alive for as long as
+    /// this buffer (and every copy of it) is used. The buffer moves to storage of its own if it is ever
+    /// grown or made unique.
+    init(borrowing start: UnsafeMutableRawPointer, count: Int) {
+        storage = nil
         base = start.assumingMemoryBound(to: Element.self)
         capacity = count
         self.count = count
     }
 
-    /// The storage the elements live in (what keeps them alive), and where they start in it.
-    var storageOwner: FlatStorage { storage }
+    /// The storage the elements live in (what keeps them alive), or nil for a borrowed region; and where
+    /// they start.
+    var storageOwner: FlatStorage? { storage }
     var baseAddress: UnsafeMutablePointer<Element> { base }
 
     /// The bytes `count` elements take.
@@ -185,9 +186,9 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
     /// Grows the storage in place when this buffer owns it alone (and it may grow), else moves to storage of
     /// its own.
     private mutating func resize(to newCapacity: Int) {
-        if storage.isGrowable && isKnownUniquelyReferenced(&storage) {
+        if storage?.isGrowable == true && isKnownUniquelyReferenced(&storage) {
             let used = count * MemoryLayout<Element>.stride
-            base = storage.grow(toByteCount: FlatBuffer.byteCount(newCapacity), keeping: used)
+            base = storage.unsafelyUnwrapped.grow(toByteCount: FlatBuffer.byteCount(newCapacity), keeping: used)
                 .assumingMemoryBound(to: Element.self)
             capacity = newCapacity
         } else {

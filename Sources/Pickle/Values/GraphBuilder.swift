@@ -59,21 +59,25 @@ struct GraphBuilder: Sendable {
     /// (the graph and its tables) and frees two. A large graph takes the arenas themselves (no copy), and the
     /// builder starts again with arenas sized like them (capped).
     mutating func takeTables() -> GraphTables {
-        let finished: GraphTables
         if t.arenaByteCount <= GraphBuilder.compactionLimit && retainsSmallArenas {
-            finished = GraphTables(compacting: &t)
-        } else {
-            var taken = GraphBuilder.tables(sizedLike: arenaSizes)
-            swap(&taken, &t)
-            finished = taken
+            let finished = GraphTables.compacting(&t)
+            resetForNextGraph()
+            return finished
         }
+        var taken = GraphBuilder.tables(sizedLike: arenaSizes)
+        swap(&taken, &t)
+        resetForNextGraph()
+        return taken
+    }
+
+    /// Empties the per-graph indexes (the key-shape scratch keeps its storage).
+    private mutating func resetForNextGraph() {
         containerCount = 0
         buffersAreTheCallers = false
         if !dictIndexes.isEmpty { dictIndexes = [:] }
         if !setIndexes.isEmpty { setIndexes = [:] }
         if !keyHashes.hashes.isEmpty || !keyHashes.unhashable.isEmpty { keyHashes = KeyHashCache() }
         lastDistinctKeys.removeAll()
-        return finished
     }
 
     /// Whether the arenas the builder would keep are small enough to keep (after one large pickle, or a

@@ -142,39 +142,66 @@ public struct OutOfBandBuffer: Sendable {
 /// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
 ///
 /// The arenas (nodes, the payload heap, the tuple, list and dict items) are flat buffers. A small finished
-/// graph has them all in one allocation (``init(compacting:)``); the rest of its tables are usually empty.
+/// graph has them all in one allocation (``compacting(_:)``), held once by ``arena``. The tables most
+/// graphs leave empty (``RareTables``) sit behind one optional reference, so creating and destroying a small
+/// graph touches three references (the arena, the out-of-band buffers, the rare tables) rather than twelve.
 struct GraphTables: Sendable {
     var nodes: FlatBuffer<Node>
     /// Payloads shorter than ``sliceThreshold`` bytes; longer ones are kept in `slices`.
     var heap: FlatBuffer<UInt8>
-    var slices: [ArraySlice<UInt8>]
     var tupleItems: FlatBuffer<PickleRef>
     var listItems: FlatBuffer<PickleRef>
+    var dictItems: FlatBuffer<PickleRef>
+    var buffers: [OutOfBandBuffer]
+    /// The one allocation a compacted graph's arenas are borrowed regions of; nil while they own their
+    /// storage (a graph being built, or one that took the builder's arenas).
+    nonisolated(unsafe) private(set) var arena: FlatStorage?
+    /// The rarely used tables; nil while all of them are empty.
+    ///
+    /// Both references are `nonisolated(unsafe)` for the reason ``FlatBuffer`` is `@unchecked Sendable`
+    /// (`ManagedBuffer` subclasses cannot be `Sendable`): a finished graph's tables are never written again,
+    /// and tables being built belong to one builder, which copies the rare tables before writing them if
+    /// they are shared.
+    nonisolated(unsafe) private var rare: RareTablesBox?
+
+    /// The rare tables, unique to these tables and ready for writing.
+    private mutating func rareForWriting() -> UnsafeMutablePointer<RareTables> {
+        if rare == nil {
+            rare = RareTablesBox.make(RareTables())
+        } else if !isKnownUniquelyReferenced(&rare) {
+            rare = RareTablesBox.make(rare.unsafelyUnwrapped.contents.pointee)
+        }
+        return rare.unsafelyUnwrapped.contents
+    }
+
+    /// Payloads of at least ``sliceThreshold`` bytes: slices of the input or arrays of their own.
+    var slices: [ArraySlice<UInt8>] {
+        _read { if let rare { yield rare.contents.pointee.slices } else { yield [] } }
+        _modify { yield &rareForWriting().pointee.slices }
+    }
     /// Lists, tuples and sets that live in buffers of their own (see ``Node``). The builder makes one unique
     /// before it changes it (``GraphBuilder/mutateSequence(_:_:)``).
-    var sequences: [FlatBuffer<PickleRef>]
-    var dictItems: FlatBuffer<PickleRef>
+    var sequences: [FlatBuffer<PickleRef>] {
+        _read { if let rare { yield rare.contents.pointee.sequences } else { yield [] } }
+        _modify { yield &rareForWriting().pointee.sequences }
+    }
     /// Dicts that live in buffers of their own (see ``Node``).
-    var dicts: [FlatBuffer<PickleRef>]
-    var globals: [GlobalName]
-    var objects: [ObjectRecord]
-    var buffers: [OutOfBandBuffer]
+    var dicts: [FlatBuffer<PickleRef>] {
+        _read { if let rare { yield rare.contents.pointee.dicts } else { yield [] } }
+        _modify { yield &rareForWriting().pointee.dicts }
+    }
+    var globals: [GlobalName] {
+        _read { if let rare { yield rare.contents.pointee.globals } else { yield [] } }
+        _modify { yield &rareForWriting().pointee.globals }
+    }
+    var objects: [ObjectRecord] {
+        _read { if let rare { yield rare.contents.pointee.objects } else { yield [] } }
+        _modify { yield &rareForWriting().pointee.objects }
+    }
     /// Nodes copied from an earlier graph of the same session: local node index -> identity of the original.
-    var origins: [Int: NodeIdentity]
-
-    init(nodeCapacity: Int = 16) {
-        nodes = FlatBuffer<Node>(capacity: nodeCapacity)
-        heap = FlatBuffer(capacity: 0)
-        slices = []
-        tupleItems = FlatBuffer(capacity: 0)
-        listItems = FlatBuffer(capacity: 0)
-        sequences = []
-        dictItems = FlatBuffer(capacity: 0)
-        dicts = []
-        globals = []
-        objects = []
-        buffers = []
-        origins = [:]
+    var origins: [Int: NodeIdentity] {
+        _read { if let rare { yield rare.contents.pointee.origins } else { yield [:] } }
+        _modify { yield &rareForWriting().pointee.origins }
     }
 
     /// Payloads at or above this size are never copied into the heap: those that lie inside one input chunk
@@ -190,40 +217,37 @@ struct GraphTables: Sendable {
 
     /// The tables of `source` with its arenas copied, each to its size, into one allocation, and its other
     /// tables moved; `source` keeps its arenas (emptied) for reuse.
-    init(compacting source: inout GraphTables) {
-        func aligned(_ n: Int) -> Int { (n + 7) & ~7 }
+    ///
+    /// A static function building the tables with the memberwise initializer, not an `init`: the optimizer
+    /// left an explicit initializer's `self` as a stack copy that was retained, copied out and released.
+    static func compacting(_ source: inout GraphTables) -> GraphTables {
         let itemStride = MemoryLayout<PickleRef>.stride
-        let byteCount = source.nodes.count * MemoryLayout<Node>.stride + aligned(source.heap.count)
+        let byteCount = source.nodes.count * MemoryLayout<Node>.stride + GraphTables.aligned(source.heap.count)
             + (source.tupleItems.count + source.listItems.count + source.dictItems.count) * itemStride
         let storage = FlatStorage.make(byteCount: byteCount, growable: false)
-        let start = storage.start
-        var offset = 0
-        func place<E>(_ buffer: inout FlatBuffer<E>) -> FlatBuffer<E> {
-            let at = offset
-            offset += aligned(buffer.copyBytes(to: start + at))
-            let region = FlatBuffer<E>(region: start + at, of: storage, count: buffer.count)
-            buffer.removeAll()
-            return region
-        }
-        nodes = place(&source.nodes)
-        heap = place(&source.heap)
-        tupleItems = place(&source.tupleItems)
-        listItems = place(&source.listItems)
-        dictItems = place(&source.dictItems)
-        slices = []
-        sequences = []
-        dicts = []
-        globals = []
-        objects = []
-        buffers = []
-        origins = Dictionary()
-        if !source.slices.isEmpty { swap(&slices, &source.slices) }
-        if !source.sequences.isEmpty { swap(&sequences, &source.sequences) }
-        if !source.dicts.isEmpty { swap(&dicts, &source.dicts) }
-        if !source.globals.isEmpty { swap(&globals, &source.globals) }
-        if !source.objects.isEmpty { swap(&objects, &source.objects) }
-        if !source.buffers.isEmpty { swap(&buffers, &source.buffers) }
-        if !source.origins.isEmpty { swap(&origins, &source.origins) }
+        var next = storage.start
+        let nodes = GraphTables.move(&source.nodes, to: &next)
+        let heap = GraphTables.move(&source.heap, to: &next)
+        let tupleItems = GraphTables.move(&source.tupleItems, to: &next)
+        let listItems = GraphTables.move(&source.listItems, to: &next)
+        let dictItems = GraphTables.move(&source.dictItems, to: &next)
+        var buffers: [OutOfBandBuffer] = []
+        swap(&buffers, &source.buffers)
+        var rare: RareTablesBox?
+        swap(&rare, &source.rare)
+        return GraphTables(nodes: nodes, heap: heap, tupleItems: tupleItems, listItems: listItems,
+                           dictItems: dictItems, buffers: buffers, arena: storage, rare: rare)
+    }
+
+    private static func aligned(_ n: Int) -> Int { (n + 7) & ~7 }
+
+    /// Copies `buffer`'s elements to `next`, empties it (keeping its storage), and returns the copy as a
+    /// borrowed region; `next` moves past it, 8-byte aligned.
+    private static func move<E>(_ buffer: inout FlatBuffer<E>, to next: inout UnsafeMutableRawPointer) -> FlatBuffer<E> {
+        let region = FlatBuffer<E>(borrowing: next, count: buffer.count)
+        next += aligned(buffer.copyBytes(to: next))
+        buffer.removeAll()
+        return region
     }
 
     /// A payload's bytes: a slice of the input (or of its own array), or, for one in the heap (shorter than
@@ -246,7 +270,7 @@ struct GraphTables: Sendable {
 
     func tupleElements(_ node: Node) -> RefRun {
         if node.external { return sequences[node.a].run }
-        return tupleItems.run(node.a ..< node.a + node.b)
+        return RefRun(tupleItems, node.a ..< node.a + node.b, keptBy: arena)
     }
 
     /// The length of a payload node (`bigInt`, `string`, `bytes`, `byteArray`).
@@ -256,19 +280,49 @@ struct GraphTables: Sendable {
 
     /// A dict's keys and values, interleaved.
     func dictEntries(_ node: Node) -> RefRun {
-        if node.external { return dictItems.run(node.a ..< node.a + node.b) }
+        if node.external { return RefRun(dictItems, node.a ..< node.a + node.b, keptBy: arena) }
         return dicts[node.a].run
     }
 
     /// The items of a list, set or frozenset node.
     func elements(of node: Node) -> RefRun {
-        if node.kind == .list && node.external { return listItems.run(node.a ..< node.a + node.b) }
+        if node.kind == .list && node.external { return RefRun(listItems, node.a ..< node.a + node.b, keptBy: arena) }
         return sequences[node.a].run
     }
 }
 
-/// Consecutive references in a graph's tables (a container's items): a range of one of its buffers, which
-/// it keeps alive. Indices are the buffer's, as for an array slice.
+extension GraphTables {
+    /// Empty tables, with room for `nodeCapacity` nodes. (In an extension, so that the struct keeps its
+    /// memberwise initializer for ``compacting(_:)``.)
+    init(nodeCapacity: Int = 16) {
+        self.init(nodes: FlatBuffer<Node>(capacity: nodeCapacity), heap: FlatBuffer(capacity: 0),
+                  tupleItems: FlatBuffer(capacity: 0), listItems: FlatBuffer(capacity: 0),
+                  dictItems: FlatBuffer(capacity: 0), buffers: [], arena: nil, rare: nil)
+    }
+}
+
+/// The tables of a graph that most graphs leave empty (see ``GraphTables``).
+struct RareTables {
+    var slices: [ArraySlice<UInt8>] = []
+    var sequences: [FlatBuffer<PickleRef>] = []
+    var dicts: [FlatBuffer<PickleRef>] = []
+    var globals: [GlobalName] = []
+    var objects: [ObjectRecord] = []
+    var origins: [Int: NodeIdentity] = [:]
+}
+
+/// One reference to a graph's ``RareTables``, copied on write by ``GraphTables``. The contents are reached
+/// through a pointer: a class's stored property would be checked for exclusive access at run time.
+final class RareTablesBox: ManagedBuffer<RareTables, UInt8> {
+    static func make(_ contents: RareTables) -> RareTablesBox {
+        unsafeDowncast(create(minimumCapacity: 0) { _ in contents }, to: RareTablesBox.self)
+    }
+
+    var contents: UnsafeMutablePointer<RareTables> { withUnsafeMutablePointerToHeader { $0 } }
+}
+
+/// Consecutive references in a graph's tables (a container's items): a range of one of its buffers, whose
+/// memory it keeps alive. Indices are the buffer's, as for an array slice.
 ///
 /// Four words, as an array slice: the pickler keeps runs in its work list.
 struct RefRun: RandomAccessCollection, @unchecked Sendable {
@@ -277,9 +331,12 @@ struct RefRun: RandomAccessCollection, @unchecked Sendable {
     let startIndex: Int
     let endIndex: Int
 
-    init(_ buffer: FlatBuffer<PickleRef>, _ range: Range<Int>) {
+    /// The references in `range` of `buffer`, kept alive by the buffer's own storage, or by `arena` when the
+    /// buffer is a borrowed region of it (``GraphTables/arena``).
+    init(_ buffer: FlatBuffer<PickleRef>, _ range: Range<Int>, keptBy arena: FlatStorage? = nil) {
         precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "RefRun out of its buffer")
-        owner = buffer.storageOwner
+        guard let owner = buffer.storageOwner ?? arena else { preconditionFailure("RefRun of a borrowed region without its arena") }
+        self.owner = owner
         base = UnsafePointer(buffer.baseAddress)
         startIndex = range.lowerBound
         endIndex = range.upperBound
