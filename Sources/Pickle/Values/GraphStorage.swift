@@ -174,6 +174,15 @@ struct GraphTables: Sendable {
         return rare.unsafelyUnwrapped.contents
     }
 
+    /// The bytes of the payloads in ``slices`` (read without the accessor, which costs a coroutine and a
+    /// retain of the empty array on the one-shot pickler's path).
+    var slicedPayloadByteCount: Int {
+        guard let rare else { return 0 }
+        var total = 0
+        for slice in rare.contents.pointee.slices { total += slice.count }
+        return total
+    }
+
     /// Payloads of at least ``sliceThreshold`` bytes: slices of the input or arrays of their own.
     var slices: [ArraySlice<UInt8>] {
         _read { if let rare { yield rare.contents.pointee.slices } else { yield [] } }
@@ -268,6 +277,7 @@ struct GraphTables: Sendable {
         return try body(heapBytes(node))
     }
 
+    @inline(__always)
     func tupleElements(_ node: Node) -> RefRun {
         if node.external { return sequences[node.a].run }
         return RefRun(tupleItems, node.a ..< node.a + node.b, keptBy: arena)
@@ -279,12 +289,14 @@ struct GraphTables: Sendable {
     }
 
     /// A dict's keys and values, interleaved.
+    @inline(__always)
     func dictEntries(_ node: Node) -> RefRun {
         if node.external { return RefRun(dictItems, node.a ..< node.a + node.b, keptBy: arena) }
         return dicts[node.a].run
     }
 
     /// The items of a list, set or frozenset node.
+    @inline(__always)
     func elements(of node: Node) -> RefRun {
         if node.kind == .list && node.external { return RefRun(listItems, node.a ..< node.a + node.b, keptBy: arena) }
         return sequences[node.a].run
@@ -333,6 +345,7 @@ struct RefRun: RandomAccessCollection, @unchecked Sendable {
 
     /// The references in `range` of `buffer`, kept alive by the buffer's own storage, or by `arena` when the
     /// buffer is a borrowed region of it (``GraphTables/arena``).
+    @inline(__always)
     init(_ buffer: FlatBuffer<PickleRef>, _ range: Range<Int>, keptBy arena: FlatStorage? = nil) {
         precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "RefRun out of its buffer")
         guard let owner = buffer.storageOwner ?? arena else { preconditionFailure("RefRun of a borrowed region without its arena") }

@@ -99,8 +99,7 @@ public struct Pickler {
 
     /// About how many bytes a pickle of a whole graph takes: its payload bytes, 9 per node and 5 per item.
     static func estimatedSize(of t: GraphTables) -> Int {
-        var payload = t.heap.count
-        for slice in t.slices { payload += slice.count }
+        let payload = t.heap.count + t.slicedPayloadByteCount
         return payload + 9 * t.nodes.count + 5 * (t.listItems.count + t.tupleItems.count) + 64
     }
 
