@@ -134,6 +134,33 @@ final class FastPathTests: XCTestCase {
         try second.finish()
     }
 
+    /// The pickler is a value too: a copy taken after a dump keeps its own memo table (a flat buffer the two
+    /// share until one of them dumps). Each copy then pickles a second graph; their memos differ, and each
+    /// output must be what one pickler doing those dumps alone writes.
+    func testACopiedPicklerKeepsItsOwnMemo() throws {
+        let shared = PickleGraph(.list([.string("a"), .string("b")]))
+        let other = PickleGraph(.list([.string("c"), .string("d"), .string("e"), .string("f")]))
+        var first = try Pickler(options: PicklerOptions(protocolVersion: 4))
+        try first.dump(shared)
+        let prefix = first.takeOutput()
+        var second = first
+        try second.dump(other)   // refills its table for another graph
+        try first.dump(shared)   // all memo hits, in a table the copy must not have touched
+        try second.dump(shared)  // finds the first dump's entries (moved to its identity memo)
+        var alone = try Pickler(options: PicklerOptions(protocolVersion: 4))
+        try alone.dump(shared)
+        XCTAssertEqual(alone.takeOutput(), prefix)
+        try alone.dump(shared)
+        XCTAssertEqual(first.output, alone.takeOutput())
+        var aloneSecond = try Pickler(options: PicklerOptions(protocolVersion: 4))
+        try aloneSecond.dump(shared)
+        _ = aloneSecond.takeOutput()
+        try aloneSecond.dump(other)
+        try aloneSecond.dump(shared)
+        XCTAssertEqual(second.output, aloneSecond.output)
+        XCTAssertNotEqual(first.output, second.output)
+    }
+
     /// A parser copied in the middle of a pickle continues as a value: each copy writes only its own payload
     /// heap, item arenas, key-shape scratch, and lists, sets and dicts that live in buffers of their own (the
     /// builder grows none of them in place while a copy shares it). Pairs of CPython pickles that agree up to
