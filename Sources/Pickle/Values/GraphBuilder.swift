@@ -59,14 +59,12 @@ struct GraphBuilder: Sendable {
     /// (the graph and its tables) and frees two. A large graph takes the arenas themselves (no copy), and the
     /// builder starts again with arenas sized like them (capped).
     mutating func takeTables() -> GraphTables {
+        defer { resetForNextGraph() }
         if t.arenaByteCount <= GraphBuilder.compactionLimit && retainsSmallArenas {
-            let finished = GraphTables.compacting(&t)
-            resetForNextGraph()
-            return finished
+            return GraphTables.compacting(&t)
         }
         var taken = GraphBuilder.tables(sizedLike: arenaSizes)
         swap(&taken, &t)
-        resetForNextGraph()
         return taken
     }
 

@@ -89,7 +89,8 @@ public struct Pickler {
 
         init() { tasks.reserveCapacity(16) }
 
-        /// Empties the arrays, keeping their storage; false (keep nothing) if it has grown large.
+        /// Empties the work list (a failed dump leaves tasks in it), keeping its storage; false (keep nothing)
+        /// if either has grown large. The memo table is refilled by the next ``dump(_:)`` itself.
         mutating func clearIfSmall() -> Bool {
             guard tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16 else { return false }
             if !tasks.isEmpty { tasks.removeAll(keepingCapacity: true) }  // empty after a dump that succeeded
@@ -123,14 +124,12 @@ public struct Pickler {
     ///   it made (CPython keeps them, so its later pickles refer to entries no reader received).
     public mutating func dump(_ node: PickleNode) throws {
         let g = node.graph
+        localMemo.makeUnique()
         if graph !== g {
             rememberLocalMemo()
             graph = g
-            localMemo.makeUnique()
             localMemo.removeAll()
             localMemo.append(-1, repeatCount: g.t.nodes.count)
-        } else {
-            localMemo.makeUnique()
         }
         if let sinkError { throw sinkError }
         let start = output.count
