@@ -617,4 +617,43 @@ final class SupportTests: XCTestCase {
             XCTAssertTrue(two == (String(row[4]), String(row[5])), "toPython2(\(module), \(name)) = \(two)")
         }
     }
+
+    // MARK: - Large reservations
+
+    func testBulkWriteReservationKeepsTheBytesSoFar() {
+        let kept = (0 ..< 5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        for wanted in [100, 64 * 1024, 3 << 20, 9 << 20 + 5] {
+            var bytes = kept
+            bytes.reserveCapacityForBulkWrite(wanted)
+            XCTAssertEqual(bytes, kept, "reserving \(wanted) bytes")
+            XCTAssertGreaterThanOrEqual(bytes.capacity, wanted)
+            let before = bytes.capacity
+            let tail = (0 ..< max(0, wanted - kept.count)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+            bytes.append(contentsOf: tail)
+            XCTAssertEqual(bytes.capacity, before, "the reservation covers the appended bytes")
+            XCTAssertTrue(bytes.prefix(kept.count).elementsEqual(kept) && bytes.dropFirst(kept.count).elementsEqual(tail))
+        }
+        // A shared array is copied, not written through.
+        let original = kept
+        var copy = original
+        copy.reserveCapacityForBulkWrite(4 << 20)
+        copy[0] &+= 1
+        XCTAssertEqual(original, kept)
+    }
+
+    func testMultiMebibytePayloadsSurviveAnySplitWithoutALengthHint() throws {
+        // Larger than the bulk-write threshold and than a 2 MiB huge page, so the carry of a split payload
+        // takes the advised path as it grows (the parser is not told the input's length).
+        let data = [UInt8](try Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps([bytes(range(256)) * 9000, 'é' * 1100000, b'z' * 1048577], 5))"))
+        let whole = Feeding.assertChunkingInvariant(data)
+        XCTAssertEqual(whole.reprs.count, 1)
+        let graph = try Unpickler.loads(data)
+        XCTAssertTrue(graph.root[0]!.bytes!.elementsEqual((0 ..< 9000).lazy.flatMap { _ in 0 ... UInt8(255) }))
+        XCTAssertEqual(graph.root[1]!.utf8!.count, 2_200_000)
+        for chunk in [1 << 16, 1 << 20, 4099, 3_000_000] {
+            let (graphs, error) = Feeding.run(data, chunks: Array(stride(from: chunk, to: data.count, by: chunk)))
+            XCTAssertNil(error, "chunks of \(chunk)")
+            XCTAssertEqual(graphs.map(Feeding.fingerprint), whole.reprs, "chunks of \(chunk)")
+        }
+    }
 }

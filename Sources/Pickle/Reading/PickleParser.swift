@@ -368,7 +368,7 @@ public struct PickleParser: Sendable {
                 // Reserve the whole opcode only when this chunk completes it: a declared length is never
                 // allocated ahead of the bytes that arrive (appending grows the carry geometrically).
                 if !need.isLine && need.length > carry.capacity && need.length - carry.count <= rest.count {
-                    carry.reserveCapacityPrefaulted(need.length)
+                    carry.reserveCapacityForBulkWrite(need.length)
                 }
                 appendToCarry(rest.prefix(take))
                 rest = rest.dropFirst(take)
@@ -404,7 +404,7 @@ public struct PickleParser: Sendable {
     /// doubling of the carry).
     private mutating func reserveAnnouncedCarry(_ position: Int) {
         if carryLengthIsExact && carryLength > carry.capacity && position + carryLength <= announcedInputEnd {
-            carry.reserveCapacityPrefaulted(carryLength)
+            carry.reserveCapacityForBulkWrite(carryLength)
         }
     }
 
@@ -446,6 +446,11 @@ public struct PickleParser: Sendable {
         if bytes.count <= 8 {
             for b in bytes { carry.append(b) }
         } else {
+            let needed = carry.count + bytes.count
+            if needed > carry.capacity && needed >= LargeReservation.threshold {
+                // Grow geometrically as append would, with the fresh pages advised for one long copy.
+                carry.reserveCapacityForBulkWrite(Swift.max(needed, 2 * carry.capacity))
+            }
             carry.append(contentsOf: bytes)
         }
     }
