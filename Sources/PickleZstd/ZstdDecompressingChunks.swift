@@ -87,6 +87,11 @@ public struct ZstdDecompressingChunks<Base: AsyncSequence>: AsyncSequence where 
                 case .compressed:
                     try feed(bytes)
                 case .undecided:
+                    // A first chunk that alone shows plain input is passed on as it is (not copied into `head`).
+                    if head.isEmpty && passesPlainInputThrough && ZstdDecoder.isCompressed(bytes, isWholeStream: false) == false {
+                        mode = .plain
+                        return bytes
+                    }
                     head += bytes
                     guard ZstdDecoder.isCompressed(head, isWholeStream: false) != nil else { continue }
                     try decide()

@@ -44,9 +44,27 @@ enum ToolIO {
         return fd
     }
 
+    /// How much of a regular file one read takes: all of it up to ``wholeFileReadLimit``, else pieces of
+    /// ``largeFileChunkCapacity``. A file's bytes are all there, so a large read costs no waiting, and payloads
+    /// inside a chunk stay slices of it instead of being copied out of 256 KiB pieces into carries; the
+    /// chunk's fresh memory is mapped in huge pages where the kernel offers them. `convert` of 200 x 1 MiB
+    /// bytes objects took 171 -> 65 ms (whole process), of one 100 MiB bytes object 37 -> 29 ms. The price is
+    /// memory: up to this much input is held beyond the decoded objects (converting 1M dicts, 44.6 MiB:
+    /// peak RSS 212 -> 258 MB).
+    static let wholeFileReadLimit = 256 << 20
+    static let largeFileChunkCapacity = 64 << 20
+
     /// The input's chunks as they arrive, decompressed on the fly when the input is a zstd stream.
     static func chunks(_ fd: Int32) -> ZstdDecompressingChunks<FileDescriptorByteStream> {
-        ZstdDecompressingChunks(FileDescriptorByteStream(fileDescriptor: fd))
+        ZstdDecompressingChunks(bytes(fd))
+    }
+
+    /// The input's raw chunks: large reads from a regular file, whatever arrives from anything else.
+    static func bytes(_ fd: Int32) -> FileDescriptorByteStream {
+        let stream = FileDescriptorByteStream(fileDescriptor: fd)
+        guard let size = stream.regularFileSize else { return stream }
+        let capacity = size <= wholeFileReadLimit ? size : largeFileChunkCapacity
+        return FileDescriptorByteStream(fileDescriptor: fd, chunkCapacity: max(capacity, stream.chunkCapacity))
     }
 
     /// Reads the input (plain or zstd-compressed) as it arrives and calls `body` for each pickle as soon as it

@@ -167,6 +167,25 @@ final class StreamingUnpicklerTests: XCTestCase {
         for try await graph in StreamingUnpickler(fileDescriptor: fd) { decoded.append(graph.root.description) }
         XCTAssertEqual(decoded, reprs)
 
+        // A regular file is read in chunks sized to what it has left (no oversized last chunk), and bytes
+        // appended after the stream was made are still read.
+        let file = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        defer { close(file) }
+        let appender = open(path, O_WRONLY | O_APPEND)
+        defer { close(appender) }
+        var sizes: [Int] = []
+        var read: [UInt8] = []
+        let more = [UInt8](repeating: 0x4E, count: 50_000)
+        for try await chunk in FileDescriptorByteStream(fileDescriptor: file, chunkCapacity: 1 << 20) {
+            if sizes.isEmpty { _ = more.withUnsafeBytes { write(appender, $0.baseAddress, $0.count) } }
+            sizes.append(chunk.count)
+            XCTAssertLessThanOrEqual(chunk.capacity, max(chunk.count, 64 * 1024) + 64)
+            read += chunk
+        }
+        XCTAssertEqual(sizes, [bytes.count, more.count])
+        XCTAssertEqual(read, bytes + more)
+
         // A pipe written from another thread in small pieces.
         let (readEnd, writeEnd) = try StreamTesting.pipe()
         defer { close(readEnd) }

@@ -108,6 +108,11 @@ final class ZstdTests: XCTestCase {
         // frame's magic number (`V*M\x18...`, protocol 0).
         let passthrough = await decode([plain])
         XCTAssertEqual(passthrough.reprs, expected)
+        // ... and a first chunk that shows plain input by itself is handed on as it is, not copied.
+        var pieces = ZstdDecompressingChunks(StreamTesting.sequence([plain])).makeAsyncIterator()
+        let first = try await pieces.next()
+        XCTAssertEqual(first.map(Array.init), plain)
+        XCTAssertEqual(first?.withUnsafeBufferPointer { $0.baseAddress }, plain.withUnsafeBufferPointer { $0.baseAddress })
         let lookalike = try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps('*M\\x18' + 'x' * 40, 0))"))
         XCTAssertEqual(Array(lookalike.prefix(4)), [0x56, 0x2A, 0x4D, 0x18])
         for chunking in [[lookalike], lookalike.map { [$0] }] {

@@ -82,6 +82,9 @@ final class ChunkReader: @unchecked Sendable {
     private var wakeWrite: Int32 = -1
     private var offset = 0
     private var atEnd = false
+    /// The stream offset of a regular file's end when the reader was made (`nil` for other descriptors):
+    /// chunks are sized to what is left, so the last one needs no compacting copy.
+    private let regularFileEnd: Int?
 
     init(fileDescriptor: Int32, chunkCapacity: Int) {
         self.fd = fileDescriptor
@@ -93,12 +96,26 @@ final class ChunkReader: @unchecked Sendable {
             _ = fcntl(wakeRead, F_SETFD, FD_CLOEXEC)
             _ = fcntl(wakeWrite, F_SETFD, FD_CLOEXEC)
         }
-        #if os(Linux)
         var info = stat()
-        if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO {
+        let described = fstat(fd, &info) == 0
+        if described && (info.st_mode & S_IFMT) == S_IFREG {
+            let position = lseek(fd, 0, SEEK_CUR)
+            regularFileEnd = Swift.max(0, Int(info.st_size) - Swift.max(0, Int(position)))
+        } else {
+            regularFileEnd = nil
+        }
+        #if os(Linux)
+        if described && (info.st_mode & S_IFMT) == S_IFIFO {
             _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
         }
         #endif
+    }
+
+    /// The capacity of the next chunk: ``chunkCapacity``, or less when a regular file has less left (at least
+    /// 64 KiB, should the file have grown since).
+    private var nextChunkCapacity: Int {
+        guard let end = regularFileEnd else { return chunkCapacity }
+        return Swift.min(chunkCapacity, Swift.max(end - offset, 64 * 1024))
     }
 
     deinit {
@@ -126,9 +143,13 @@ final class ChunkReader: @unchecked Sendable {
     func readChunk(knownReady: Bool = false) throws -> [UInt8]? {
         if atEnd { return nil }
         var filled = 0
-        let chunk = try [UInt8](unsafeUninitializedCapacity: chunkCapacity) { buffer, initialized in
+        let chunk = try [UInt8](unsafeUninitializedCapacity: nextChunkCapacity) { buffer, initialized in
             let base = UnsafeMutableRawPointer(buffer.baseAddress!)
             defer { initialized = filled }
+            #if os(Linux)
+            // A large chunk is fresh memory that read(2) fills in one copy: huge pages where available.
+            if buffer.count >= LargeReservation.threshold { LargeReservation.advise(base, byteCount: buffer.count) }
+            #endif
             var mayBlock = !knownReady
             while filled == 0 {
                 if mayBlock { try waitForInput() }
