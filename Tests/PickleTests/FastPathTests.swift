@@ -161,6 +161,48 @@ final class FastPathTests: XCTestCase {
         XCTAssertNotEqual(first.output, second.output)
     }
 
+    /// `Pickler.dumps` reuses one pickler from call to call (and from a call that threw): each call must write
+    /// what a fresh `Pickler` writes, with no memo entry (a global, an interned name) left from the call before,
+    /// and the pooled pickler must keep nothing of the caller's (graph, callbacks) once the call returns.
+    func testOneShotDumpsWriteWhatAFreshPicklerWritesEveryCall() throws {
+        let f = PickleValue.global(GlobalName(module: "collections", name: "OrderedDict"))
+        let graphs = [
+            PickleGraph(.list([f, f, .string("x"), .tuple([.int(1), f])])),
+            PickleGraph(.list([f, .string("y"), .global(GlobalName(module: "mödule", name: "g"))])),  // throws below 3
+            PickleGraph(.list([.string("x"), f])),
+        ]
+        var failures = 0
+        for proto in [0, 2, 4, 5] {
+            let options = PicklerOptions(protocolVersion: proto)
+            for graph in graphs + graphs.reversed() + graphs {
+                var fresh = try Pickler(options: options)
+                let expected = Result { try fresh.dump(graph); return fresh.output }
+                let oneShot = Result { try Pickler.dumps(graph, options: options) }
+                switch (expected, oneShot) {
+                case let (.success(a), .success(b)): XCTAssertEqual(b, a, "protocol \(proto)")
+                case (.failure, .failure): failures += 1
+                default: XCTFail("protocol \(proto): fresh \(expected), one-shot \(oneShot)")
+                }
+            }
+        }
+        XCTAssertEqual(failures, 6)  // the non-ASCII name, three times at each of protocols 0 and 2
+
+        final class Token: Sendable {}
+        weak var token: Token?
+        weak var graph: PickleGraph?
+        try {
+            let held = Token()
+            token = held
+            var options = PicklerOptions(protocolVersion: 5)
+            options.bufferCallback = { _ in withExtendedLifetime(held) { false } }
+            let g = PickleGraph(.list([.buffer(OutOfBandBuffer([1, 2, 3])), f]))
+            graph = g
+            XCTAssertEqual(try Pickler.dumps(g, options: options).count, 48)  // as CPython's
+        }()
+        XCTAssertNil(token, "the pooled pickler kept the caller's callback")
+        XCTAssertNil(graph, "the pooled pickler kept the caller's graph")
+    }
+
     /// A parser copied in the middle of a pickle continues as a value: each copy writes only its own payload
     /// heap, item arenas, key-shape scratch, and lists, sets and dicts that live in buffers of their own (the
     /// builder grows none of them in place while a copy shares it). Pairs of CPython pickles that agree up to

@@ -8,8 +8,8 @@
 /// without recursion.
 public struct Pickler {
     /// The options in force.
-    public let options: PicklerOptions
-    let proto: Int
+    public private(set) var options: PicklerOptions
+    private(set) var proto: Int
 
     /// Bytes produced so far and not yet taken with ``takeOutput()``.
     public private(set) var output: [UInt8] = []
@@ -46,11 +46,19 @@ public struct Pickler {
     /// Creates a pickler.
     /// - Throws: ``PickleError/Code/unpicklable`` for a protocol outside 0...5.
     public init(options: PicklerOptions = PicklerOptions()) throws {
+        try Pickler.validate(options)
+        self.init(validated: options)
+    }
+
+    private init(validated options: PicklerOptions) {
+        self.options = options
+        self.proto = options.protocolVersion
+    }
+
+    private static func validate(_ options: PicklerOptions) throws {
         guard (0 ... PicklerOptions.highestProtocol).contains(options.protocolVersion) else {
             throw PickleError(.unpicklable, offset: 0, "pickle protocol must be <= \(PicklerOptions.highestProtocol), got \(options.protocolVersion)")
         }
-        self.options = options
-        self.proto = options.protocolVersion
     }
 
     /// Pickles `value` with a fresh pickler: CPython's `pickle.dumps(obj, protocol)`.
@@ -60,47 +68,11 @@ public struct Pickler {
 
     /// Pickles a graph with a fresh pickler.
     public static func dumps(_ graph: PickleGraph, options: PicklerOptions = PicklerOptions()) throws -> [UInt8] {
-        var pickler = try Pickler(options: options)
         // Sized for the whole graph up front: growing by doubling would copy every payload byte again at
         // each step (200 payloads of 1 MiB: 276 ms against CPython's 129 ms). Untouched capacity costs
         // address space, not memory.
-        pickler.output.reserveCapacityForBulkWrite(Pickler.estimatedSize(of: graph.t))
-        try pickler.dumpWithPooledScratch(graph.root)
-        return pickler.output
+        try dumpOnce(graph.root, options, reserving: Pickler.estimatedSize(of: graph.t))
     }
-
-    /// `dump(node)` for the one-shot `dumps`: the work list and the memo's table come from earlier
-    /// calls and go back after it, since a small dump would spend more on allocating, growing and freeing
-    /// them than on its bytes.
-    private mutating func dumpWithPooledScratch(_ node: PickleNode) throws {
-        let scratch = Pickler.scratchPool.take { Scratch() }
-        swap(&tasks, &scratch.pointee.tasks)
-        swap(&localMemo, &scratch.pointee.localMemo)
-        defer {
-            swap(&tasks, &scratch.pointee.tasks)
-            swap(&localMemo, &scratch.pointee.localMemo)
-            Pickler.scratchPool.give(scratch, keep: scratch.pointee.clearIfSmall())
-        }
-        try dump(node)
-    }
-
-    /// The work list and memo table of a finished one-shot dump, kept for the next (``dumps(_:options:)``).
-    fileprivate struct Scratch {
-        var tasks: [Task] = []
-        var localMemo = FlatBuffer<Int32>(capacity: 0)
-
-        init() { tasks.reserveCapacity(16) }
-
-        /// Empties the work list (a failed dump leaves tasks in it), keeping its storage; false (keep nothing)
-        /// if either has grown large. The memo table is refilled by the next ``dump(_:)`` itself.
-        mutating func clearIfSmall() -> Bool {
-            guard tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16 else { return false }
-            if !tasks.isEmpty { tasks.removeAll(keepingCapacity: true) }  // empty after a dump that succeeded
-            return true
-        }
-    }
-
-    private static let scratchPool = ReusePool<Scratch>()
 
     /// About how many bytes a pickle of a whole graph takes: its payload bytes, 9 per node and 5 per item.
     static func estimatedSize(of t: GraphTables) -> Int {
@@ -110,9 +82,42 @@ public struct Pickler {
 
     /// Pickles the node `root` of its graph with a fresh pickler.
     public static func dumps(_ node: PickleNode, options: PicklerOptions = PicklerOptions()) throws -> [UInt8] {
-        var pickler = try Pickler(options: options)
-        try pickler.dumpWithPooledScratch(node)
-        return pickler.output
+        try dumpOnce(node, options, reserving: 0)
+    }
+
+    /// One pickle of `node` by a pickler in its first state, as `Pickler(options:)` then ``dump(_:)``.
+    ///
+    /// The pickler comes from earlier calls and goes back after this one: a dump of a few bytes would
+    /// otherwise spend more on making a pickler (a 232-byte struct, copied on its way out of `init`), on
+    /// allocating its work list and memo table and on destroying it all than on its bytes (the 5-byte
+    /// out-of-band pickle: 1,866 -> 1,604 instructions a call, the 74-byte record 7,110 -> 6,849).
+    private static func dumpOnce(_ node: PickleNode, _ options: PicklerOptions, reserving capacity: Int) throws -> [UInt8] {
+        try validate(options)
+        let pickler = pool.take { Pickler(validated: PicklerOptions()) }
+        defer { pool.give(pickler, keep: pickler.pointee.resetForReuse()) }
+        pickler.pointee.options = options
+        pickler.pointee.proto = options.protocolVersion
+        if capacity > 0 { pickler.pointee.output.reserveCapacityForBulkWrite(capacity) }
+        try pickler.pointee.dump(node)
+        return pickler.pointee.takeOutput()
+    }
+
+    private static let pool = ReusePool<Pickler>()
+
+    /// Returns a one-shot pickler to its first state, keeping the storage of its work list and memo table;
+    /// false (keep nothing) if either has grown large. Drops every reference to the caller's values (graph,
+    /// callbacks, output), so nothing of theirs outlives the call in the pool.
+    private mutating func resetForReuse() -> Bool {
+        output = []
+        framing = false
+        graph = nil
+        options = PicklerOptions()
+        memoCount = 0
+        if !tasks.isEmpty { tasks.removeAll(keepingCapacity: true) }  // empty after a dump that succeeded
+        if !identityMemo.isEmpty { identityMemo.removeAll() }
+        if !syntheticMemo.isEmpty { syntheticMemo.removeAll() }
+        if !underConstruction.isEmpty { underConstruction.removeAll() }
+        return tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16
     }
 
     /// Appends one complete pickle of the graph's root to ``output``.
