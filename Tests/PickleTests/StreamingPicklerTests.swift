@@ -66,6 +66,35 @@ final class StreamingPicklerTests: XCTestCase {
         }
     }
 
+    /// Payloads around the sizes where the pickler changes how it writes them (straight to the output outside
+    /// frames from 4 KiB, outside any frame from 64 KiB) and strings and ints between them, at every protocol:
+    /// `Pickler.dumps` and the streaming pickler write CPython's bytes, and the streaming pickler never holds
+    /// much more than a frame before handing it to the sink, with or without frames.
+    func testPayloadsAroundEveryWriteThresholdMatchCPythonAtEveryProtocol() throws {
+        for proto in 0 ... 5 {
+            let expected = try StreamTesting.python("""
+            import pickle, sys
+            sizes = [4095, 4096, 4097, 30000, 65535, 65536, 70000]
+            obj = [b'x' * 3] + [bytes(range(256)) * (n // 256) + bytes(n % 256) for n in sizes] \\
+                + ['s' * n for n in (255, 256, 5000, 65536)] + list(range(-3, 70000, 7)) + [b'tail']
+            sys.stdout.buffer.write(pickle.dumps(obj, \(proto)))
+            """)
+            let graph = try Unpickler.loads(expected)
+            let options = PicklerOptions(protocolVersion: proto)
+            XCTAssertEqual(try Pickler.dumps(graph, options: options), expected, "protocol \(proto), dumps")
+            var pickler = try StreamingPickler(sink: MemorySink(), options: options)
+            try pickler.dump(graph)
+            let heldAfterDump = pickler.byteCount - pickler.sink.count
+            XCTAssertLessThan(heldAfterDump, 2 * 64 * 1024, "protocol \(proto): held back from the sink")
+            try pickler.flush()
+            XCTAssertEqual(pickler.sink.bytes, expected, "protocol \(proto), streamed")
+            XCTAssertGreaterThan(pickler.sink.chunks.count, 4, "protocol \(proto): handed over during the dump")
+            for chunk in pickler.sink.chunks where chunk.count < 65536 || chunk.count > 70000 {
+                XCTAssertLessThan(chunk.count, 2 * 64 * 1024, "protocol \(proto): a chunk of buffered output")
+            }
+        }
+    }
+
     /// A large object streams out while it is being pickled: the sink has most of it before the dump returns.
     func testAnObjectLargerThanAFrameStreamsOutDuringTheDump() throws {
         let graph = PickleGraph(.list((0 ..< 200_000).map { .string("item \($0)") }))

@@ -99,6 +99,25 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         count += repeatCount
     }
 
+    /// Lets `body` write up to `maxCount` elements' bytes at the end and appends the bytes it wrote.
+    /// - Returns: what `body` returns, the number of elements written (at most `maxCount`).
+    @inline(__always)
+    mutating func appendInPlace(upTo maxCount: Int, _ body: (UnsafeMutableRawPointer) -> Int) -> Int {
+        if count + maxCount > capacity { grow(toAtLeast: count + maxCount) }
+        let n = body(UnsafeMutableRawPointer(base + count))
+        precondition(n >= 0 && n <= maxCount, "FlatBuffer.appendInPlace wrote past its room")
+        count += n
+        return n
+    }
+
+    /// Appends `n` elements left as they are in memory, to be written in place before they are read (room
+    /// for a header filled in later).
+    @inline(__always)
+    mutating func appendUninitialized(_ n: Int) {
+        if count + n > capacity { grow(toAtLeast: count + n) }
+        count += n
+    }
+
     /// Appends the elements of a buffer in one copy.
     @inline(__always)
     mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
@@ -147,6 +166,11 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
 
     func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// The elements' memory, for writing in place (the caller has made the buffer unique).
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: base, count: count * MemoryLayout<Element>.stride))
     }
 
     func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {

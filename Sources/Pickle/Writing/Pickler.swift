@@ -13,10 +13,16 @@ public struct Pickler {
 
     /// Bytes produced so far and not yet taken with ``takeOutput()``.
     public private(set) var output: [UInt8] = []
+    /// Whether a frame is open: ``pending`` then starts with room for its FRAME header.
     fileprivate var framing = false
-    /// Where the open frame's bytes begin in ``output``. Its FRAME header is inserted before them when the
-    /// frame is committed (see ``commitFrame(force:reopen:)``).
-    fileprivate var frameStart = 0
+    /// The open frame (after 9 bytes of room for its header), or outside frames the bytes written since the
+    /// last flush. Everything but a large payload is written here, with a compare, a store and an increment,
+    /// and reaches ``output`` in one copy when the frame is committed or the bytes are flushed; an
+    /// `Array.append` checks the array's uniqueness and capacity each time (a 74-byte record made ~60).
+    /// Empty between dumps.
+    fileprivate var pending = FlatBuffer<UInt8>(capacity: 0)
+    /// Where the open frame's header room is in ``pending`` (after the PROTO opcode of a dump's first frame).
+    fileprivate var frameHead = 0
 
     // Streaming: where finished output goes during a dump (whole frames, and large payloads as their own
     // buffers), how many bytes went there, and the first error it threw.
@@ -97,7 +103,8 @@ public struct Pickler {
         defer { pool.give(pickler, keep: pickler.pointee.resetForReuse()) }
         pickler.pointee.options = options
         pickler.pointee.proto = options.protocolVersion
-        if capacity > 0 { pickler.pointee.output.reserveCapacityForBulkWrite(capacity) }
+        // Sized up front only for large output (small output is copied out of the pending bytes at once).
+        if capacity > Pickler.frameSizeTarget { pickler.pointee.output.reserveCapacityForBulkWrite(capacity) }
         try pickler.pointee.dump(node)
         return pickler.pointee.takeOutput()
     }
@@ -109,6 +116,7 @@ public struct Pickler {
     /// callbacks, output), so nothing of theirs outlives the call in the pool.
     private mutating func resetForReuse() -> Bool {
         output = []
+        pending.removeAll()
         framing = false
         graph = nil
         options = PicklerOptions()
@@ -117,7 +125,7 @@ public struct Pickler {
         if !identityMemo.isEmpty { identityMemo.removeAll() }
         if !syntheticMemo.isEmpty { syntheticMemo.removeAll() }
         if !underConstruction.isEmpty { underConstruction.removeAll() }
-        return tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16
+        return tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16 && pending.capacity <= 1 << 18
     }
 
     /// Appends one complete pickle of the graph's root to ``output``.
@@ -132,6 +140,7 @@ public struct Pickler {
     public mutating func dump(_ node: PickleNode) throws {
         let g = node.graph
         localMemo.makeUnique()
+        pending.makeUnique()  // empty, but a copied pickler shares its storage
         if graph !== g {
             rememberLocalMemo()
             graph = g
@@ -144,17 +153,18 @@ public struct Pickler {
         drainedDuringDump = false
         do {
             if proto >= 2 {
-                output.append(Opcode.proto.rawValue)
-                output.append(UInt8(proto))
+                write(Opcode.proto.rawValue)
+                write(UInt8(proto))
             }
             if proto >= 4 { startFrame() }
             tasks.append(.save(node.ref))
             try run()
             write(Opcode.stop.rawValue)
-            if framing { commitFrame(force: true, reopen: false) }
+            if framing { commitFrame(force: true, reopen: false) } else { flushPending() }
             if let sinkError { throw sinkError }
         } catch {
             tasks.removeAll()
+            pending.removeAll()
             framing = false
             if drainedDuringDump {
                 // Part of this pickle is already in the sink: it cannot be taken back.
@@ -544,11 +554,11 @@ public struct Pickler {
                 let idNode = PickleNode(graph: graph!, ref: id)
                 let text = idNode.utf8.map(Array.init) ?? idNode.int.map { Array(String($0).utf8) }
                 guard let text, text.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
-                    throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
+                    throw PickleError(.unpicklable, offset: position, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
                 }
                 _ = textual
                 write(Opcode.persID.rawValue)
-                output.append(contentsOf: text)
+                pending.append(contentsOf: text)
                 write(0x0A)
                 tasks.append(hasOperations ? .endReduce(ref) : .objectOperations(ref, from: 0))
             }
@@ -705,7 +715,7 @@ extension Pickler {
 
     fileprivate mutating func saveBuffer(_ ref: PickleRef, _ buffer: OutOfBandBuffer, _ readonly: Bool) throws {
         guard proto >= 5 else {
-            throw PickleError(.unpicklable, offset: drainedCount + output.count, "PickleBuffer can only be pickled with protocol >= 5")
+            throw PickleError(.unpicklable, offset: position, "PickleBuffer can only be pickled with protocol >= 5")
         }
         if let callback = options.bufferCallback, !callback(buffer) {
             write(Opcode.nextBuffer.rawValue)
@@ -723,7 +733,7 @@ extension Pickler {
         // such an object to pickle it either).
         if proto < 4 && (name.module.isEmpty || name.name.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty }
                          || name.module.contains("\n") || name.name.contains("\n")) {
-            throw PickleError(.unpicklable, offset: drainedCount + output.count,
+            throw PickleError(.unpicklable, offset: position,
                               "can't pickle global identifier '\(name)' using pickle protocol \(proto): a text GLOBAL needs non-empty module and name parts without newlines")
         }
         if proto >= 4 {
@@ -747,20 +757,20 @@ extension Pickler {
             // Python 2 name such as `__builtin__.frozenset`, which no Python 3 object has) cannot be written.
             let readBack = FixImports.toPython3(module: module, name: qualified)
             guard readBack.module == name.module && readBack.name == name.name else {
-                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: opcode,
+                throw PickleError(.unpicklable, offset: position, opcode: opcode,
                                   "can't pickle global identifier '\(name)' using pickle protocol \(proto) with fix_imports: it would be read back as '\(readBack.module).\(readBack.name)'")
             }
         }
         if proto < 3 {
             guard module.utf8.allSatisfy({ $0 < 0x80 }) && qualified.utf8.allSatisfy({ $0 < 0x80 }) else {
-                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: opcode,
+                throw PickleError(.unpicklable, offset: position, opcode: opcode,
                                   "can't pickle global identifier '\(name)' using pickle protocol \(proto)")
             }
         }
         write(opcode.rawValue)
-        output.append(contentsOf: module.utf8)
+        pending.append(contentsOf: module.utf8)
         write(0x0A)
-        output.append(contentsOf: qualified.utf8)
+        pending.append(contentsOf: qualified.utf8)
         write(0x0A)
     }
 
@@ -776,13 +786,13 @@ extension Pickler {
             case .string(let s): text = s
             case .int(let i): text = String(i)
             default:
-                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: .persID, "persistent IDs in protocol 0 must be str or int")
+                throw PickleError(.unpicklable, offset: position, opcode: .persID, "persistent IDs in protocol 0 must be str or int")
             }
             guard text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0A }) else {
-                throw PickleError(.unpicklable, offset: drainedCount + output.count, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
+                throw PickleError(.unpicklable, offset: position, opcode: .persID, "persistent IDs in protocol 0 must be ASCII strings without newlines")
             }
             write(Opcode.persID.rawValue)
-            output.append(contentsOf: text.utf8)
+            pending.append(contentsOf: text.utf8)
             write(0x0A)
             return
         }
@@ -793,7 +803,7 @@ extension Pickler {
     /// Writes a small value tree (a persistent id) the way `save` writes the same Python objects.
     private mutating func writeValue(_ value: PickleValue, depth: Int) throws {
         guard depth < 100 else {
-            throw PickleError(.unpicklable, offset: drainedCount + output.count, "persistent id nested deeper than 100 levels")
+            throw PickleError(.unpicklable, offset: position, "persistent id nested deeper than 100 levels")
         }
         try commitFrameIfFull()
         switch value {
@@ -824,7 +834,7 @@ extension Pickler {
             write(marked ? Opcode.tuple.rawValue : Opcode.tuple1.rawValue + UInt8(items.count - 1))
             memoizeTemporary()
         default:
-            throw PickleError(.unpicklable, offset: drainedCount + output.count, "persistent ids must be None, bool, int, float, str, bytes or tuples of them")
+            throw PickleError(.unpicklable, offset: position, "persistent ids must be None, bool, int, float, str, bytes or tuples of them")
         }
     }
 
@@ -856,7 +866,7 @@ extension Pickler {
             if index < 256 { write(Opcode.binPut.rawValue); write(UInt8(index)) } else { write(Opcode.longBinPut.rawValue); writeLE(UInt64(index), 4) }
         } else {
             write(Opcode.put.rawValue)
-            output.append(contentsOf: String(index).utf8)
+            pending.append(contentsOf: String(index).utf8)
             write(0x0A)
         }
     }
@@ -866,7 +876,7 @@ extension Pickler {
             if index < 256 { write(Opcode.binGet.rawValue); write(UInt8(index)) } else { write(Opcode.longBinGet.rawValue); writeLE(UInt64(index), 4) }
         } else {
             write(Opcode.get.rawValue)
-            output.append(contentsOf: String(index).utf8)
+            pending.append(contentsOf: String(index).utf8)
             write(0x0A)
         }
     }
@@ -874,36 +884,23 @@ extension Pickler {
     // MARK: - Scalars and payloads
 
     /// Writes the items from `start` on while they are plain scalars (ints, floats, None, booleans: nothing
-    /// memoized, nothing scheduled), encoding each with one unaligned store into a scratch buffer that is
-    /// appended to the output in one piece. Stops before an item of another kind, and when the open frame
-    /// (or, streaming, the output) reaches its target size, so frames end where ``commitFrameIfFull()``
-    /// would end them. The bytes are exactly those ``save(_:_:)`` writes.
+    /// memoized, nothing scheduled), each encoded in place at the end of the pending bytes with one or two
+    /// unaligned stores. Stops before an item of another kind, and when the open frame (or, streaming, the
+    /// output) reaches its target size, so frames end where ``commitFrameIfFull()`` would end them. The bytes
+    /// are exactly those ``save(_:_:)`` writes.
     /// - Returns: the index of the first item not written.
     fileprivate mutating func writeScalarRun(_ items: RefRun, from start: Int, _ t: GraphTables) -> Int {
         var k = start
-        let scratchSize = 1024  // stays on the stack (larger temporary allocations query the stack bounds)
         let refs = items.unsafeElements()  // the graph's, alive while it is being dumped
         let first = items.startIndex
-        withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 8) { scratch in
-            let base = scratch.baseAddress!
-            var more = true
-            while more {
-                let room = framing ? frameStart + Pickler.frameSizeTarget - output.count
-                    : (hasSink ? Pickler.frameSizeTarget - output.count : Int.max)
-                var used = 0
-                more = false
-                while k < items.endIndex && used < room {
-                    if used > scratchSize - 16 {
-                        more = true
-                        break
-                    }
-                    let n = Pickler.encodeScalar(refs[k - first], t, proto, base + used)
-                    if n == 0 { break }
-                    used += n
-                    k += 1
-                }
-                if used > 0 { output.append(contentsOf: UnsafeRawBufferPointer(start: base, count: used)) }
-            }
+        let proto = self.proto
+        // The pending count at which the frame (or the streamed output) reaches its target size.
+        let limit = framing ? frameHead + Pickler.frameHeaderSize + Pickler.frameSizeTarget
+            : (hasSink ? Pickler.frameSizeTarget - output.count : Int.max)
+        while k < items.endIndex && pending.count < limit {
+            let ref = refs[k - first]
+            if pending.appendInPlace(upTo: 16, { Pickler.encodeScalar(ref, t, proto, $0) }) == 0 { break }
+            k += 1
         }
         return k
     }
@@ -961,7 +958,7 @@ extension Pickler {
     }
 
     fileprivate mutating func writeBool(_ value: Bool) {
-        if proto >= 2 { write(value ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue) } else { output.append(contentsOf: value ? Array("I01\n".utf8) : Array("I00\n".utf8)) }
+        if proto >= 2 { write(value ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue) } else { pending.append(contentsOf: value ? Array("I01\n".utf8) : Array("I00\n".utf8)) }
     }
 
     fileprivate mutating func writeInt(_ value: Int64) {
@@ -970,18 +967,18 @@ extension Pickler {
             var scratch: (UInt64, UInt64) = (0, 0)
             let n = withUnsafeMutableBytes(of: &scratch) { Pickler.encodeInt(value, proto, $0.baseAddress!) }
             if n > 0 {
-                withUnsafeBytes(of: &scratch) { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0 ..< n])) }
+                withUnsafeBytes(of: &scratch) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[0 ..< n])) }
                 return
             }
         }
         if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
             write(Opcode.int.rawValue)
-            output.append(contentsOf: String(value).utf8)
+            pending.append(contentsOf: String(value).utf8)
             write(0x0A)
         } else {
             write(Opcode.long.rawValue)
-            output.append(contentsOf: String(value).utf8)
-            output.append(contentsOf: "L\n".utf8)
+            pending.append(contentsOf: String(value).utf8)
+            pending.append(contentsOf: "L\n".utf8)
         }
     }
 
@@ -995,11 +992,11 @@ extension Pickler {
                 write(Opcode.long4.rawValue)
                 writeLE(UInt64(bytes.count), 4)
             }
-            output.append(contentsOf: bytes)
+            appendPayload(bytes)
         } else {
             write(Opcode.long.rawValue)
-            output.append(contentsOf: BigIntText.decimalString(twosComplementLE: bytes).utf8)
-            output.append(contentsOf: "L\n".utf8)
+            pending.append(contentsOf: BigIntText.decimalString(twosComplementLE: bytes).utf8)
+            pending.append(contentsOf: "L\n".utf8)
         }
     }
 
@@ -1007,10 +1004,10 @@ extension Pickler {
         if proto >= 1 {
             write(Opcode.binFloat.rawValue)
             var bits = value.bitPattern.bigEndian
-            withUnsafeBytes(of: &bits) { output.append(contentsOf: $0) }
+            withUnsafeBytes(of: &bits) { appendRaw($0) }
         } else {
             write(Opcode.float.rawValue)
-            output.append(contentsOf: PythonRepr.float(value).utf8)
+            pending.append(contentsOf: PythonRepr.float(value).utf8)
             write(0x0A)
         }
     }
@@ -1020,7 +1017,7 @@ extension Pickler {
         if proto == 0 {
             let points = utf8.withUnsafeBytes { PythonText.decodeUTF8SurrogatePass($0) } ?? []
             write(Opcode.unicode.rawValue)
-            output.append(contentsOf: PythonText.encodeRawUnicodeEscapeForPickle(points))
+            appendPayload(PythonText.encodeRawUnicodeEscapeForPickle(points)[...])
             write(0x0A)
             return
         }
@@ -1028,7 +1025,7 @@ extension Pickler {
         if n <= 0xFF && proto >= 4 {
             write(Opcode.shortBinUnicode.rawValue)
             write(UInt8(n))
-            output.append(contentsOf: utf8)
+            appendPayload(utf8)
         } else if n > 0xFFFF_FFFF && proto >= 4 {
             writePayload(.binUnicode8, 8, utf8)
         } else {
@@ -1042,7 +1039,7 @@ extension Pickler {
         if n <= 0xFF {
             write(Opcode.shortBinBytes.rawValue)
             write(UInt8(n))
-            output.append(contentsOf: bytes)
+            appendPayload(bytes)
         } else if n > 0xFFFF_FFFF && proto >= 4 {
             writePayload(.binBytes8, 8, bytes)
         } else {
@@ -1055,15 +1052,51 @@ extension Pickler {
         if bytes.count >= Pickler.frameSizeTarget && (framing || hasSink) {
             let wasFraming = framing
             if framing { commitFrame(force: true, reopen: false) }
-            output.append(op.rawValue)
+            write(op.rawValue)
             writeLE(UInt64(bytes.count), headerSize)
-            if hasSink { drainPayload(bytes.arraySlice) } else { output.append(contentsOf: bytes) }
+            if hasSink {
+                drainPayload(bytes.arraySlice)
+            } else {
+                flushPending()
+                bytes.withUnsafeBytes { output.append(contentsOf: $0) }
+            }
             if wasFraming { startFrame() }
             return
         }
         write(op.rawValue)
         writeLE(UInt64(bytes.count), headerSize)
-        output.append(contentsOf: bytes)
+        appendPayload(bytes)
+    }
+
+    /// Appends a payload's bytes: to the open frame (or pending bytes), or, outside frames, one of at least
+    /// ``directWriteMinimum`` bytes straight to ``output`` after the pending bytes (a second copy of it would
+    /// cost more than the append saves).
+    @inline(__always)
+    fileprivate mutating func appendPayload(_ bytes: some PayloadBytes) {
+        if !framing && bytes.count >= Pickler.directWriteMinimum {
+            flushPending()
+            bytes.withUnsafeBytes { output.append(contentsOf: $0) }
+        } else {
+            bytes.withUnsafeBytes { appendRaw($0) }
+        }
+    }
+
+    static let directWriteMinimum = 4096
+
+    @inline(__always)
+    fileprivate mutating func appendRaw(_ bytes: UnsafeRawBufferPointer) {
+        pending.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Moves the pending bytes to ``output`` (outside frames).
+    fileprivate mutating func flushPending() {
+        if pending.isEmpty { return }
+        pending.withUnsafeBufferPointer { bytes in
+            // Into an empty array without room, as a new array of exactly these bytes: a one-shot dump of a
+            // small graph reserves nothing, and this costs less than reserving and appending.
+            if output.capacity == 0 { output = Array(bytes) } else { output.append(contentsOf: bytes) }
+        }
+        pending.removeAll()
     }
 
     // MARK: - Framing
@@ -1073,11 +1106,22 @@ extension Pickler {
     static let frameSizeTarget = 64 * 1024
     static let frameSizeMin = 4
 
-    /// Opens a frame. Nothing is written yet: the header goes in when the frame is committed, and a frame of
-    /// under 4 bytes gets none.
+    /// Opens a frame: 9 bytes of room in ``pending`` for its header, filled in when the frame is committed
+    /// (a frame of under 4 bytes gets none).
     fileprivate mutating func startFrame() {
         framing = true
-        frameStart = output.count
+        frameHead = pending.count
+        pending.appendUninitialized(Pickler.frameHeaderSize)
+    }
+
+    static let frameHeaderSize = 9
+
+    /// The bytes the open frame holds.
+    private var frameLength: Int { pending.count - frameHead - Pickler.frameHeaderSize }
+
+    /// The position in the output stream of the next byte written (a frame's header not counted).
+    private var position: Int {
+        drainedCount + output.count + pending.count - (framing ? Pickler.frameHeaderSize : 0)
     }
 
     /// Ends a full frame; with a sink, hands the output over.
@@ -1085,15 +1129,16 @@ extension Pickler {
     ///   of the object is not buffered. Checked only when output is handed over, off the per-save path.
     fileprivate mutating func commitFrameIfFull() throws {
         if framing {
-            guard output.count - frameStart >= Pickler.frameSizeTarget else { return }
+            guard frameLength >= Pickler.frameSizeTarget else { return }
             if !hasSink { return commitFrame(force: false, reopen: true) }
             commitFrame(force: false, reopen: false)
             drain()
             startFrame()
-        } else if hasSink && output.count >= Pickler.frameSizeTarget {
-            drain()
         } else {
-            return
+            guard pending.count + (hasSink ? output.count : 0) >= Pickler.frameSizeTarget else { return }
+            flushPending()
+            guard hasSink else { return }
+            drain()
         }
         if let sinkError { throw sinkError }
     }
@@ -1109,7 +1154,9 @@ extension Pickler {
 
     /// Hands every finished output byte to the sink (never an open frame's placeholder).
     mutating func drain() {
-        guard hasSink, !output.isEmpty, sinkError == nil, !framing else { return }
+        guard hasSink, sinkError == nil, !framing else { return }
+        flushPending()
+        if output.isEmpty { return }
         // A full frame is handed over as it is (zero copy) and the next gets a fresh buffer; a few bytes
         // (the opcodes before a large payload) go as a copy, and the buffer is kept for the next frame.
         // The sink is written in place (`sink!`): a copy of the existential, written and stored back, cost
@@ -1126,10 +1173,6 @@ extension Pickler {
         }
     }
 
-    /// Nine bytes appended in one copy to make room for a FRAME header (a repeated element is appended one by
-    /// one).
-    private static let frameHeaderRoom = [UInt8](repeating: 0, count: 9)
-
     /// Below this many bytes, ``drain()`` copies the output instead of giving its buffer away.
     static let smallDrain = 4096
 
@@ -1141,32 +1184,30 @@ extension Pickler {
         drainedCount += bytes.count
     }
 
-    /// Ends the current frame: inserts its FRAME header before its bytes, or none when it holds under 4 bytes
-    /// (as CPython drops it); then opens the next frame if `reopen`.
-    ///
-    /// The header is inserted, not reserved: a frame's bytes (at most a little over 64 KiB) move 9 bytes up
-    /// once, which costs less than writing a placeholder up front and, for the many small pickles whose frame
-    /// is dropped, taking it out again (`Pickler.dumps` of the 5-byte out-of-band pickle: 2,161 -> 1,866
-    /// instructions a call, of the 74-byte record 7,226 -> 7,110; 100k dicts: 1.2% fewer in all).
+    /// Ends the current frame: fills in its FRAME header, or for a frame of under 4 bytes drops the header's
+    /// room (as CPython drops the header), and moves the pending bytes to ``output`` in one copy; then opens
+    /// the next frame if `reopen`.
     fileprivate mutating func commitFrame(force: Bool, reopen: Bool) {
-        let length = output.count - frameStart
+        let length = frameLength
         guard force || length >= Pickler.frameSizeTarget else { return }
-        if length >= Pickler.frameSizeMin {
-            output.append(contentsOf: Pickler.frameHeaderRoom)
-            let start = frameStart
-            output.withUnsafeMutableBytes { bytes in
-                let base = bytes.baseAddress! + start
-                (base + 9).copyMemory(from: base, byteCount: length)  // overlapping: a memmove
+        let head = frameHead
+        pending.withUnsafeMutableBytes { bytes in
+            let base = bytes.baseAddress! + head
+            if length >= Pickler.frameSizeMin {
                 base.storeBytes(of: Opcode.frame.rawValue, as: UInt8.self)
                 base.storeBytes(of: UInt64(length).littleEndian, toByteOffset: 1, as: UInt64.self)
+            } else {
+                base.copyMemory(from: base + Pickler.frameHeaderSize, byteCount: length)  // overlapping: a memmove
             }
         }
+        if length < Pickler.frameSizeMin { pending.removeLast(Pickler.frameHeaderSize) }
         framing = false
+        flushPending()
         if reopen { startFrame() }
     }
 
     @inline(__always)
-    fileprivate mutating func write(_ byte: UInt8) { output.append(byte) }
+    fileprivate mutating func write(_ byte: UInt8) { pending.append(byte) }
 
     /// `()`: EMPTY_TUPLE, or MARK TUPLE at protocol 0. Never memoized, as CPython.
     fileprivate mutating func writeEmptyTuple() {
@@ -1175,7 +1216,7 @@ extension Pickler {
 
     @inline(__always)
     fileprivate mutating func writeLE(_ value: UInt64, _ count: Int) {
-        for k in 0 ..< count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
+        withUnsafeBytes(of: value.littleEndian) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[0 ..< count])) }
     }
 }
 
