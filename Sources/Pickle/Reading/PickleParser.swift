@@ -871,7 +871,8 @@ public struct PickleParser: Sendable {
             return 1
         case .readonlyBuffer:
             let top = try peek(op, position)
-            guard top.isNode, [.buffer, .byteArray, .bytes].contains(builder.t.nodes[top.nodeIndex].kind) else {
+            let kind = top.isNode ? builder.t.nodes[top.nodeIndex].kind : nil
+            guard kind == .buffer || kind == .byteArray || kind == .bytes else {  // not an array literal: one per call
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "READONLY_BUFFER needs a buffer on the stack, found \(kindName(top))")
             }
             if builder.t.nodes[top.nodeIndex].kind != .bytes { builder.t.nodes[top.nodeIndex].readonly = true }

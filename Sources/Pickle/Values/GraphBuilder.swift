@@ -286,12 +286,11 @@ struct GraphBuilder: Sendable {
     /// only ever grows at its end, rather than an array of its own: no allocation per pickle. (A graph that
     /// also gained buffers another way keeps its own array and gets a copy of this one appended.)
     mutating func buffer(at index: Int, of all: [OutOfBandBuffer]) -> PickleRef {
-        let buffer = all[index]
-        guard t.buffers.isEmpty || buffersAreTheCallers else { return self.buffer(buffer) }
+        guard t.buffers.isEmpty || buffersAreTheCallers else { return self.buffer(all[index]) }
         t.buffers = all
         buffersAreTheCallers = true
         var node = Node(kind: .buffer, a: index)
-        node.readonly = buffer.isReadonly
+        node.readonly = all[index].isReadonly  // read in place: a copy of the buffer costs a retain and a release
         return append(node)
     }
 
