@@ -60,6 +60,33 @@ final class ParserPoolTests: XCTestCase {
         }
     }
 
+    /// Once `loads` returns and the caller lets go of the graph, nothing the caller handed in is still held:
+    /// not its hook closures, not its out-of-band buffers (which may be hundreds of MiB), though the parser
+    /// that used them waits in the pool.
+    func testAPooledParserKeepsNothingOfTheCallersAfterTheCall() throws {
+        let buffered = try Python.script("""
+            import pickle, sys
+            sys.stdout.buffer.write(pickle.dumps(pickle.PickleBuffer(bytearray(b'xyz')), 5, buffer_callback=lambda b: False))
+            """)
+        final class Token: Sendable {}
+        weak var token: Token?
+        var payload = [UInt8](repeating: 7, count: 4096)
+        let storage = payload.withUnsafeBufferPointer { $0.baseAddress }
+        for _ in 0 ..< 3 {  // the second and third calls reuse a pooled parser
+            try {
+                let held = Token()
+                token = held
+                let hooks = UnpicklerHooks(findClass: { _ in withExtendedLifetime(held) { nil } })
+                let graph = try Unpickler.loads(Array(buffered), hooks: hooks, buffers: [OutOfBandBuffer(payload, isReadonly: false)])
+                let bytes = try XCTUnwrap(graph.root.bytes)
+                XCTAssertEqual(bytes.withUnsafeBufferPointer { $0.baseAddress }, storage, "the graph shares the buffer")
+            }()
+            XCTAssertNil(token, "a pooled parser kept the caller's hooks")
+            payload[0] &+= 1  // copies the storage only if something else still holds it
+            XCTAssertEqual(payload.withUnsafeBufferPointer { $0.baseAddress }, storage, "a pooled parser kept the caller's buffers")
+        }
+    }
+
     /// Many threads decoding at once each get a parser of their own.
     func testConcurrentLoadsDecodeIndependently() throws {
         let pickles = try (0 ..< 8).map { i in

@@ -32,6 +32,7 @@ enum ParserPool {
         let keep = isReusable(&entry.pointee.parser)
         if keep {
             while !entry.pointee.output.isEmpty { entry.pointee.output.removeLast() }  // one graph (cheaper than removeAll)
+            entry.pointee.parser.releaseCallerValues()
         }
         pool.give(entry, keep: keep)
     }

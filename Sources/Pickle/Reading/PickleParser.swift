@@ -115,6 +115,14 @@ public struct PickleParser: Sendable {
             && builder.retainsSmallArenas
     }
 
+    /// Drops what the caller handed in (its out-of-band buffers, its hook closures), so a parser kept for
+    /// reuse holds none of it: a pooled parser would otherwise keep a caller's buffers, however large, alive
+    /// until the next call.
+    mutating func releaseCallerValues() {
+        buffers = nil
+        if hooks.findClass != nil || hooks.persistentLoad != nil { hooks = UnpicklerHooks() }
+    }
+
     /// The most elements (or carried bytes) a buffer of a reused parser may have room for.
     private static let reusedCapacity = 4096
 

@@ -101,7 +101,7 @@ public struct UnpicklerOptions: Sendable {
     /// Resource limits.
     public var limits = UnpicklerLimits()
     /// The copyreg extension registry for EXT1/EXT2/EXT4: code -> global. Codes not in it stay inert.
-    public var extensionRegistry: [Int: GlobalName] = [:]
+    public var extensionRegistry = [Int: GlobalName]()  // not `[:]`: an empty literal is a call per options value
 
     /// The default options (CPython's defaults).
     public init() {}
