@@ -958,18 +958,14 @@ extension Pickler {
     }
 
     fileprivate mutating func writeBool(_ value: Bool) {
-        if proto >= 2 { write(value ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue) } else { pending.append(contentsOf: value ? Array("I01\n".utf8) : Array("I00\n".utf8)) }
+        if proto >= 2 { write(value ? Opcode.newTrue.rawValue : Opcode.newFalse.rawValue) } else { pending.append(contentsOf: (value ? "I01\n" : "I00\n").utf8) }
     }
 
     fileprivate mutating func writeInt(_ value: Int64) {
         if proto >= 1 {
-            // The binary forms, as a run of scalars encodes them (16 bytes of room for the stores).
-            var scratch: (UInt64, UInt64) = (0, 0)
-            let n = withUnsafeMutableBytes(of: &scratch) { Pickler.encodeInt(value, proto, $0.baseAddress!) }
-            if n > 0 {
-                withUnsafeBytes(of: &scratch) { appendRaw(UnsafeRawBufferPointer(rebasing: $0[0 ..< n])) }
-                return
-            }
+            // The binary forms, encoded in place as a run of scalars encodes them (0: LONG text, protocol 1).
+            let proto = self.proto
+            if pending.appendInPlace(upTo: 16, { Pickler.encodeInt(value, proto, $0) }) > 0 { return }
         }
         if value >= -0x8000_0000 && value <= 0x7FFF_FFFF {
             write(Opcode.int.rawValue)
@@ -1152,7 +1148,7 @@ extension Pickler {
     /// Flushes the attached sink, in place.
     mutating func flushSink() throws { try sink!.flush() }
 
-    /// Hands every finished output byte to the sink (never an open frame's placeholder).
+    /// Hands every finished output byte to the sink, the pending bytes included (never an open frame).
     mutating func drain() {
         guard hasSink, sinkError == nil, !framing else { return }
         flushPending()
