@@ -95,6 +95,20 @@ final class StreamingPicklerTests: XCTestCase {
         }
     }
 
+    /// One huge item written through the pending buffer (a 1 MiB global name, at protocols with and without
+    /// frames) is written whole, and the pickler does not keep a buffer of its size for later dumps.
+    func testAHugeItemLeavesNoHugeBufferBehind() throws {
+        let name = GlobalName(module: String(repeating: "m", count: 1 << 20), name: "f")
+        for proto in [2, 4] {
+            var pickler = try Pickler(options: PicklerOptions(protocolVersion: proto))
+            try pickler.dump(PickleGraph(.list([.global(name), .int(1)])))
+            XCTAssertLessThanOrEqual(pickler.pendingCapacity, 1 << 18, "protocol \(proto)")
+            let back = try Unpickler.loads(pickler.takeOutput())
+            XCTAssertEqual(back.root[0]?.global, name, "protocol \(proto)")
+            XCTAssertEqual(back.root[1]?.int, 1, "protocol \(proto)")
+        }
+    }
+
     /// A large object streams out while it is being pickled: the sink has most of it before the dump returns.
     func testAnObjectLargerThanAFrameStreamsOutDuringTheDump() throws {
         let graph = PickleGraph(.list((0 ..< 200_000).map { .string("item \($0)") }))

@@ -125,7 +125,7 @@ public struct Pickler {
         if !identityMemo.isEmpty { identityMemo.removeAll() }
         if !syntheticMemo.isEmpty { syntheticMemo.removeAll() }
         if !underConstruction.isEmpty { underConstruction.removeAll() }
-        return tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16 && pending.capacity <= 1 << 18
+        return tasks.capacity <= 4096 && localMemo.capacity <= 1 << 16 && pending.capacity <= Pickler.pendingCapacityKept
     }
 
     /// Appends one complete pickle of the graph's root to ``output``.
@@ -1078,6 +1078,10 @@ extension Pickler {
     }
 
     static let directWriteMinimum = 4096
+    static let pendingCapacityKept = 1 << 18
+
+    /// The pending buffer's capacity (for tests: it must not stay large between dumps).
+    var pendingCapacity: Int { pending.capacity }
 
     @inline(__always)
     fileprivate mutating func appendRaw(_ bytes: UnsafeRawBufferPointer) {
@@ -1092,7 +1096,9 @@ extension Pickler {
             // small graph reserves nothing, and this costs less than reserving and appending.
             if output.capacity == 0 { output = Array(bytes) } else { output.append(contentsOf: bytes) }
         }
-        pending.removeAll()
+        // Frames keep it under ~128 KiB; one huge item outside them (a long name, protocol 0 text) should not
+        // leave a long-lived pickler holding its size.
+        if pending.capacity > Pickler.pendingCapacityKept { pending = FlatBuffer(capacity: 0) } else { pending.removeAll() }
     }
 
     // MARK: - Framing
