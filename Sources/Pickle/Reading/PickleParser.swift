@@ -134,10 +134,9 @@ public struct PickleParser: Sendable {
         // The usual call passes the options and hooks the parser has (the defaults): assigning those anew would
         // copy a struct of a dozen fields and retain and release what it holds, per call.
         if !self.options.isPlainlyEqual(to: options) { self.options = options }
-        if hooks.findClass != nil || hooks.persistentLoad != nil || self.hooks.findClass != nil
-            || self.hooks.persistentLoad != nil {
-            self.hooks = hooks
-        }
+        // A pooled parser has no hooks left (``releaseCallerValues()``): only new ones need assigning.
+        assert(self.hooks.findClass == nil && self.hooks.persistentLoad == nil, "a pooled parser kept its caller's hooks")
+        if hooks.findClass != nil || hooks.persistentLoad != nil { self.hooks = hooks }
         self.buffers = buffers
         nextBufferIndex = 0
         offset = 0

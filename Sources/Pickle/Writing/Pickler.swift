@@ -111,8 +111,8 @@ public struct Pickler {
 
     private static let pool = ReusePool<Pickler>()
 
-    /// Returns a one-shot pickler to its first state, keeping the storage of its work list and memo table;
-    /// false (keep nothing) if either has grown large. Drops every reference to the caller's values (graph,
+    /// Returns a one-shot pickler to its first state, keeping the storage of its work list, memo table and
+    /// pending buffer; false (keep nothing) if any of them has grown large. Drops every reference to the caller's values (graph,
     /// callbacks, output), so nothing of theirs outlives the call in the pool.
     private mutating func resetForReuse() -> Bool {
         output = []
@@ -1050,12 +1050,7 @@ extension Pickler {
             if framing { commitFrame(force: true, reopen: false) }
             write(op.rawValue)
             writeLE(UInt64(bytes.count), headerSize)
-            if hasSink {
-                drainPayload(bytes.arraySlice)
-            } else {
-                flushPending()
-                bytes.withUnsafeBytes { output.append(contentsOf: $0) }
-            }
+            if hasSink { drainPayload(bytes.arraySlice) } else { appendPayload(bytes) }  // no frame open: straight to the output
             if wasFraming { startFrame() }
             return
         }
