@@ -280,6 +280,60 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(outcome.reprs.count, expected.count)
     }
 
+    /// A parser told of a large input plans its arenas instead of allocating them: a pickle that is one large
+    /// payload leaves them as small as they were, one that fills an arena grows it to the planned size in one
+    /// step, and a plan no growth used is dropped with its pickle, so it cannot size a later one. The
+    /// decodings agree with CPython fed whole, one byte at a time and split at sampled offsets.
+    func testArenasPlannedForALargeInputAllocateOnlyWhatThePickleFills() throws {
+        let output = String(decoding: try Python.script("""
+            import pickle
+            objects = [b'z' * (1 << 20), [i + 0.5 for i in range(20000)], {'a': [1.5, 2.5]}, [i + 0.25 for i in range(100)]]
+            for o in objects:
+                print(pickle.dumps(o, 5).hex())
+                print(repr(o).encode().hex())
+            """), as: UTF8.self)
+        let lines = output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 8)
+        let pickles = stride(from: 0, to: lines.count, by: 2).map { hexBytes(lines[$0]) }
+        let reprs = stride(from: 1, to: lines.count, by: 2).map { String(decoding: hexBytes(lines[$0]), as: UTF8.self) }
+        var parser = PickleParser()
+        var out: [PickleGraph] = []
+        func capacities(_ t: GraphTables) -> [Int] {
+            [t.nodes.capacity, t.heap.capacity, t.listItems.capacity, t.tupleItems.capacity, t.dictItems.capacity]
+        }
+
+        // One 1 MiB payload announced as 100 MiB of input: a slice of the input, and no arena allocated for it.
+        parser.reserve(forInputSize: 100 << 20)
+        try parser.feed(pickles[0], into: &out)
+        XCTAssertEqual(out.last?.root.description, reprs[0])
+        XCTAssertEqual(out.last.map { capacities($0.t) }, [1, 0, 0, 0, 0])  // compacted: its one node
+        XCTAssertTrue(capacities(parser.builder.t).allSatisfy { $0 <= 16 }, "\(capacities(parser.builder.t))")
+
+        // 20,000 floats (20,001 nodes) announced as 1 MiB: the node arena grows once, to the plan (131,072
+        // nodes), instead of doubling from 16; the graph takes it.
+        parser.reserve(forInputSize: 1 << 20)
+        try parser.feed(pickles[1], into: &out)
+        XCTAssertEqual(out.last?.root.description, reprs[1])
+        XCTAssertEqual(out.last?.t.nodes.capacity, (1 << 20) / 8)
+
+        // A plan the pickle did not use (five nodes) is dropped: the next pickle's 101 nodes grow the arena
+        // by doubling from 16, not to 131,072.
+        try parser.finish()
+        parser = PickleParser()
+        parser.reserve(forInputSize: 1 << 20)
+        try parser.feed(pickles[2], into: &out)
+        try parser.feed(pickles[3], into: &out)
+        XCTAssertEqual(out.suffix(2).map { $0.root.description }, Array(reprs[2...]))
+        XCTAssertEqual(out.last?.t.nodes.capacity, 101)  // compacted: the builder's arena stayed small
+        XCTAssertLessThan(parser.builder.t.nodes.capacity, 1024)
+        try parser.finish()
+
+        for (bytes, expected) in zip(pickles, reprs) {
+            XCTAssertEqual(try Unpickler.loads(bytes).root.description, expected)
+            if bytes.count < 100_000 { XCTAssertNil(Feeding.assertChunkingInvariant(bytes).error) }
+        }
+    }
+
     /// Runs of plain scalars are encoded in bulk; the bytes equal CPython's at every protocol, including where
     /// frames (and, streaming, drains to the sink) fall in the middle of a run and where a run meets a value
     /// of another kind.
