@@ -802,6 +802,17 @@ public struct PickleParser: Sendable {
             if length == 0 { frameEnd = -1 }
             controlChanged = true
             return 9
+        case 0x80:
+            // PROTO opens every pickle of protocol 2 and later: here rather than in `stepRarely`, whose entry
+            // (an opcode lookup and a call) cost a small pickle's decode ~60 instructions.
+            let op = Opcode.proto
+            guard avail >= 2 else { return 0 }
+            let version = Int(p[i + 1])
+            guard version <= 5 else {
+                throw PickleError(.unsupportedProtocol, offset: position, opcode: op, "unsupported pickle protocol: \(version)")
+            }
+            proto = version
+            return 2
         case 0x2E:
             let op = Opcode.stop
             guard stack.count > fence else {
@@ -977,14 +988,6 @@ public struct PickleParser: Sendable {
             let id = stack.removeLast()
             try push(try persistent(id, textual: false, op, position), op, position)
             return 1
-        case .proto:
-            guard avail >= 2 else { return 0 }
-            let version = Int(p[i + 1])
-            guard version <= 5 else {
-                throw PickleError(.unsupportedProtocol, offset: position, opcode: op, "unsupported pickle protocol: \(version)")
-            }
-            proto = version
-            return 2
         default:
             preconditionFailure("step handles \(op.name)")
         }
