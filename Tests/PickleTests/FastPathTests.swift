@@ -280,11 +280,12 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(outcome.reprs.count, expected.count)
     }
 
-    /// A parser told of a large input plans its arenas instead of allocating them: a pickle that is one large
-    /// payload leaves them as small as they were, one that fills an arena grows it to the planned size in one
-    /// step, and a plan no growth used is dropped with its pickle, so it cannot size a later one. The
-    /// decodings agree with CPython fed whole, one byte at a time and split at sampled offsets.
-    func testArenasPlannedForALargeInputAllocateOnlyWhatThePickleFills() throws {
+    /// A parser told of a large input reserves its arenas only once the pickle outgrows a handful of nodes: a
+    /// pickle that is one large payload leaves them as small as they were, one of many objects gets the
+    /// reservation in one step, and a reservation no pickle made is dropped with its pickle, so it cannot
+    /// size a later one. The decodings agree with CPython fed whole, one byte at a time and split at
+    /// sampled offsets.
+    func testArenasReservedForALargeInputOnlyWhenThePickleNeedsThem() throws {
         let output = String(decoding: try Python.script("""
             import pickle
             objects = [b'z' * (1 << 20), [i + 0.5 for i in range(20000)], {'a': [1.5, 2.5]}, [i + 0.25 for i in range(100)]]
@@ -309,15 +310,15 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(out.last.map { capacities($0.t) }, [1, 0, 0, 0, 0])  // compacted: its one node
         XCTAssertTrue(capacities(parser.builder.t).allSatisfy { $0 <= 16 }, "\(capacities(parser.builder.t))")
 
-        // 20,000 floats (20,001 nodes) announced as 1 MiB: the node arena grows once, to the plan (131,072
-        // nodes), instead of doubling from 16; the graph takes it.
+        // 20,000 floats (20,001 nodes) announced as 1 MiB: past 16 nodes the node arena grows once, to the
+        // reservation (131,072 nodes), instead of doubling; the graph takes it.
         parser.reserve(forInputSize: 1 << 20)
         try parser.feed(pickles[1], into: &out)
         XCTAssertEqual(out.last?.root.description, reprs[1])
         XCTAssertEqual(out.last?.t.nodes.capacity, (1 << 20) / 8)
 
-        // A plan the pickle did not use (five nodes) is dropped: the next pickle's 101 nodes grow the arena
-        // by doubling from 16, not to 131,072.
+        // A reservation the pickle did not make (five nodes) is dropped: the next pickle's 101 nodes grow the
+        // arena by doubling from 16, not to 131,072.
         try parser.finish()
         parser = PickleParser()
         parser.reserve(forInputSize: 1 << 20)

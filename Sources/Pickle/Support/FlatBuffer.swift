@@ -92,6 +92,18 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
         count += 1
     }
 
+    /// Appends `element` into room the caller has made (``growForAppend()``): for an owner that decides how
+    /// the buffer grows, so an append checks the capacity once.
+    @inline(__always)
+    mutating func appendWithinCapacity(_ element: Element) {
+        assert(count < capacity, "FlatBuffer.appendWithinCapacity without room")
+        base[count] = element
+        count += 1
+    }
+
+    /// Grows the buffer as an append at full capacity does.
+    mutating func growForAppend() { grow(toAtLeast: count + 1) }
+
     /// Appends `element` `repeatCount` times.
     mutating func append(_ element: Element, repeatCount: Int) {
         if count + repeatCount > capacity { grow(toAtLeast: count + repeatCount) }
@@ -204,29 +216,7 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
 
     @inline(never)
     private mutating func grow(toAtLeast needed: Int) {
-        // A plan is read here and cleared by the growth that uses it (only storage this buffer owns alone is
-        // grown in place; fresh storage has no plan), so storage shared with a copy is never written.
-        let planned = storage?.plannedByteCount ?? 0
-        resize(to: Swift.max(needed, capacity * 2, 16, planned / MemoryLayout<Element>.stride))
-    }
-
-    /// Plans the buffer's next growth: the first time it outgrows its capacity it grows to room for at least
-    /// `minimumCapacity` elements at once, instead of by doubling; if it never outgrows it, nothing is
-    /// allocated. A buffer with no storage of its own yet gets a small one to hold the plan.
-    ///
-    /// This is how a decoder sizes its arenas for a large input without paying for memory the input turns
-    /// out not to need: a 100 MiB `bytes` pickle needs one node, and reserving arenas in proportion to its
-    /// size up front cost ~1.5 µs of allocation, first-touch faults and unmapping per decode.
-    mutating func planCapacity(_ minimumCapacity: Int) {
-        guard minimumCapacity > capacity else { return }
-        if storage?.isGrowable != true || !isKnownUniquelyReferenced(&storage) { reallocate(capacity: Swift.max(capacity, 16)) }
-        storage.unsafelyUnwrapped.plannedByteCount = FlatBuffer.byteCount(minimumCapacity)
-    }
-
-    /// Drops a plan made by ``planCapacity(_:)`` that no growth has used.
-    mutating func dropPlan() {
-        guard storage?.isGrowable == true, isKnownUniquelyReferenced(&storage) else { return }
-        storage.unsafelyUnwrapped.plannedByteCount = 0
+        resize(to: Swift.max(needed, capacity * 2, 16))
     }
 
     /// Grows the storage in place when this buffer owns it alone (and it may grow), else moves to storage of
@@ -261,9 +251,6 @@ struct FlatStorageHeader {
     /// Whether the one buffer that owns this storage may grow it in place: false for storage that several
     /// buffers share as regions (a finished graph's tables) and for the shared empty storage.
     var growable: Bool
-    /// The size in bytes the owning buffer grows to when it next grows, if larger than it would otherwise
-    /// (``FlatBuffer/planCapacity(_:)``); 0 for none. Only ever set on growable storage.
-    var plannedByteCount = 0
 }
 
 /// The memory of flat buffers: one allocation for small ones (the elements live in the object's tail), a
@@ -297,17 +284,9 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
 
     var isGrowable: Bool { headerPointer.pointee.growable }
 
-    /// See ``FlatStorageHeader/plannedByteCount``.
-    var plannedByteCount: Int {
-        get { headerPointer.pointee.plannedByteCount }
-        set { headerPointer.pointee.plannedByteCount = newValue }
-    }
-
-    /// Makes room for `byteCount` bytes, keeping the first `used` bytes, and returns the new start. Clears
-    /// the plan: it was used, or the buffer grew past it.
+    /// Makes room for `byteCount` bytes, keeping the first `used` bytes, and returns the new start.
     func grow(toByteCount byteCount: Int, keeping used: Int) -> UnsafeMutableRawPointer {
         let header = headerPointer
-        header.pointee.plannedByteCount = 0
         if let external = header.pointee.external {
             let moved = FlatStorage.reallocate(external, byteCount)
             header.pointee.external = moved

@@ -71,14 +71,7 @@ struct GraphBuilder: Sendable {
     /// Empties the per-graph indexes (the key-shape scratch keeps its storage).
     private mutating func resetForNextGraph() {
         containerCount = 0
-        if hasPlans {
-            t.nodes.dropPlan()
-            t.heap.dropPlan()
-            t.listItems.dropPlan()
-            t.tupleItems.dropPlan()
-            t.dictItems.dropPlan()
-            hasPlans = false
-        }
+        pendingReservation = 0
         buffersAreTheCallers = false
         if !dictIndexes.isEmpty { dictIndexes = [:] }
         if !setIndexes.isEmpty { setIndexes = [:] }
@@ -108,28 +101,49 @@ struct GraphBuilder: Sendable {
         return body(&t.dicts[index])
     }
 
-    /// Sizes the arenas for a pickle of `inputSize` bytes, so those it fills do not regrow (and copy) step by
-    /// step as it decodes. Proportional to the input and capped (about 56 MB in all).
+    /// Sizes the arenas for a pickle of `inputSize` bytes, so they do not regrow (and copy) step by step as it
+    /// decodes. Proportional to the input and capped (about 56 MB in all).
     ///
-    /// Planned, not allocated (``FlatBuffer/planCapacity(_:)``): an arena takes its planned size the first
-    /// time it outgrows what it has, and one that never does allocates nothing. Most of a large input may be
-    /// one payload, which needs a single node; decoding 100 MiB of `bytes` then costs what decoding 1 KiB
-    /// does, where reserving every arena up front cost ~1.5 µs per decode, and ~7 µs for 100 KiB of `bytes`
-    /// (glibc grew and trimmed its heap with `brk` three times per decode).
+    /// The reservation waits until the graph has more than ``reservationTrigger`` nodes (made in
+    /// ``append(_:)`` then, or here if it already has them), and is dropped with the pickle if that never
+    /// happens. Most of a large input may be one payload, which needs a single node: decoding 100 MiB of
+    /// `bytes` then costs what decoding 1 KiB does, where reserving up front cost ~1.5 µs per decode, and
+    /// ~10 µs for 100 KiB of `bytes` (glibc grew and trimmed its heap with `brk` three times per decode).
+    /// All five arenas are reserved together, as they were up front: each reserved at its own first growth,
+    /// they came to a heap layout that decoded 100k dicts ~4% slower, and fed in 64 KiB chunks (where the
+    /// parser reserves again as the pickle grows) faulted in 1.8x the pages.
     mutating func reserve(forInputSize inputSize: Int) {
-        // A small pickle's arenas grow in a few steps: planning them would cost allocations of their own.
+        // A small pickle's arenas grow in a few steps: reserving them would cost allocations of their own.
         guard inputSize >= GraphBuilder.compactionLimit else { return }
-        t.nodes.planCapacity(min(inputSize / 8, 1 << 20))
-        t.heap.planCapacity(min(inputSize / 4, 1 << 24))
-        t.listItems.planCapacity(min(inputSize / 16, 1 << 20))
-        t.tupleItems.planCapacity(min(inputSize / 32, 1 << 20))
-        t.dictItems.planCapacity(min(inputSize / 16, 1 << 20))
-        hasPlans = true
+        pendingReservation = max(pendingReservation, inputSize)
+        if t.nodes.count >= GraphBuilder.reservationTrigger { reservePending() }
     }
 
-    /// Whether ``reserve(forInputSize:)`` planned the arenas' growth since the last graph was taken (a plan
-    /// that no growth used is dropped then, so it cannot size a later, smaller pickle).
-    private var hasPlans = false
+    /// The input size ``reserve(forInputSize:)`` was told of, until the arenas are reserved for it; 0 for none.
+    private var pendingReservation = 0
+
+    /// The node count past which a pending reservation is made: a handful of nodes (a payload, a buffer, the
+    /// containers around them) is no sign of a large graph.
+    static let reservationTrigger = 16
+
+    /// Makes room in the full node arena: the pending reservation if there is one and the arena holds
+    /// ``reservationTrigger`` nodes, else the arena's own growth.
+    @inline(never)
+    private mutating func growNodeArena() {
+        if pendingReservation != 0 && t.nodes.count >= GraphBuilder.reservationTrigger { reservePending() }
+        if t.nodes.count == t.nodes.capacity { t.nodes.growForAppend() }
+    }
+
+    /// Reserves the arenas for the pending input size.
+    private mutating func reservePending() {
+        let inputSize = pendingReservation
+        pendingReservation = 0
+        t.nodes.reserveCapacity(min(inputSize / 8, 1 << 20))
+        t.heap.reserveCapacity(min(inputSize / 4, 1 << 24))
+        t.listItems.reserveCapacity(min(inputSize / 16, 1 << 20))
+        t.tupleItems.reserveCapacity(min(inputSize / 32, 1 << 20))
+        t.dictItems.reserveCapacity(min(inputSize / 16, 1 << 20))
+    }
 
     // MARK: - Scalars
 
@@ -314,7 +328,8 @@ struct GraphBuilder: Sendable {
 
     @inline(__always)
     mutating func append(_ node: Node) -> PickleRef {
-        t.nodes.append(node)
+        if t.nodes.count == t.nodes.capacity { growNodeArena() }
+        t.nodes.appendWithinCapacity(node)
         return .node(t.nodes.count - 1)
     }
 
