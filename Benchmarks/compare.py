@@ -234,6 +234,10 @@ def dataset_record():
     return issue_datasets.record(7)
 
 
+def dataset_kib():
+    return random.Random(5).randbytes(1024)
+
+
 def dataset_deep_list():
     # Written opcode by opcode (CPython's pickler recurses and cannot write it).
     return Pickled(issue_datasets.deep_list(100_000))
@@ -251,6 +255,9 @@ DATASETS = [
     ("deep", "(h) list nested 100,000 deep", dataset_deep_list, False),
     # Not one of issue 6's datasets: what one call costs on a message-sized pickle (per-call overhead).
     ("record", "(i) one record, one call each", dataset_record, False),
+    # Not one of issue 6's either: the other side of its zero-copy check, "decoding 100 MiB of bytes from a
+    # contiguous buffer costs the same as decoding 1 KiB" ((f) against this).
+    ("kib", "(j) 1 KiB bytes, one call each", dataset_kib, False),
 ]
 
 # Smaller copies of (a) and (b) for the linearity check of 1-byte feeding.
@@ -1102,6 +1109,13 @@ def print_main(rows, linear):
           "encoding back to a list as deep). dumps/encode produce one contiguous buffer; dump/MemorySink "
           "hand the pickle to a writer in chunks, payloads of 64 KiB or more as they are (zero copy on both "
           "sides: CPython's C Pickler passes such bytes objects straight to `write`).")
+    by_key = {r["label"][:3]: r for r in rows}
+    if "(f)" in by_key and "(j)" in by_key:
+        f, j = by_key["(f)"], by_key["(j)"]
+        print()
+        print(f"Zero copy: Swift decodes (f), 100 MiB of bytes, in {ms(f['sw_decode'])} and (j), 1 KiB, in "
+              f"{ms(j['sw_decode'])}: (f) / (j) = {f['sw_decode'] / j['sw_decode']:.2f} (CPython "
+              f"{f['py_loads'] / j['py_loads']:,.0f}, a copy).")
     print()
     print("1-byte feeding, linearity check (the ratio and ns per input byte should not grow with size):")
     print()
