@@ -255,6 +255,66 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// The smallest graphs' arenas share slabs: a stream of tiny pickles fills one slab after another, every
+    /// graph is CPython's (fed whole, one byte at a time and split at every offset), a graph kept after its
+    /// neighbours and its parser are gone still reads right, and a parser copied between pickles writes its
+    /// own slab, not the one the original goes on writing.
+    func testSmallGraphsShareSlabsAndOutliveTheirNeighbours() throws {
+        let output = String(decoding: try Python.script("""
+            import pickle
+            shapes = [None, 7, 'x', b'y' * 600, [1.5], {'k': 'v'}, (1, 'two'), 's' * 300, 2 ** 70, {'id': 1, 'tags': ['a', 'b']}]
+            objects = [shapes[i % len(shapes)] if i % 3 else [i, str(i)] for i in range(300)]
+            others = [[str(i), -i] for i in range(150)]  # what a copy of the parser decodes instead of objects[150:]
+            print(b''.join(pickle.dumps(o, i % 6) for i, o in enumerate(objects)).hex())
+            print(b''.join(pickle.dumps(o, 4) for o in others).hex())
+            for o in objects + others:
+                print(repr(o).encode().hex())
+            """), as: UTF8.self)
+        let lines = output.split(separator: "\n")
+        let bytes = hexBytes(lines[0])
+        let otherBytes = hexBytes(lines[1])
+        let reprs = lines.dropFirst(2).map { String(decoding: hexBytes($0), as: UTF8.self) }
+        XCTAssertEqual(reprs.count, 450)
+        let expected = Array(reprs[..<300]), others = Array(reprs[300...])
+
+        var graphs = try Unpickler.loadAll(bytes)
+        XCTAssertEqual(graphs.map { $0.root.description }, expected)
+        let slabs = graphs.compactMap { $0.t.arena }.map(ObjectIdentifier.init)
+        XCTAssertEqual(slabs.count, 300)
+        XCTAssertEqual(slabs[0], slabs[1], "two tiny graphs in one slab")
+        XCTAssertGreaterThan(Set(slabs).count, 1, "300 graphs fill more than one 4 KiB slab")
+        XCTAssertLessThan(Set(slabs).count, 60, "the slabs hold several graphs each")
+
+        // One graph kept; its neighbours in the slab and the parser are gone.
+        let kept = graphs[151]
+        graphs.removeAll()
+        XCTAssertEqual(kept.root.description, expected[151])
+
+        XCTAssertNil(Feeding.assertChunkingInvariant(bytes).error)
+
+        // A copy made between pickles decodes other pickles while the original goes on with the rest: were
+        // they to write one slab at one offset, the original would overwrite the copy's graphs.
+        var parser = PickleParser()
+        var first: [PickleGraph] = []
+        var split = 0
+        while first.count < 150 {  // feed pickle by pickle up to the 150th STOP
+            split += 1
+            try parser.feed(bytes[(split - 1) ..< split], into: &first)
+        }
+        var copy = parser
+        var fromParser: [PickleGraph] = [], fromCopy: [PickleGraph] = []
+        try copy.feed(otherBytes, into: &fromCopy)
+        try parser.feed(bytes[split...], into: &fromParser)
+        try parser.finish()
+        try copy.finish()
+        XCTAssertEqual(first.map { $0.root.description }, Array(expected[..<150]))
+        XCTAssertEqual(fromParser.map { $0.root.description }, Array(expected[150...]))
+        XCTAssertEqual(fromCopy.map { $0.root.description }, others)
+        let parserSlabs = Set(fromParser.compactMap { $0.t.arena }.map(ObjectIdentifier.init))
+        let copySlabs = Set(fromCopy.compactMap { $0.t.arena }.map(ObjectIdentifier.init))
+        XCTAssertTrue(parserSlabs.isDisjoint(with: copySlabs), "a copy and its original wrote one slab")
+    }
+
     /// A stream of small pickles around large ones: a small graph's arenas are copied into one block and the
     /// parser keeps its own; a large graph takes them, and the parser starts over with small ones. Every graph
     /// must be CPython's, fed whole, one byte at a time and split anywhere, and a graph taken early must not

@@ -142,7 +142,7 @@ public struct OutOfBandBuffer: Sendable {
 /// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
 ///
 /// The arenas (nodes, the payload heap, the tuple, list and dict items) are flat buffers. A small finished
-/// graph has them all in one allocation (``compacting(_:)``), held once by ``arena``. The tables most
+/// graph has them all in one allocation (``compacting(_:into:at:)``), held once by ``arena``. The tables most
 /// graphs leave empty (``RareTables``) sit behind one optional reference, so creating and destroying a small
 /// graph touches four references (the arena, the large payloads, the out-of-band buffers, the rare tables)
 /// rather than twelve.
@@ -225,17 +225,21 @@ struct GraphTables: Sendable {
             + (tupleItems.count + listItems.count + dictItems.count) * MemoryLayout<PickleRef>.stride
     }
 
-    /// The tables of `source` with its arenas copied, each to its size, into one allocation, and its other
-    /// tables moved; `source` keeps its arenas (emptied) for reuse.
+    /// The bytes ``compacting(_:into:at:)`` copies `source`'s arenas into (a multiple of 8).
+    static func compactedByteCount(_ source: borrowing GraphTables) -> Int {
+        source.nodes.count * MemoryLayout<Node>.stride + GraphTables.aligned(source.heap.count)
+            + (source.tupleItems.count + source.listItems.count + source.dictItems.count) * MemoryLayout<PickleRef>.stride
+    }
+
+    /// The tables of `source` with its arenas copied, each to its size, into `storage` from byte `offset`
+    /// (room for ``compactedByteCount(_:)`` bytes, which no one else writes), and its other tables moved;
+    /// `source` keeps its arenas (emptied) for reuse. The tables hold `storage`, which may hold other graphs'
+    /// arenas too (``GraphBuilder``'s slab).
     ///
     /// A static function building the tables with the memberwise initializer, not an `init`: the optimizer
     /// left an explicit initializer's `self` as a stack copy that was retained, copied out and released.
-    static func compacting(_ source: inout GraphTables) -> GraphTables {
-        let itemStride = MemoryLayout<PickleRef>.stride
-        let byteCount = source.nodes.count * MemoryLayout<Node>.stride + GraphTables.aligned(source.heap.count)
-            + (source.tupleItems.count + source.listItems.count + source.dictItems.count) * itemStride
-        let storage = FlatStorage.make(byteCount: byteCount, growable: false)
-        var next = storage.start
+    static func compacting(_ source: inout GraphTables, into storage: FlatStorage, at offset: Int) -> GraphTables {
+        var next = storage.start + offset
         let nodes = GraphTables.move(&source.nodes, to: &next)
         let heap = GraphTables.move(&source.heap, to: &next)
         let tupleItems = GraphTables.move(&source.tupleItems, to: &next)
@@ -308,7 +312,7 @@ struct GraphTables: Sendable {
 
 extension GraphTables {
     /// Empty tables, with room for `nodeCapacity` nodes. (In an extension, so that the struct keeps its
-    /// memberwise initializer for ``compacting(_:)``.)
+    /// memberwise initializer for ``compacting(_:into:at:)``.)
     init(nodeCapacity: Int = 16) {
         self.init(nodes: FlatBuffer<Node>(capacity: nodeCapacity), heap: FlatBuffer(capacity: 0),
                   tupleItems: FlatBuffer(capacity: 0), listItems: FlatBuffer(capacity: 0),
