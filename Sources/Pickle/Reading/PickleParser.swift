@@ -804,7 +804,7 @@ public struct PickleParser: Sendable {
             return 9
         case 0x80:
             // PROTO opens every pickle of protocol 2 and later: here rather than in `stepRarely`, whose entry
-            // (an opcode lookup and a call) cost a small pickle's decode ~60 instructions.
+            // (an opcode lookup and a call) cost a small pickle's decode ~40 instructions.
             let op = Opcode.proto
             guard avail >= 2 else { return 0 }
             let version = Int(p[i + 1])

@@ -40,7 +40,7 @@ struct GraphBuilder: Sendable {
     /// The block the arenas of the smallest graphs are copied into, one after another, each graph's tables
     /// holding it (nil until the first): the graph of a 5-byte pickle then costs one allocation, not two, and
     /// frees none of its own arena. Making and freeing a block of its own (a `FlatStorage`, with Swift's
-    /// object runtime around `malloc` and `free`) cost ~350 of the ~2,500 instructions of decoding such a
+    /// object runtime around `malloc` and `free`) cost ~300 of the ~2,500 instructions of decoding such a
     /// pickle with `Unpickler.loads`. A graph kept alive keeps the slab alive: at most ``slabByteCount``
     /// bytes, and only for graphs of at most ``slabbedByteLimit`` bytes of arenas.
     ///
@@ -74,11 +74,11 @@ struct GraphBuilder: Sendable {
     /// Hands over the finished tables and leaves the builder empty, with the per-graph indexes emptied; the
     /// key-shape scratch keeps its storage.
     ///
-    /// A small graph (a record in a stream) gets its arenas copied into one exactly sized allocation and the
-    /// builder keeps its own for the next graph, so a stream of small pickles allocates two blocks per pickle
-    /// (the graph and its tables) and frees two; a graph of at most ``slabbedByteLimit`` bytes of arenas is
-    /// copied into the current slab instead (see ``slab``). A large graph takes the arenas themselves (no
-    /// copy), and the builder starts again with arenas sized like them (capped).
+    /// A small graph (a record in a stream) gets its arenas copied, each to its size, into the current slab
+    /// (see ``slab``) or, past ``slabbedByteLimit`` bytes, into one exactly sized block of its own, and the
+    /// builder keeps its arenas for the next graph: a stream of small pickles allocates about one object per
+    /// pickle (the graph). A large graph takes the arenas themselves (no copy), and the builder starts again
+    /// with arenas sized like them (capped).
     mutating func takeTables() -> GraphTables {
         defer { resetForNextGraph() }
         if t.arenaByteCount <= GraphBuilder.compactionLimit && retainsSmallArenas {

@@ -142,10 +142,10 @@ public struct OutOfBandBuffer: Sendable {
 /// The tables of one object graph. Built by `GraphBuilder`, then frozen into a ``PickleGraph``.
 ///
 /// The arenas (nodes, the payload heap, the tuple, list and dict items) are flat buffers. A small finished
-/// graph has them all in one allocation (``compacting(_:into:at:)``), held once by ``arena``. The tables most
-/// graphs leave empty (``RareTables``) sit behind one optional reference, so creating and destroying a small
-/// graph touches four references (the arena, the large payloads, the out-of-band buffers, the rare tables)
-/// rather than twelve.
+/// graph has them all in one allocation (``compacting(_:into:at:)``: a block of its own, or a region of a slab
+/// that other small graphs share), held once by ``arena``. The tables most graphs leave empty
+/// (``RareTables``) sit behind one optional reference, so creating and destroying a small graph touches four
+/// references (the arena, the large payloads, the out-of-band buffers, the rare tables) rather than twelve.
 struct GraphTables: Sendable {
     var nodes: FlatBuffer<Node>
     /// Payloads shorter than ``sliceThreshold`` bytes; longer ones are kept in `slices`.
