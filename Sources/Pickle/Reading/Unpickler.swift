@@ -22,7 +22,8 @@ public enum Unpickler {
         parser.haltsAfterPickle = true
         parser.reserve(forInputSize: bytes.count)
         try parser.feed(bytes, into: &output)
-        if let first = output.first { return first }
+        // At most one graph (the parser halts after a STOP): moved out, not copied and released later.
+        if !output.isEmpty { return output.removeLast() }
         try parser.finish()
         throw PickleError(.endOfInput, offset: parser.offset, "ran out of input")
     }
