@@ -256,7 +256,7 @@ final class FastPathTests: XCTestCase {
     }
 
     /// The smallest graphs' arenas share slabs: a stream of tiny pickles fills one slab after another, every
-    /// graph is CPython's (fed whole, one byte at a time and split at every offset), a graph kept after its
+    /// graph is CPython's (fed whole, one byte at a time and split at sampled offsets), a graph kept after its
     /// neighbours and its parser are gone still reads right, and a parser copied between pickles writes its
     /// own slab, not the one the original goes on writing.
     func testSmallGraphsShareSlabsAndOutliveTheirNeighbours() throws {

@@ -31,7 +31,9 @@ enum ParserPool {
     static func give(_ entry: EntryPointer) {
         let keep = isReusable(&entry.pointee.parser)
         if keep {
-            while !entry.pointee.output.isEmpty { entry.pointee.output.removeLast() }  // one graph (cheaper than removeAll)
+            // Empty after a decode (`loads` moves its graph out); emptied here all the same, so that no path
+            // leaves a caller's graph in a pooled parser (removeLast: cheaper than removeAll).
+            while !entry.pointee.output.isEmpty { entry.pointee.output.removeLast() }
             entry.pointee.parser.releaseCallerValues()
         }
         pool.give(entry, keep: keep)

@@ -227,8 +227,7 @@ struct GraphTables: Sendable {
 
     /// The bytes ``compacting(_:into:at:)`` copies `source`'s arenas into (a multiple of 8).
     static func compactedByteCount(_ source: borrowing GraphTables) -> Int {
-        source.nodes.count * MemoryLayout<Node>.stride + GraphTables.aligned(source.heap.count)
-            + (source.tupleItems.count + source.listItems.count + source.dictItems.count) * MemoryLayout<PickleRef>.stride
+        source.arenaByteCount - source.heap.count + GraphTables.aligned(source.heap.count)
     }
 
     /// The tables of `source` with its arenas copied, each to its size, into `storage` from byte `offset`
