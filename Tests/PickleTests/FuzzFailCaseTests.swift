@@ -13,8 +13,9 @@ final class FuzzFailCaseTests: XCTestCase {
             let raw = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
             // The targets' leading bytes: the option selector, and for FuzzChunked the chunk pattern.
             let bytes = Array(raw.dropFirst(name.hasPrefix("FuzzChunked") ? 2 : 1))
-            _ = Feeding.assertChunkingInvariant(bytes)
-            for graph in Feeding.run(bytes, chunks: []).graphs {
+            let options = FuzzFailCaseTests.options(selectedBy: raw.first ?? 0)
+            _ = Feeding.assertChunkingInvariant(bytes, options: options)
+            for graph in Feeding.run(bytes, chunks: [], options: options).graphs {
                 let original = graph.root.description
                 for proto in 0 ... PicklerOptions.highestProtocol {
                     guard let pickled = try? Pickler.dumps(graph, options: PicklerOptions(protocolVersion: proto)) else { continue }
@@ -24,5 +25,26 @@ final class FuzzFailCaseTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The options the fuzz targets choose by an input's first byte, as `FuzzInput` in
+    /// Fuzz/Sources/FuzzSupport/FuzzInput.swift does (that package depends on this one, so the tests cannot
+    /// import it): a failure found under tight limits must be replayed under them.
+    static func options(selectedBy selector: UInt8) -> UnpicklerOptions {
+        var options = UnpicklerOptions()
+        options.encoding = StringEncoding.allCases[Int(selector & 3)]
+        options.errors = DecodingErrorPolicy.allCases[Int(selector >> 2 & 3)]
+        options.memoMode = selector & 0x10 != 0 ? .session : .perPickle
+        if selector & 0x20 != 0 {
+            options.limits.maxPayloadBytes = 1 << 12
+            options.limits.maxIntegerBytes = 64
+            options.limits.maxMemoEntries = 64
+            options.limits.maxMemoIndex = 1 << 16
+            options.limits.maxStackDepth = 256
+            options.limits.maxNestingDepth = 16
+            options.limits.maxDecodedBytes = 1 << 14
+        }
+        options.fixImports = selector & 0x40 == 0
+        return options
     }
 }

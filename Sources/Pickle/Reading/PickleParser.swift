@@ -543,7 +543,10 @@ public struct PickleParser: Sendable {
             guard avail >= 1 + h else { return 0 }
             let n = try PickleParser.payloadLength(options.limits, op, p, i, position)
             guard avail >= 1 + h + n else { return 0 }
-            try account(n, op, position)
+            // Eight bytes or fewer decode to a machine integer, counted as its push alone, as in the fast path
+            // above: counting them here too made the decoded size, and so where a limit is hit, depend on
+            // whether the opcode was split across chunks.
+            if n > 8 { try account(n, op, position) }
             try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
             return 1 + h + n
         // MARK: Constants and floats
