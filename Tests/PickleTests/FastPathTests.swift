@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Pickle
 
@@ -253,6 +254,26 @@ final class FastPathTests: XCTestCase {
                 XCTAssertEqual(outSecond.map { $0.root.description }, [expected[1]])
             }
         }
+    }
+
+    /// A graph's ``PickleGraph/id`` is assigned when first read (decoding does not take a number): it is
+    /// never 0, stays the same on every read, differs between graphs, and threads that read one graph's id
+    /// for the first time at once all get the same number.
+    func testGraphIDsAreAssignedOnFirstReadUniqueAndStable() throws {
+        let graphs = try (0 ..< 64).map { _ in try Unpickler.loads([0x80, 0x04, 0x4B, 0x07, 0x2E]) }
+        let racing = Array(graphs[32...])
+        let seen = Mutex([[UInt64]](repeating: [], count: racing.count))
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for (k, graph) in racing.enumerated() { let id = graph.id; seen.withLock { $0[k].append(id) } }
+        }
+        let raced = seen.withLock { $0 }
+        for (k, graph) in racing.enumerated() {
+            XCTAssertEqual(Set(raced[k]), [graph.id], "threads reading graph \(k)'s id at once disagreed")
+        }
+        let ids = graphs.map(\.id)
+        XCTAssertFalse(ids.contains(0))
+        XCTAssertEqual(graphs.map(\.id), ids, "an id changed between reads")
+        XCTAssertEqual(Set(ids).count, graphs.count, "two graphs share an id")
     }
 
     /// The smallest graphs' arenas share slabs: a stream of tiny pickles fills one slab after another, every

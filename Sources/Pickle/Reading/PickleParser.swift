@@ -1020,7 +1020,9 @@ public struct PickleParser: Sendable {
 
     private mutating func completePickle(_ root: PickleRef, _ out: inout [PickleGraph]) {
         let graph = PickleGraph(tables: builder.takeTables(), root: root)
-        out.append(graph)
+        // Session mode keeps the graph too; otherwise it is moved into `out` (a retain and a release less).
+        if options.memoMode == .session { sessionGraphs.append(graph) }
+        out.append(consume graph)
         completedCount += 1
         anticipatedSize = PickleParser.firstAnticipation
         stack.removeAll()
@@ -1037,7 +1039,6 @@ public struct PickleParser: Sendable {
             grantedBudget = 0
         case .session:
             memoEntryCountAtLastComplete = memo.count
-            sessionGraphs.append(graph)
             generation += 1
             importMaps.removeAll()
         }

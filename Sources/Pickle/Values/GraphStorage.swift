@@ -182,13 +182,6 @@ struct GraphTables: Sendable {
         return rare.unsafelyUnwrapped.contents
     }
 
-    /// The bytes of the payloads in ``slices``.
-    var slicedPayloadByteCount: Int {
-        var total = 0
-        for slice in slices { total += slice.count }
-        return total
-    }
-
     /// Lists, tuples and sets that live in buffers of their own (see ``Node``). The builder makes one unique
     /// before it changes it (``GraphBuilder/mutateSequence(_:_:)``).
     var sequences: [FlatBuffer<PickleRef>] {

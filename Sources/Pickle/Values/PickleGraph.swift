@@ -10,13 +10,26 @@ private let graphCounter = Atomic<UInt64>(0)
 public final class PickleGraph: Sendable {
     let t: GraphTables
     let rootRef: PickleRef
-    /// A process-unique identifier, used for node identity across graphs.
-    public let id: UInt64
+    /// ``id`` once it has been read; 0 before.
+    private let assignedID = Atomic<UInt64>(0)
+
+    /// A process-unique identifier (never 0), used for node identity across graphs.
+    ///
+    /// Assigned when first read, not when the graph is made: a graph that is decoded, read and released
+    /// never takes a number, and an atomic increment of the shared counter (~5 ns: as much as a hundred
+    /// instructions) is a noticeable part of decoding a pickle of a few bytes.
+    public var id: UInt64 {
+        let known = assignedID.load(ordering: .relaxed)
+        if known != 0 { return known }
+        let new = graphCounter.add(1, ordering: .relaxed).newValue
+        // Two first readers on two threads: the first to store wins, and both return its number.
+        let (stored, current) = assignedID.compareExchange(expected: 0, desired: new, ordering: .relaxed)
+        return stored ? new : current
+    }
 
     init(tables: consuming GraphTables, root: PickleRef) {
         self.t = consume tables
         self.rootRef = root
-        self.id = graphCounter.add(1, ordering: .relaxed).newValue
     }
 
     /// Builds a graph from a value tree.

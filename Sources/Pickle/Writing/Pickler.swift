@@ -77,13 +77,15 @@ public struct Pickler {
         // Sized for the whole graph up front: growing by doubling would copy every payload byte again at
         // each step (200 payloads of 1 MiB: 276 ms against CPython's 129 ms). Untouched capacity costs
         // address space, not memory.
-        try dumpOnce(graph.root, options, reserving: Pickler.estimatedSize(of: graph.t))
+        try dumpOnce(graph.root, options, reserving: Pickler.estimatedSize(of: graph))
     }
 
     /// About how many bytes a pickle of a whole graph takes: its payload bytes, 9 per node and 5 per item.
-    static func estimatedSize(of t: GraphTables) -> Int {
-        let payload = t.heap.count + t.slicedPayloadByteCount
-        return payload + 9 * t.nodes.count + 5 * (t.listItems.count + t.tupleItems.count) + 64
+    /// (Read through the graph: passing its tables by value copied all 192 bytes of them to the stack.)
+    static func estimatedSize(of graph: PickleGraph) -> Int {
+        var payload = graph.t.heap.count
+        for slice in graph.t.slices { payload += slice.count }
+        return payload + 9 * graph.t.nodes.count + 5 * (graph.t.listItems.count + graph.t.tupleItems.count) + 64
     }
 
     /// Pickles the node `root` of its graph with a fresh pickler.
@@ -105,7 +107,7 @@ public struct Pickler {
         pickler.pointee.proto = options.protocolVersion
         // Sized up front only for large output (small output is copied out of the pending bytes at once).
         if capacity > Pickler.frameSizeTarget { pickler.pointee.output.reserveCapacityForBulkWrite(capacity) }
-        try pickler.pointee.dump(node)
+        try pickler.pointee.dumpWithUniqueStorage(node)
         return pickler.pointee.takeOutput()
     }
 
@@ -138,11 +140,17 @@ public struct Pickler {
     ///   below protocol 5, non-ASCII names below protocol 3). A failed dump writes nothing and takes back the memo entries
     ///   it made (CPython keeps them, so its later pickles refer to entries no reader received).
     public mutating func dump(_ node: PickleNode) throws {
-        let g = node.graph
         localMemo.makeUnique()
         pending.makeUnique()  // empty, but a copied pickler shares its storage
+        try dumpWithUniqueStorage(node)
+    }
+
+    /// ``dump(_:)`` by a pickler whose buffers are its own: one that was never copied, as the one-shot
+    /// picklers of ``dumpOnce(_:_:reserving:)``, which live in the pool's memory.
+    private mutating func dumpWithUniqueStorage(_ node: PickleNode) throws {
+        let g = node.graph
         if graph !== g {
-            rememberLocalMemo()
+            if graph != nil { rememberLocalMemo() }
             graph = g
             localMemo.removeAll()
             localMemo.append(-1, repeatCount: g.t.nodes.count)
