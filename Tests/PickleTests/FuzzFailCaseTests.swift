@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pickle
+@_spi(Fuzzing) @testable import Pickle
 
 /// Replays every input the fuzzers ever failed on (Fuzz/FailCases, named `<Target>-<what>`): each must now
 /// decode the same in every chunking, re-pickle at every protocol, and round-trip exactly at protocols 4 and 5.
@@ -13,7 +13,7 @@ final class FuzzFailCaseTests: XCTestCase {
             let raw = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
             // The targets' leading bytes: the option selector, and for FuzzChunked the chunk pattern.
             let bytes = Array(raw.dropFirst(name.hasPrefix("FuzzChunked") ? 2 : 1))
-            let options = FuzzFailCaseTests.options(selectedBy: raw.first ?? 0)
+            let options = UnpicklerOptions.fuzzing(selector: raw.first ?? 0)  // as the fuzz targets chose them
             _ = Feeding.assertChunkingInvariant(bytes, options: options)
             for graph in Feeding.run(bytes, chunks: [], options: options).graphs {
                 let original = graph.root.description
@@ -25,26 +25,5 @@ final class FuzzFailCaseTests: XCTestCase {
                 }
             }
         }
-    }
-
-    /// The options the fuzz targets choose by an input's first byte, as `FuzzInput` in
-    /// Fuzz/Sources/FuzzSupport/FuzzInput.swift does (that package depends on this one, so the tests cannot
-    /// import it): a failure found under tight limits must be replayed under them.
-    static func options(selectedBy selector: UInt8) -> UnpicklerOptions {
-        var options = UnpicklerOptions()
-        options.encoding = StringEncoding.allCases[Int(selector & 3)]
-        options.errors = DecodingErrorPolicy.allCases[Int(selector >> 2 & 3)]
-        options.memoMode = selector & 0x10 != 0 ? .session : .perPickle
-        if selector & 0x20 != 0 {
-            options.limits.maxPayloadBytes = 1 << 12
-            options.limits.maxIntegerBytes = 64
-            options.limits.maxMemoEntries = 64
-            options.limits.maxMemoIndex = 1 << 16
-            options.limits.maxStackDepth = 256
-            options.limits.maxNestingDepth = 16
-            options.limits.maxDecodedBytes = 1 << 14
-        }
-        options.fixImports = selector & 0x40 == 0
-        return options
     }
 }
