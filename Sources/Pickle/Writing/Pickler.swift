@@ -166,7 +166,9 @@ public struct Pickler {
             }
             if proto >= 4 { startFrame() }
             tasks.append(.save(node.ref))
-            try run()
+            // Through `g`, which the caller's node keeps alive: reading ``graph`` back for the loop retained
+            // and released the graph around it.
+            try g.withTables { try run($0) }
             write(Opcode.stop.rawValue)
             if framing { commitFrame(force: true, reopen: false) } else { flushPending() }
             if let sinkError { throw sinkError }
@@ -253,11 +255,6 @@ public struct Pickler {
 
     fileprivate mutating func schedule(_ sequence: Task...) {
         tasks.append(contentsOf: sequence.reversed())
-    }
-
-    fileprivate mutating func run() throws {
-        guard let g = graph else { return }
-        try g.withTables { try run($0) }
     }
 
     /// The task loop over the tables of the graph being dumped (borrowed: copying them would retain each of
