@@ -87,6 +87,31 @@ final class ParserPoolTests: XCTestCase {
         }
     }
 
+    /// A pooled parser starts each pickle with the limits of the call that took it: after a call with the
+    /// default limits, a call with tight ones fails exactly where a new parser fails (fed whole, one byte at a
+    /// time and split at every offset), and the default limits hold again after it, in either order.
+    func testAPooledParserAppliesEachCallsLimitsFromTheFirstOpcode() throws {
+        let bytes = Array(try Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps([list(range(60)), b'x' * 300], 4))"))
+        var tightStack = UnpicklerOptions()
+        tightStack.limits.maxStackDepth = 40
+        var tightSize = UnpicklerOptions()
+        tightSize.limits.maxDecodedBytes = 200
+        let expected = try PickleParser.decodeFresh(bytes)
+        for tight in [tightStack, tightSize] {
+            let fresh = Feeding.assertChunkingInvariant(bytes, options: tight)
+            let freshError = try XCTUnwrap(fresh.error, "the tight limits must stop this pickle")
+            for _ in 0 ..< 3 {
+                XCTAssertEqual(try Unpickler.loads(bytes).root.description, expected)
+                XCTAssertThrowsError(try Unpickler.loads(bytes, options: tight)) { error in
+                    let pooled = error as? PickleError
+                    XCTAssertEqual(pooled?.code, freshError.code)
+                    XCTAssertEqual(pooled?.offset, fresh.errorOffset)
+                }
+                XCTAssertEqual(try Unpickler.loads(bytes).root.description, expected)
+            }
+        }
+    }
+
     /// Many threads decoding at once each get a parser of their own.
     func testConcurrentLoadsDecodeIndependently() throws {
         let pickles = try (0 ..< 8).map { i in
