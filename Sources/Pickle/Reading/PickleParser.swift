@@ -820,6 +820,15 @@ public struct PickleParser: Sendable {
             }
             proto = version
             return 2
+        // Out-of-band buffers (protocol 5), a pair per buffer: a direct call each, rather than `stepRarely`'s
+        // opcode lookup and wide entry (~70 instructions per pair). Out of line, so that the opcode loop
+        // stays small enough for the optimizer to inline what it inlines now.
+        case 0x97:
+            try nextBuffer(position)
+            return 1
+        case 0x98:
+            try markBufferReadonly(position)
+            return 1
         case 0x2E:
             let op = Opcode.stop
             guard stack.count > fence else {
@@ -883,25 +892,6 @@ public struct PickleParser: Sendable {
             }
             try push(builder.payload(.string, PythonText.encodeUTF8SurrogatePass(points)), op, position)
             return nl + 1 - i
-        // MARK: Out-of-band buffers
-        case .nextBuffer:
-            guard let buffers else {
-                throw PickleError(.missingBuffer, offset: position, opcode: op, "pickle stream refers to out-of-band data but no buffers were given")
-            }
-            guard nextBufferIndex < buffers.count else {
-                throw PickleError(.missingBuffer, offset: position, opcode: op, "not enough out-of-band buffers: \(buffers.count) given")
-            }
-            nextBufferIndex += 1
-            try push(builder.buffer(at: nextBufferIndex - 1, of: buffers), op, position)
-            return 1
-        case .readonlyBuffer:
-            let top = try peek(op, position)
-            let kind = top.isNode ? builder.t.nodes[top.nodeIndex].kind : nil
-            guard kind == .buffer || kind == .byteArray || kind == .bytes else {  // not an array literal: one per call
-                throw PickleError(.typeMismatch, offset: position, opcode: op, "READONLY_BUFFER needs a buffer on the stack, found \(kindName(top))")
-            }
-            if builder.t.nodes[top.nodeIndex].kind != .bytes { builder.t.nodes[top.nodeIndex].readonly = true }
-            return 1
         case .frozenSet:
             let start = try markStart(op, position)
             let ref = builder.set(.frozenSet)
@@ -1075,6 +1065,32 @@ public struct PickleParser: Sendable {
         let stackRoom = max(limits.maxStackDepth, 0).multipliedReportingOverflow(by: 16)
         budget = min(limits.maxDecodedBytes, stackRoom.overflow ? Int.max : stackRoom.partialValue)
         grantedBudget = budget
+    }
+
+    /// NEXT_BUFFER: pushes the next out-of-band buffer.
+    @inline(never)
+    private mutating func nextBuffer(_ position: Int) throws {
+        let op = Opcode.nextBuffer
+        guard let buffers else {
+            throw PickleError(.missingBuffer, offset: position, opcode: op, "pickle stream refers to out-of-band data but no buffers were given")
+        }
+        guard nextBufferIndex < buffers.count else {
+            throw PickleError(.missingBuffer, offset: position, opcode: op, "not enough out-of-band buffers: \(buffers.count) given")
+        }
+        nextBufferIndex += 1
+        try push(builder.buffer(at: nextBufferIndex - 1, of: buffers), op, position)
+    }
+
+    /// READONLY_BUFFER: marks the buffer (or bytearray) on top of the stack read-only; `bytes` already are.
+    @inline(never)
+    private mutating func markBufferReadonly(_ position: Int) throws {
+        let op = Opcode.readonlyBuffer
+        let top = try peek(op, position)
+        let kind = top.isNode ? builder.t.nodes[top.nodeIndex].kind : nil
+        guard kind == .buffer || kind == .byteArray || kind == .bytes else {  // not an array literal: one per call
+            throw PickleError(.typeMismatch, offset: position, opcode: op, "READONLY_BUFFER needs a buffer on the stack, found \(kindName(top))")
+        }
+        if builder.t.nodes[top.nodeIndex].kind != .bytes { builder.t.nodes[top.nodeIndex].readonly = true }
     }
 
     /// Settles what was decoded since the last check, enforces the stack and decoded-size limits, and grants
