@@ -319,9 +319,9 @@ public struct PickleParser: Sendable {
             if used == 0 {
                 let position = base + i
                 if end < n {
-                    throw frameError(at: position, opcode: Opcode(rawValue: p[i]))
+                    throw frameError(at: position, opcode: Opcode(rawValue: byte(p, i)))
                 }
-                appendToCarry(UnsafeRawBufferPointer(rebasing: p[i ..< n]))
+                appendToCarry(bytes(p, i, n))
                 carryScanned = 1
                 i = n
                 // Its full length, when its bytes so far tell it and it fits its frame: the next chunks
@@ -512,7 +512,7 @@ public struct PickleParser: Sendable {
     @inline(__always)
     private mutating func step(_ p: UnsafeRawBufferPointer, _ i: Int, _ end: Int, _ owner: ArraySlice<UInt8>,
                                _ position: Int, _ out: inout [PickleGraph]) throws -> Int {
-        let code = p[i]
+        let code = byte(p, i)
         let avail = end - i
         // Dispatch on the byte itself (one jump table); each arm names its opcode for error messages.
         switch code {
@@ -520,7 +520,7 @@ public struct PickleParser: Sendable {
         case 0x4B:
             let op = Opcode.binInt1
             guard avail >= 2 else { return 0 }
-            try push(.inlineInt(Int64(p[i + 1])), op, position)
+            try push(.inlineInt(Int64(byte(p, i + 1))), op, position)
             return 2
         case 0x4D:
             let op = Opcode.binInt2
@@ -532,10 +532,10 @@ public struct PickleParser: Sendable {
             guard avail >= 5 else { return 0 }
             try push(.inlineInt(Int64(Int32(truncatingIfNeeded: readLE(p, i + 1, 4)))), op, position)
             return 5
-        case 0x8A where avail >= 10 && p[i + 1] <= 8:
+        case 0x8A where avail >= 10 && byte(p, i + 1) <= 8:
             // LONG1 of at most 8 bytes (every int64 written by protocol 2 and later) with 8 bytes readable:
             // one load, masked to its length and sign-extended.
-            let n = Int(p[i + 1])
+            let n = Int(byte(p, i + 1))
             let shift = UInt64(64 - 8 * n)
             let raw = p.loadUnaligned(fromByteOffset: i + 2, as: UInt64.self)
             let value = n == 0 ? 0 : Int64(bitPattern: UInt64(littleEndian: raw) << shift) >> shift
@@ -551,7 +551,7 @@ public struct PickleParser: Sendable {
             // above: counting them here too made the decoded size, and so where a limit is hit, depend on
             // whether the opcode was split across chunks.
             if n > 8 { try account(n, op, position) }
-            try push(builder.int(twosComplementLE: UnsafeRawBufferPointer(rebasing: p[i + 1 + h ..< i + 1 + h + n])), op, position)
+            try push(builder.int(twosComplementLE: bytes(p, i + 1 + h, i + 1 + h + n)), op, position)
             return 1 + h + n
         // MARK: Constants and floats
         case 0x4E:
@@ -573,17 +573,17 @@ public struct PickleParser: Sendable {
             try push(builder.float(Double(bitPattern: bits)), op, position)
             return 9
         // MARK: Strings and bytes
-        case 0x8C where avail >= 2 && avail >= 2 + Int(p[i + 1]):
+        case 0x8C where avail >= 2 && avail >= 2 + Int(byte(p, i + 1)):
             // SHORT_BINUNICODE, the usual str of protocols 4 and 5, complete: ASCII is checked as it is copied.
             let op = Opcode.shortBinUnicode
-            let n = Int(p[i + 1])
+            let n = Int(byte(p, i + 1))
             try account(n, op, position)
-            let bytes = UnsafeRawBufferPointer(rebasing: p[i + 2 ..< i + 2 + n])
-            if let ref = builder.shortASCIIString(bytes) {
+            let utf8 = bytes(p, i + 2, i + 2 + n)
+            if let ref = builder.shortASCIIString(utf8) {
                 try push(ref, op, position)
             } else {
-                guard PythonText.isValidUTF8SurrogatePass(bytes) else { throw PickleParser.invalidUTF8(n, op, position) }
-                try push(builder.payload(.string, copying: bytes), op, position)
+                guard PythonText.isValidUTF8SurrogatePass(utf8) else { throw PickleParser.invalidUTF8(n, op, position) }
+                try push(builder.payload(.string, copying: utf8), op, position)
             }
             return 2 + n
         case 0x8C, 0x58, 0x8D:  // shortBinUnicode, binUnicode, binUnicode8
@@ -594,9 +594,9 @@ public struct PickleParser: Sendable {
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
             try account(n, op, position)
-            let bytes = UnsafeRawBufferPointer(rebasing: p[start ..< start + n])
-            guard PythonText.isValidUTF8SurrogatePass(bytes) else { throw PickleParser.invalidUTF8(n, op, position) }
-            try push(payloadNode(.string, bytes, owner, start), op, position)
+            let utf8 = bytes(p, start, start + n)
+            guard PythonText.isValidUTF8SurrogatePass(utf8) else { throw PickleParser.invalidUTF8(n, op, position) }
+            try push(payloadNode(.string, utf8, owner, start), op, position)
             return 1 + h + n
         case 0x43, 0x42, 0x8E, 0x96:  // shortBinBytes, binBytes, binBytes8, byteArray8
             let op: Opcode = code == 0x43 ? .shortBinBytes : (code == 0x42 ? .binBytes : (code == 0x8E ? .binBytes8 : .byteArray8))
@@ -607,7 +607,7 @@ public struct PickleParser: Sendable {
             let start = i + 1 + h
             try account(n, op, position)
             let kind: NodeKind = op == .byteArray8 ? .byteArray : .bytes
-            try push(payloadNode(kind, UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start), op, position)
+            try push(payloadNode(kind, bytes(p, start, start + n), owner, start), op, position)
             return 1 + h + n
         // MARK: Lists, tuples, dicts, sets
         case 0x5D:
@@ -728,7 +728,7 @@ public struct PickleParser: Sendable {
         case 0x68:
             let op = Opcode.binGet
             guard avail >= 2 else { return 0 }
-            try push(try memoGet(Int(p[i + 1]), op, position), op, position)
+            try push(try memoGet(Int(byte(p, i + 1)), op, position), op, position)
             return 2
         case 0x6A:
             let op = Opcode.longBinGet
@@ -738,7 +738,7 @@ public struct PickleParser: Sendable {
         case 0x71:
             let op = Opcode.binPut
             guard avail >= 2 else { return 0 }
-            try memoPut(Int(p[i + 1]), op, position)
+            try memoPut(Int(byte(p, i + 1)), op, position)
             return 2
         case 0x72:
             let op = Opcode.longBinPut
@@ -814,7 +814,7 @@ public struct PickleParser: Sendable {
             // (an opcode lookup and a call) cost a small pickle's decode ~40 instructions.
             let op = Opcode.proto
             guard avail >= 2 else { return 0 }
-            let version = Int(p[i + 1])
+            let version = Int(byte(p, i + 1))
             guard version <= 5 else {
                 throw PickleError(.unsupportedProtocol, offset: position, opcode: op, "unsupported pickle protocol: \(version)")
             }
@@ -1398,6 +1398,24 @@ public struct PickleParser: Sendable {
 }
 
 // MARK: - Byte helpers
+
+/// `p[from ..< to]` as a buffer of its own, always inlined (the optimizer called the range subscript out of
+/// line in the opcode loop, as ``byte(_:_:)`` says of the element subscript). Callers have checked the range.
+@inline(__always)
+func bytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
+    assert(from >= 0 && from <= to && to <= p.count, "bytes(_:_:_:) outside its buffer")
+    return UnsafeRawBufferPointer(start: p.baseAddress.map { $0 + from }, count: to - from)
+}
+
+/// `p[k]`, always inlined. In the opcode loop, a large function, the optimizer called
+/// `UnsafeRawBufferPointer`'s subscript out of line at some reads (SHORT_BINUNICODE's length, BINGET's and
+/// BINPUT's index, PROTO's version): a call of ~18 instructions instead of a load. Callers have checked that
+/// `k` lies in `p` (in release builds the subscript does not check either).
+@inline(__always)
+func byte(_ p: UnsafeRawBufferPointer, _ k: Int) -> UInt8 {
+    assert(k >= 0 && k < p.count, "byte(_:_:) outside its buffer")
+    return p.baseAddress.unsafelyUnwrapped.load(fromByteOffset: k, as: UInt8.self)
+}
 
 @inline(__always)
 func readLE(_ p: UnsafeRawBufferPointer, _ at: Int, _ count: Int) -> UInt64 {
