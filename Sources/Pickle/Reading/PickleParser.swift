@@ -863,12 +863,12 @@ public struct PickleParser: Sendable {
         switch op {
         case .int, .long:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let line = UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])
+            let line = bytes(p, i + 1, nl)
             try push(op == .int ? try parseIntLine(line, position) : try parseLongLine(line, position), op, position)
             return nl + 1 - i
         case .float:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            try push(builder.float(try parseFloatLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), position)), op, position)
+            try push(builder.float(try parseFloatLine(bytes(p, i + 1, nl), position)), op, position)
             return nl + 1 - i
         case .shortBinString, .binString:
             let h = op == .shortBinString ? 1 : 4
@@ -877,17 +877,17 @@ public struct PickleParser: Sendable {
             guard avail >= 1 + h + n else { return 0 }
             let start = i + 1 + h
             try account(n, op, position)
-            try push(try decodeByteString(UnsafeRawBufferPointer(rebasing: p[start ..< start + n]), owner, start, op, position), op, position)
+            try push(try decodeByteString(bytes(p, start, start + n), owner, start, op, position), op, position)
             return 1 + h + n
         case .string:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
             try account(nl - i, op, position)
-            try push(try parseStringLine(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position), op, position)
+            try push(try parseStringLine(bytes(p, i + 1, nl), op, position), op, position)
             return nl + 1 - i
         case .unicode:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
             try account(nl - i, op, position)
-            guard let points = PythonText.decodeRawUnicodeEscape(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])) else {
+            guard let points = PythonText.decodeRawUnicodeEscape(bytes(p, i + 1, nl)) else {
                 throw PickleError(.decodingFailed, offset: position, opcode: op, "'rawunicodeescape' codec can't decode the argument: truncated or invalid \\u escape")
             }
             try push(builder.payload(.string, PythonText.encodeUTF8SurrogatePass(points)), op, position)
@@ -905,12 +905,12 @@ public struct PickleParser: Sendable {
             return 1
         case .get:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
+            let index = try parseMemoIndex(bytes(p, i + 1, nl), op, position)
             try push(try memoGet(index, op, position), op, position)
             return nl + 1 - i
         case .put:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let index = try parseMemoIndex(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl]), op, position)
+            let index = try parseMemoIndex(bytes(p, i + 1, nl), op, position)
             guard index >= 0 else {
                 throw PickleError(.invalidArgument, offset: position, opcode: op, "negative PUT argument")
             }
@@ -918,8 +918,8 @@ public struct PickleParser: Sendable {
             return nl + 1 - i
         case .global, .inst:
             guard let nl1 = findNewline(p, i + 1, end), let nl2 = findNewline(p, nl1 + 1, end) else { return 0 }
-            let name = try globalName(UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl1]),
-                                      UnsafeRawBufferPointer(rebasing: p[nl1 + 1 ..< nl2]), op, position)
+            let name = try globalName(bytes(p, i + 1, nl1),
+                                      bytes(p, nl1 + 1, nl2), op, position)
             if op == .global {
                 try push(try resolveGlobal(name, op, position), op, position)
             } else {
@@ -973,7 +973,7 @@ public struct PickleParser: Sendable {
             return 1 + size
         case .persID:
             guard let nl = findNewline(p, i + 1, end) else { return 0 }
-            let line = UnsafeRawBufferPointer(rebasing: p[i + 1 ..< nl])
+            let line = bytes(p, i + 1, nl)
             guard line.allSatisfy({ $0 < 0x80 }) else {
                 throw PickleError(.decodingFailed, offset: position, opcode: op, "persistent IDs in protocol 0 must be ASCII strings")
             }
@@ -1400,7 +1400,8 @@ public struct PickleParser: Sendable {
 // MARK: - Byte helpers
 
 /// `p[from ..< to]` as a buffer of its own, always inlined (the optimizer called the range subscript out of
-/// line in the opcode loop, as ``byte(_:_:)`` says of the element subscript). Callers have checked the range.
+/// line in the opcode loop, as ``byte(_:_:)`` says of the element subscript); the opcode functions slice
+/// the input with it throughout, one idiom. Callers have checked the range.
 @inline(__always)
 func bytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
     assert(from >= 0 && from <= to && to <= p.count, "bytes(_:_:_:) outside its buffer")
@@ -1409,8 +1410,9 @@ func bytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> UnsafeRawBuff
 
 /// `p[k]`, always inlined. In the opcode loop, a large function, the optimizer called
 /// `UnsafeRawBufferPointer`'s subscript out of line at some reads (SHORT_BINUNICODE's length, BINGET's and
-/// BINPUT's index, PROTO's version): a call of ~18 instructions instead of a load. Callers have checked that
-/// `k` lies in `p` (in release builds the subscript does not check either).
+/// BINPUT's index, PROTO's version): a call of ~18 instructions instead of a load. The opcode functions and
+/// ``readLE(_:_:_:)`` read single input bytes with it throughout. Callers have checked that `k` lies in `p`
+/// (in release builds the subscript does not check either).
 @inline(__always)
 func byte(_ p: UnsafeRawBufferPointer, _ k: Int) -> UInt8 {
     assert(k >= 0 && k < p.count, "byte(_:_:) outside its buffer")
@@ -1420,14 +1422,14 @@ func byte(_ p: UnsafeRawBufferPointer, _ k: Int) -> UInt8 {
 @inline(__always)
 func readLE(_ p: UnsafeRawBufferPointer, _ at: Int, _ count: Int) -> UInt64 {
     switch count {
-    case 1: return UInt64(p[at])
+    case 1: return UInt64(byte(p, at))
     case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
     case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
     case 8: return UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
     default: break
     }
     var value: UInt64 = 0
-    for k in 0 ..< count { value |= UInt64(p[at + k]) << (8 * UInt64(k)) }
+    for k in 0 ..< count { value |= UInt64(byte(p, at + k)) << (8 * UInt64(k)) }
     return value
 }
 
