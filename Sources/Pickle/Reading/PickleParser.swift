@@ -1013,7 +1013,7 @@ public struct PickleParser: Sendable {
     }
 
     private mutating func completePickle(_ root: PickleRef, _ out: inout [PickleGraph]) {
-        let graph = PickleGraph(tables: builder.takeTables(), root: root)
+        let graph = builder.finishGraph(root: root)
         // Session mode keeps the graph too; otherwise it is moved into `out` (a retain and a release less).
         if options.memoMode == .session { sessionGraphs.append(graph) }
         out.append(consume graph)

@@ -71,32 +71,36 @@ struct GraphBuilder: Sendable {
     /// taken, and the builder keeps its arenas for the next graph; larger graphs take the arenas with them.
     static let compactionLimit = 64 * 1024
 
-    /// Hands over the finished tables and leaves the builder empty, with the per-graph indexes emptied; the
-    /// key-shape scratch keeps its storage.
+    /// The finished graph, rooted at `root`; leaves the builder empty, with the per-graph indexes emptied
+    /// (the key-shape scratch keeps its storage).
     ///
     /// A small graph (a record in a stream) gets its arenas copied, each to its size, into the current slab
     /// (see ``slab``) or, past ``slabbedByteLimit`` bytes, into one exactly sized block of its own, and the
     /// builder keeps its arenas for the next graph: a stream of small pickles allocates about one object per
     /// pickle (the graph). A large graph takes the arenas themselves (no copy), and the builder starts again
     /// with arenas sized like them (capped).
-    mutating func takeTables() -> GraphTables {
+    ///
+    /// Makes the graph rather than returning its tables: the tables (24 words) are then written once, into
+    /// the new object, where returning them copied them three times (~150 instructions of a 5-byte pickle's
+    /// ~2,000).
+    mutating func finishGraph(root: PickleRef) -> PickleGraph {
         defer { resetForNextGraph() }
-        if t.arenaByteCount <= GraphBuilder.compactionLimit && retainsSmallArenas {
-            let byteCount = GraphTables.compactedByteCount(t)
-            if byteCount > GraphBuilder.slabbedByteLimit {
-                return GraphTables.compacting(&t, into: FlatStorage.make(byteCount: byteCount, growable: false), at: 0)
-            }
-            if slab == nil || slabUsed + byteCount > GraphBuilder.slabByteCount {
-                slab = FlatStorage.make(byteCount: GraphBuilder.slabByteCount, growable: false)
-                slabUsed = 0
-            }
-            let offset = slabUsed
-            slabUsed += byteCount
-            return GraphTables.compacting(&t, into: slab.unsafelyUnwrapped, at: offset)
+        guard t.arenaByteCount <= GraphBuilder.compactionLimit && retainsSmallArenas else {
+            var taken = GraphBuilder.tables(sizedLike: arenaSizes)
+            swap(&taken, &t)
+            return PickleGraph(tables: taken, root: root)
         }
-        var taken = GraphBuilder.tables(sizedLike: arenaSizes)
-        swap(&taken, &t)
-        return taken
+        let byteCount = GraphTables.compactedByteCount(t)
+        if byteCount > GraphBuilder.slabbedByteLimit {
+            return PickleGraph(compacting: &t, into: FlatStorage.make(byteCount: byteCount, growable: false), at: 0, root: root)
+        }
+        if slab == nil || slabUsed + byteCount > GraphBuilder.slabByteCount {
+            slab = FlatStorage.make(byteCount: GraphBuilder.slabByteCount, growable: false)
+            slabUsed = 0
+        }
+        let offset = slabUsed
+        slabUsed += byteCount
+        return PickleGraph(compacting: &t, into: slab.unsafelyUnwrapped, at: offset, root: root)
     }
 
     /// Empties the per-graph indexes (the key-shape scratch keeps its storage).

@@ -230,6 +230,7 @@ struct GraphTables: Sendable {
     ///
     /// A static function building the tables with the memberwise initializer, not an `init`: the optimizer
     /// left an explicit initializer's `self` as a stack copy that was retained, copied out and released.
+    @inline(__always)
     static func compacting(_ source: inout GraphTables, into storage: FlatStorage, at offset: Int) -> GraphTables {
         var next = storage.start + offset
         let nodes = GraphTables.move(&source.nodes, to: &next)

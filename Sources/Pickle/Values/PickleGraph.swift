@@ -32,6 +32,13 @@ public final class PickleGraph: Sendable {
         self.rootRef = root
     }
 
+    /// A graph of `source`'s arenas compacted into `storage` from byte `offset`
+    /// (``GraphTables/compacting(_:into:at:)``), written straight into the new object.
+    init(compacting source: inout GraphTables, into storage: FlatStorage, at offset: Int, root: PickleRef) {
+        self.t = GraphTables.compacting(&source, into: storage, at: offset)
+        self.rootRef = root
+    }
+
     /// Builds a graph from a value tree.
     public convenience init(_ value: PickleValue) {
         var builder = GraphBuilder()
