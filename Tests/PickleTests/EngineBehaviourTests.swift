@@ -197,6 +197,40 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertTrue(data.starts(with: [0x80, 0x02]))
     }
 
+    /// CPython: after `copyreg.add_extension(module, name, code)`, pickling that global writes EXT1, EXT2 or
+    /// EXT4 (by the code's size), and an unpickler maps the code back through the registry.
+    func testExtensionCodesResolveThroughTheRegistryOption() throws {
+        let data = try python("""
+            import copyreg, pickle, sys, collections, fractions, decimal
+            copyreg.add_extension('collections', 'OrderedDict', 240)
+            copyreg.add_extension('fractions', 'Fraction', 0x1234)
+            copyreg.add_extension('decimal', 'Decimal', 0x123456)
+            sys.stdout.buffer.write(pickle.dumps([collections.OrderedDict, fractions.Fraction, decimal.Decimal], 2))
+            """)
+        for (op, code) in [(Opcode.ext1, 240), (.ext2, 0x1234), (.ext4, 0x123456)] as [(Opcode, Int)] {
+            XCTAssertTrue(data.contains(op.rawValue), "CPython wrote no \(op) for code \(code)")
+        }
+        var options = UnpicklerOptions()
+        options.extensionRegistry = [240: GlobalName(module: "collections", name: "OrderedDict"),
+                                     0x1234: GlobalName(module: "fractions", name: "Fraction"),
+                                     0x123456: GlobalName(module: "decimal", name: "Decimal")]
+        XCTAssertEqual(options.extensionRegistry.count, 3)
+        let globals = try python("import pickle, sys, collections, fractions, decimal; "
+                                 + "sys.stdout.buffer.write(pickle.dumps([collections.OrderedDict, fractions.Fraction, decimal.Decimal], 2))")
+        let expected = try Unpickler.loads(globals).root.description
+        XCTAssertEqual(try Unpickler.loads(data, options: options).root.description, expected)
+        _ = Feeding.assertChunkingInvariant(data, options: options)
+        XCTAssertEqual(Feeding.outcome(data, chunks: [], options: options, describe: true).reprs, [expected])
+        // Without the registry the codes stay inert, also in a pooled parser that last decoded with it.
+        let inert = try Unpickler.loads(data)
+        XCTAssertNotEqual(inert.root.description, expected)
+        XCTAssertEqual(inert.root[0]?.kind, .object)
+        // Emptying the registry is the default again.
+        options.extensionRegistry = [:]
+        XCTAssertTrue(options.extensionRegistry.isEmpty)
+        XCTAssertEqual(try Unpickler.loads(data, options: options).root.description, inert.root.description)
+    }
+
     func testPersistentIdsStayInertOrGoThroughTheHook() throws {
         let data: [UInt8] = Array("(Pabc\n".utf8) + [0x4B, 0x05, 0x51, 0x6C, 0x2E]  // [persid 'abc', binpersid 5]
         let inert = try Unpickler.loads(data)

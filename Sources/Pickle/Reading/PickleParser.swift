@@ -234,6 +234,24 @@ public struct PickleParser: Sendable {
         }
     }
 
+    /// Decodes the first pickle of `bytes`, a whole input, into `output`, and stops after its STOP
+    /// (``Unpickler/loads(_:options:hooks:buffers:)``). For a new or reused parser that has been fed nothing:
+    /// ``feed(_:into:)`` without its checks for an earlier failure and carried bytes, which such a parser
+    /// cannot have. Input that ends inside the pickle is left as ``feed(_:into:)`` leaves it (``finish()``
+    /// reports it).
+    mutating func decodeFirstPickle(ofWhole bytes: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
+        assert(offset == 0 && carry.isEmpty && !hasFailed && completedCount == 0, "a parser that was fed before")
+        haltsAfterPickle = true
+        reserve(forInputSize: bytes.count)
+        makeStorageUnique()
+        do {
+            if !bytes.isEmpty { try consume(bytes, &output) }
+        } catch let error as PickleError {
+            failure = error
+            throw error
+        }
+    }
+
     /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
     public mutating func feed(_ chunk: [UInt8], into output: inout [PickleGraph]) throws {
         try feed(chunk[...], into: &output)
@@ -965,7 +983,7 @@ public struct PickleParser: Sendable {
             guard code > 0 else {
                 throw PickleError(.invalidArgument, offset: position, opcode: op, "EXT specifies code <= 0")
             }
-            if let name = options.extensionRegistry[code] {
+            if let name = options.extensionGlobal(code) {
                 try push(try resolveGlobal(name, op, position), op, position)
             } else {
                 try push(builder.object(.ext(code: code)), op, position)

@@ -19,9 +19,7 @@ public enum Unpickler {
     /// the whole decode, not one per step).
     private static func decodeFirst(_ bytes: ArraySlice<UInt8>, _ parser: inout PickleParser,
                                     _ output: inout [PickleGraph]) throws -> PickleGraph {
-        parser.haltsAfterPickle = true
-        parser.reserve(forInputSize: bytes.count)
-        try parser.feed(bytes, into: &output)
+        try parser.decodeFirstPickle(ofWhole: bytes, into: &output)
         // At most one graph (the parser halts after a STOP): moved out, not copied and released later.
         if !output.isEmpty { return output.removeLast() }
         try parser.finish()
