@@ -242,7 +242,8 @@ public struct PickleParser: Sendable {
     mutating func decodeFirstPickle(ofWhole bytes: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
         assert(offset == 0 && carry.isEmpty && !hasFailed && completedCount == 0, "a parser that was fed before")
         haltsAfterPickle = true
-        reserve(forInputSize: bytes.count)
+        // The arenas only: the input's end and the next anticipation matter to chunks fed later, and none are.
+        builder.reserve(forInputSize: bytes.count)
         makeStorageUnique()
         do {
             if !bytes.isEmpty { try consume(bytes, &output) }

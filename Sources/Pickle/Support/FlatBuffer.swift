@@ -209,7 +209,7 @@ struct FlatBuffer<Element: BitwiseCopyable>: RandomAccessCollection, MutableColl
 
     /// Copies the elements to `destination` (which has room for them) and returns the bytes written.
     func copyBytes(to destination: UnsafeMutableRawPointer) -> Int {
-        let bytes = count * MemoryLayout<Element>.stride
+        let bytes = count &* MemoryLayout<Element>.stride  // elements in memory: cannot overflow
         if bytes > 0 { destination.copyMemory(from: base, byteCount: bytes) }
         return bytes
     }

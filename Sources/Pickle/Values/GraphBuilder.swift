@@ -117,9 +117,9 @@ struct GraphBuilder: Sendable {
     /// Whether the arenas the builder would keep are small enough to keep (after one large pickle, or a
     /// reservation for a large input, they are handed on with the graph instead).
     var retainsSmallArenas: Bool {
-        let limit = GraphBuilder.compactionLimit
-        return t.nodes.capacity * MemoryLayout<Node>.stride <= limit && t.heap.capacity <= limit
-            && (t.tupleItems.capacity + t.listItems.capacity + t.dictItems.capacity) * MemoryLayout<PickleRef>.stride <= limit
+        let limit = GraphBuilder.compactionLimit  // wrapping arithmetic: capacities of allocated memory
+        return t.nodes.capacity &* MemoryLayout<Node>.stride <= limit && t.heap.capacity <= limit
+            && (t.tupleItems.capacity &+ t.listItems.capacity &+ t.dictItems.capacity) &* MemoryLayout<PickleRef>.stride <= limit
     }
 
     /// Changes the list, tuple or set that lives in `sequences[index]`, after making its buffer unique.

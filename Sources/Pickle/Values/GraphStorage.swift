@@ -213,14 +213,17 @@ struct GraphTables: Sendable {
     static let sliceThreshold = 512
 
     /// The bytes the arenas hold.
+    ///
+    /// Wrapping arithmetic (here and in ``compactedByteCount(_:)``): the counts are of elements in memory, so
+    /// their byte sizes cannot overflow, and the checks cost ~20 instructions of every finished graph.
     var arenaByteCount: Int {
-        nodes.count * MemoryLayout<Node>.stride + heap.count
-            + (tupleItems.count + listItems.count + dictItems.count) * MemoryLayout<PickleRef>.stride
+        nodes.count &* MemoryLayout<Node>.stride &+ heap.count
+            &+ (tupleItems.count &+ listItems.count &+ dictItems.count) &* MemoryLayout<PickleRef>.stride
     }
 
     /// The bytes ``compacting(_:into:at:)`` copies `source`'s arenas into (a multiple of 8).
     static func compactedByteCount(_ source: borrowing GraphTables) -> Int {
-        source.arenaByteCount - source.heap.count + GraphTables.aligned(source.heap.count)
+        source.arenaByteCount &- source.heap.count &+ GraphTables.aligned(source.heap.count)
     }
 
     /// The tables of `source` with its arenas copied, each to its size, into `storage` from byte `offset`
@@ -248,7 +251,7 @@ struct GraphTables: Sendable {
                            dictItems: dictItems, slices: slices, buffers: buffers, arena: storage, rare: rare)
     }
 
-    private static func aligned(_ n: Int) -> Int { (n + 7) & ~7 }
+    private static func aligned(_ n: Int) -> Int { (n &+ 7) & ~7 }
 
     /// Copies `buffer`'s elements to `next`, empties it (keeping its storage), and returns the copy as a
     /// borrowed region; `next` moves past it, 8-byte aligned.
