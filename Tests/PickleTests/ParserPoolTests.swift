@@ -14,7 +14,8 @@ final class ParserPoolTests: XCTestCase {
             "carryNewlines", "carryLength", "carryLengthIsExact", "announcedInputEnd", "copyToken", "builder",
             "stack", "marks", "memo", "proto", "frameEnd", "decodedBytes", "budget", "grantedBudget", "inPickle",
             "controlChanged", "anticipatedSize", "buffers", "nextBufferIndex", "generation", "sessionGraphs",
-            "importMaps", "failure", "hasFailed", "haltsAfterPickle", "memoEntryCountAtLastComplete",
+            "importMaps", "failure", "hasFailed", "haltsAfterPickle", "decodesOneShot", "oneShotGraph",
+            "memoEntryCountAtLastComplete",
         ]
         let actual = Mirror(reflecting: PickleParser()).children.compactMap(\.label)
         XCTAssertEqual(actual, expected, "PickleParser's stored properties changed: check PickleParser.reuse")

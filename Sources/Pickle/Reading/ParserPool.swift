@@ -6,7 +6,8 @@
 /// most a few hundred KiB (``PickleParser/isReusable`` bounds its buffers), and a ``ReusePool`` keeps at most
 /// four, so the pool's memory is bounded.
 enum ParserPool {
-    /// A parser and the array it delivers its graph into, both reused.
+    /// A parser and the output array its opcode loop is handed (left empty: a one-shot decode returns its
+    /// graph directly), both reused.
     struct Entry {
         var parser: PickleParser
         var output: [PickleGraph] = []
@@ -31,8 +32,9 @@ enum ParserPool {
     static func give(_ entry: EntryPointer) {
         let keep = isReusable(&entry.pointee.parser)
         if keep {
-            // Empty after a decode (`loads` moves its graph out); emptied here all the same, so that no path
-            // leaves a caller's graph in a pooled parser (removeLast: cheaper than removeAll).
+            // Empty after a decode (a one-shot decode returns its graph, never appends it); emptied here all
+            // the same, so that no path leaves a caller's graph in a pooled parser (removeLast: cheaper than
+            // removeAll).
             while !entry.pointee.output.isEmpty { entry.pointee.output.removeLast() }
             entry.pointee.parser.releaseCallerValues()
         }

@@ -90,6 +90,12 @@ public struct PickleParser: Sendable {
     /// (``offset`` tells how far it got). `loads` uses this to ignore trailing bytes, as CPython does.
     public var haltsAfterPickle = false
 
+    /// Set by ``decodeFirstPickle(ofWhole:into:)``: the pickle's graph goes to ``oneShotGraph``, not to the
+    /// output array (appending to an array and taking the graph out again cost ~40 instructions a call).
+    private var decodesOneShot = false
+    /// The graph of a one-shot decode, from its STOP until ``decodeFirstPickle(ofWhole:into:)`` returns it.
+    private var oneShotGraph: PickleGraph?
+
     /// Creates a parser.
     /// - Parameters:
     ///   - options: encoding, memo mode, limits.
@@ -153,6 +159,7 @@ public struct PickleParser: Sendable {
         carryLengthIsExact = false
         controlChanged = false
         haltsAfterPickle = false
+        decodesOneShot = false
         // After a clean pickle these are as new already: the stack, marks, memo and frame were reset by
         // `completePickle`, which also granted the next pickle's first budget (granted again above if the
         // limits changed), and the builder's tables were taken.
@@ -234,23 +241,29 @@ public struct PickleParser: Sendable {
         }
     }
 
-    /// Decodes the first pickle of `bytes`, a whole input, into `output`, and stops after its STOP
+    /// Decodes the first pickle of `bytes`, a whole input, and stops after its STOP
     /// (``Unpickler/loads(_:options:hooks:buffers:)``). For a new or reused parser that has been fed nothing:
     /// ``feed(_:into:)`` without its checks for an earlier failure and carried bytes, which such a parser
-    /// cannot have. Input that ends inside the pickle is left as ``feed(_:into:)`` leaves it (``finish()``
-    /// reports it).
-    mutating func decodeFirstPickle(ofWhole bytes: ArraySlice<UInt8>, into output: inout [PickleGraph]) throws {
+    /// cannot have.
+    /// - Parameter scratch: an empty array, left empty (the opcode loop's output, unused here).
+    /// - Returns: the pickle's graph, or nil if the input ends inside it (left as ``feed(_:into:)`` leaves
+    ///   it: ``finish()`` reports it).
+    mutating func decodeFirstPickle(ofWhole bytes: ArraySlice<UInt8>, scratch: inout [PickleGraph]) throws -> PickleGraph? {
         assert(offset == 0 && carry.isEmpty && !hasFailed && completedCount == 0, "a parser that was fed before")
         haltsAfterPickle = true
+        decodesOneShot = true
         // The arenas only: the input's end and the next anticipation matter to chunks fed later, and none are.
         builder.reserve(forInputSize: bytes.count)
         makeStorageUnique()
         do {
-            if !bytes.isEmpty { try consume(bytes, &output) }
+            if !bytes.isEmpty { try consume(bytes, &scratch) }
         } catch let error as PickleError {
             failure = error
             throw error
         }
+        var graph: PickleGraph? = nil
+        swap(&graph, &oneShotGraph)
+        return graph
     }
 
     /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
@@ -1033,9 +1046,9 @@ public struct PickleParser: Sendable {
 
     private mutating func completePickle(_ root: PickleRef, _ out: inout [PickleGraph]) {
         let graph = builder.finishGraph(root: root)
-        // Session mode keeps the graph too; otherwise it is moved into `out` (a retain and a release less).
+        // Session mode keeps the graph too; otherwise it is moved out (a retain and a release less).
         if options.memoMode == .session { sessionGraphs.append(graph) }
-        out.append(consume graph)
+        if decodesOneShot { oneShotGraph = consume graph } else { out.append(consume graph) }
         completedCount += 1
         anticipatedSize = PickleParser.firstAnticipation
         stack.removeAll()

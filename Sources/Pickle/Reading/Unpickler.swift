@@ -19,9 +19,7 @@ public enum Unpickler {
     /// the whole decode, not one per step).
     private static func decodeFirst(_ bytes: ArraySlice<UInt8>, _ parser: inout PickleParser,
                                     _ output: inout [PickleGraph]) throws -> PickleGraph {
-        try parser.decodeFirstPickle(ofWhole: bytes, into: &output)
-        // At most one graph (the parser halts after a STOP): moved out, not copied and released later.
-        if !output.isEmpty { return output.removeLast() }
+        if let graph = try parser.decodeFirstPickle(ofWhole: bytes, scratch: &output) { return graph }
         try parser.finish()
         throw PickleError(.endOfInput, offset: parser.offset, "ran out of input")
     }
