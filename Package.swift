@@ -13,7 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Pickle"),
+        // Linux's mremap, which Swift's Glibc module leaves out (large arenas grow by remapping: LargeBlocks).
+        .target(name: "CPickleSystem"),
+        .target(name: "Pickle", dependencies: ["CPickleSystem"]),
         // The system's libzstd, not a vendored copy: `apt-get install libzstd-dev` (scripts/test.sh does it).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .target(name: "PickleZstd", dependencies: ["Pickle", "CZstd"]),

@@ -656,4 +656,76 @@ final class SupportTests: XCTestCase {
             XCTAssertEqual(graphs.map(Feeding.fingerprint), whole.reprs, "chunks of \(chunk)")
         }
     }
+
+    // MARK: - Large blocks
+
+    #if os(Linux)
+    /// Buffers of a MiB or more move to mapped blocks, grow by remapping with their contents, and leave their
+    /// blocks to the next large buffer when freed, within the limits.
+    func testLargeBuffersMoveToMappedBlocksThatAreKeptForReuse() {
+        LargeBlocks.releaseKept()
+        XCTAssertEqual(LargeBlocks.keptBlocks.count, 0)
+        do {
+            var buffer = FlatBuffer<UInt64>(capacity: 16)
+            // From the object's tail to the C heap, to a mapped block (2.4 MB), then remapped (8 MB).
+            for k in 0 ..< UInt64(300_000) { buffer.append(k &* 2_654_435_761) }
+            XCTAssertTrue(buffer.indices.allSatisfy { buffer[$0] == UInt64($0) &* 2_654_435_761 })
+            for k in UInt64(300_000) ..< 1_000_000 { buffer.append(k &* 2_654_435_761) }
+            XCTAssertEqual(buffer.count, 1_000_000)
+            XCTAssertTrue(buffer.indices.allSatisfy { buffer[$0] == UInt64($0) &* 2_654_435_761 })
+            // A copy shares the storage; making it unique moves it to a block of its own.
+            var copy = buffer
+            copy.makeUnique()
+            copy[0] = 7
+            XCTAssertEqual(buffer[0], 0)
+            XCTAssertTrue(copy.dropFirst().elementsEqual(buffer.dropFirst()))
+        }
+        // Both blocks were kept when the buffers were freed; the next large buffer takes one.
+        XCTAssertEqual(LargeBlocks.keptBlocks.count, 2)
+        XCTAssertGreaterThanOrEqual(LargeBlocks.keptBlocks.byteCount, 16_000_000)
+        do {
+            var reused = FlatBuffer<UInt8>(capacity: 2 << 20)
+            XCTAssertEqual(LargeBlocks.keptBlocks.count, 1)
+            reused.append(contentsOf: [1, 2, 3])
+            XCTAssertEqual(Array(reused), [1, 2, 3])
+        }
+        XCTAssertEqual(LargeBlocks.keptBlocks.count, 2)
+        // The limits: at most keptCountLimit blocks and keptByteLimit bytes are kept.
+        do {
+            let many = (0 ..< LargeBlocks.keptCountLimit + 4).map { _ in FlatBuffer<UInt8>(capacity: 3 << 20) }
+            XCTAssertEqual(many.count, LargeBlocks.keptCountLimit + 4)
+        }
+        XCTAssertEqual(LargeBlocks.keptBlocks.count, LargeBlocks.keptCountLimit)
+        LargeBlocks.releaseKept()
+        do {
+            let huge = (0 ..< 3).map { _ in FlatBuffer<UInt8>(capacity: LargeBlocks.keptByteLimit / 2 - 4096) }
+            XCTAssertEqual(huge.count, 3)
+        }
+        XCTAssertEqual(LargeBlocks.keptBlocks.count, 2)
+        XCTAssertLessThanOrEqual(LargeBlocks.keptBlocks.byteCount, LargeBlocks.keptByteLimit)
+        LargeBlocks.releaseKept()
+    }
+
+    /// A graph whose arenas take mapped blocks decodes the same whole, in chunks (its arenas growing by
+    /// remapping) and again from kept blocks.
+    func testGraphsWithMappedArenasDecodeTheSameEachTime() throws {
+        let data = [UInt8](try Python.script("""
+            import pickle, sys
+            sys.stdout.buffer.write(pickle.dumps([[i, str(i), (i, -i)] for i in range(120_000)], 4))
+            """))
+        LargeBlocks.releaseKept()
+        let first = try Unpickler.loads(data)
+        XCTAssertEqual(first.root.count, 120_000)
+        XCTAssertEqual(first.root[119_999]?.description, "[119999, '119999', (119999, -119999)]")
+        let expected = Feeding.fingerprint(first)
+        for chunk in [65536, 1 << 20, 0] {
+            let (graphs, error) = Feeding.run(data, chunks: chunk == 0 ? [] : Array(stride(from: chunk, to: data.count, by: chunk)))
+            XCTAssertNil(error)
+            XCTAssertEqual(graphs.map(Feeding.fingerprint), [expected], "chunks of \(chunk)")
+        }
+        XCTAssertGreaterThan(LargeBlocks.keptBlocks.count, 0, "the freed graphs' arenas were mapped and kept")
+        XCTAssertEqual(Feeding.fingerprint(try Unpickler.loads(data)), expected)
+        LargeBlocks.releaseKept()
+    }
+    #endif
 }

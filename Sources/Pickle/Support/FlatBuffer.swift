@@ -246,16 +246,19 @@ extension FlatBuffer: @unchecked Sendable where Element: Sendable {}
 
 /// The header of a ``FlatStorage``.
 struct FlatStorageHeader {
-    /// The C-heap block the elements live in once they outgrew the object's tail (or were too large for it).
+    /// The block the elements live in once they outgrew the object's tail (or were too large for it): on the
+    /// C heap, or for ``LargeBlocks/threshold`` bytes or more a mapped block.
     var external: UnsafeMutableRawPointer?
+    /// The size of `external` when it is a mapped block (``LargeBlocks``); 0 for a C-heap block.
+    var mappedByteCount = 0
     /// Whether the one buffer that owns this storage may grow it in place: false for storage that several
     /// buffers share as regions (a finished graph's tables) and for the shared empty storage.
     var growable: Bool
 }
 
 /// The memory of flat buffers: one allocation for small ones (the elements live in the object's tail), a
-/// C-heap block for large ones and for those that grew, so a large arena grows by `realloc`, which moves
-/// its pages instead of copying them into freshly faulted memory.
+/// C-heap block for larger ones and for those that grew (growing by `realloc`), and from a MiB a mapped
+/// block (``LargeBlocks``: grown by remapping its pages, kept for reuse when freed).
 final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
     /// Larger capacities go to the C heap at once: a buffer that grows then leaves no large tail unused.
     static let tailByteLimit = 4096
@@ -269,7 +272,7 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
         let words = inTail ? (byteCount + 7) / 8 : 0
         let object = create(minimumCapacity: words) { _ in FlatStorageHeader(external: nil, growable: growable) }
         let storage = unsafeDowncast(object, to: FlatStorage.self)
-        if !inTail { storage.headerPointer.pointee.external = FlatStorage.reallocate(nil, byteCount) }
+        if !inTail { storage.attachBlock(byteCount: byteCount, keeping: nil, used: 0) }
         return storage
     }
 
@@ -287,15 +290,43 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
     /// Makes room for `byteCount` bytes, keeping the first `used` bytes, and returns the new start.
     func grow(toByteCount byteCount: Int, keeping used: Int) -> UnsafeMutableRawPointer {
         let header = headerPointer
-        if let external = header.pointee.external {
+        #if os(Linux)
+        if let external = header.pointee.external, header.pointee.mappedByteCount > 0 {
+            let block = LargeBlocks.resize(LargeBlocks.Block(start: external, byteCount: header.pointee.mappedByteCount),
+                                           toAtLeast: byteCount)
+            header.pointee.external = block.start
+            header.pointee.mappedByteCount = block.byteCount
+            return block.start
+        }
+        #endif
+        if let external = header.pointee.external, byteCount < LargeBlocks.threshold {
             let moved = FlatStorage.reallocate(external, byteCount)
             header.pointee.external = moved
             return moved
         }
-        let moved = FlatStorage.reallocate(nil, byteCount)
-        if used > 0 { moved.copyMemory(from: start, byteCount: used) }
-        header.pointee.external = moved
-        return moved
+        attachBlock(byteCount: byteCount, keeping: used > 0 ? start : nil, used: used)
+        return header.pointee.external.unsafelyUnwrapped
+    }
+
+    /// Gives the storage a new external block of `byteCount` bytes with the first `used` bytes of `old`
+    /// copied in, and frees the C-heap block it had, if any (not the tail).
+    private func attachBlock(byteCount: Int, keeping old: UnsafeMutableRawPointer?, used: Int) {
+        let header = headerPointer
+        let previous = header.pointee.external
+        #if os(Linux)
+        if byteCount >= LargeBlocks.threshold {
+            let block = LargeBlocks.allocate(atLeast: byteCount)
+            if let old, used > 0 { block.start.copyMemory(from: old, byteCount: used) }
+            header.pointee.external = block.start
+            header.pointee.mappedByteCount = block.byteCount
+            free(previous)
+            return
+        }
+        #endif
+        assert(previous == nil, "a C-heap block grows by realloc")
+        let fresh = FlatStorage.reallocate(nil, byteCount)
+        if let old, used > 0 { fresh.copyMemory(from: old, byteCount: used) }
+        header.pointee.external = fresh
     }
 
     private static func reallocate(_ old: UnsafeMutableRawPointer?, _ byteCount: Int) -> UnsafeMutableRawPointer {
@@ -305,7 +336,16 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
         return block
     }
 
-    deinit { free(headerPointer.pointee.external) }
+    deinit {
+        let header = headerPointer.pointee
+        #if os(Linux)
+        if let external = header.external, header.mappedByteCount > 0 {
+            LargeBlocks.release(LargeBlocks.Block(start: external, byteCount: header.mappedByteCount))
+            return
+        }
+        #endif
+        free(header.external)
+    }
 }
 
 extension FlatBuffer where Element == UInt8 {
