@@ -90,10 +90,10 @@ public struct PickleParser: Sendable {
     /// (``offset`` tells how far it got). `loads` uses this to ignore trailing bytes, as CPython does.
     public var haltsAfterPickle = false
 
-    /// Set by ``decodeFirstPickle(ofWhole:into:)``: the pickle's graph goes to ``oneShotGraph``, not to the
+    /// Set by ``decodeFirstPickle(ofWhole:scratch:)``: the pickle's graph goes to ``oneShotGraph``, not to the
     /// output array (appending to an array and taking the graph out again cost ~40 instructions a call).
     private var decodesOneShot = false
-    /// The graph of a one-shot decode, from its STOP until ``decodeFirstPickle(ofWhole:into:)`` returns it.
+    /// The graph of a one-shot decode, from its STOP until ``decodeFirstPickle(ofWhole:scratch:)`` returns it.
     private var oneShotGraph: PickleGraph?
 
     /// Creates a parser.
