@@ -32,10 +32,8 @@ enum ParserPool {
     static func give(_ entry: EntryPointer) {
         let keep = isReusable(&entry.pointee.parser)
         if keep {
-            // Empty after a decode (a one-shot decode returns its graph, never appends it); emptied here all
-            // the same, so that no path leaves a caller's graph in a pooled parser (removeLast: cheaper than
-            // removeAll).
-            while !entry.pointee.output.isEmpty { entry.pointee.output.removeLast() }
+            // A one-shot decode returns its graph and never appends it: a pooled parser keeps no caller's graph.
+            assert(entry.pointee.output.isEmpty, "a one-shot decode left a graph in its output")
             entry.pointee.parser.releaseCallerValues()
         }
         pool.give(entry, keep: keep)

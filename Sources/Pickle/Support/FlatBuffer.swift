@@ -291,9 +291,8 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
     func grow(toByteCount byteCount: Int, keeping used: Int) -> UnsafeMutableRawPointer {
         let header = headerPointer
         #if os(Linux)
-        if let external = header.pointee.external, header.pointee.mappedByteCount > 0 {
-            let block = LargeBlocks.resize(LargeBlocks.Block(start: external, byteCount: header.pointee.mappedByteCount),
-                                           toAtLeast: byteCount)
+        if let mapped = mappedBlock {
+            let block = LargeBlocks.resize(mapped, toAtLeast: byteCount)
             header.pointee.external = block.start
             header.pointee.mappedByteCount = block.byteCount
             return block.start
@@ -336,15 +335,21 @@ final class FlatStorage: ManagedBuffer<FlatStorageHeader, UInt64> {
         return block
     }
 
-    deinit {
+    /// The mapped block the elements live in, if they live in one.
+    private var mappedBlock: LargeBlocks.Block? {
         let header = headerPointer.pointee
+        guard let external = header.external, header.mappedByteCount > 0 else { return nil }
+        return LargeBlocks.Block(start: external, byteCount: header.mappedByteCount)
+    }
+
+    deinit {
         #if os(Linux)
-        if let external = header.external, header.mappedByteCount > 0 {
-            LargeBlocks.release(LargeBlocks.Block(start: external, byteCount: header.mappedByteCount))
+        if let mapped = mappedBlock {
+            LargeBlocks.release(mapped)
             return
         }
         #endif
-        free(header.external)
+        free(headerPointer.pointee.external)
     }
 }
 
