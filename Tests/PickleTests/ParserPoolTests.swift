@@ -62,8 +62,8 @@ final class ParserPoolTests: XCTestCase {
     }
 
     /// Once `loads` returns and the caller lets go of the graph, nothing the caller handed in is still held:
-    /// not its hook closures, not its out-of-band buffers (which may be hundreds of MiB), though the parser
-    /// that used them waits in the pool.
+    /// not its hook closures, not its out-of-band buffers (which may be hundreds of MiB, and are lent to the
+    /// parser without a retain of its own), though the parser that used them waits in the pool.
     func testAPooledParserKeepsNothingOfTheCallersAfterTheCall() throws {
         let buffered = try Python.script("""
             import pickle, sys
@@ -85,6 +85,13 @@ final class ParserPoolTests: XCTestCase {
             XCTAssertNil(token, "a pooled parser kept the caller's hooks")
             payload[0] &+= 1  // copies the storage only if something else still holds it
             XCTAssertEqual(payload.withUnsafeBufferPointer { $0.baseAddress }, storage, "a pooled parser kept the caller's buffers")
+            // Without options and hooks (the other pool, whose parsers are lent the buffers the same way).
+            try {
+                let graph = try Unpickler.loads(Array(buffered), buffers: [OutOfBandBuffer(payload, isReadonly: false)])
+                XCTAssertEqual(try XCTUnwrap(graph.root.bytes).withUnsafeBufferPointer { $0.baseAddress }, storage)
+            }()
+            payload[0] &+= 1
+            XCTAssertEqual(payload.withUnsafeBufferPointer { $0.baseAddress }, storage, "a default-options parser kept the caller's buffers")
         }
     }
 

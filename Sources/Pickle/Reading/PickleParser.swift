@@ -112,7 +112,7 @@ public struct PickleParser: Sendable {
 
     // MARK: - Reuse
 
-    /// Whether ``reuse(options:hooks:buffers:)`` may take this parser: it stopped cleanly after one
+    /// Whether ``reuse(options:hooks:)`` may take this parser: it stopped cleanly after one
     /// pickle, per-pickle memo (no state left but storage), and its buffers are of a size worth keeping.
     var isReusable: Bool {
         !hasFailed && !inPickle && carry.isEmpty && completedCount == 1 && options.memoMode == .perPickle
@@ -121,32 +121,59 @@ public struct PickleParser: Sendable {
             && builder.retainsSmallArenas
     }
 
-    /// Drops what the caller handed in (its out-of-band buffers, its hook closures), so a parser kept for
-    /// reuse holds none of it: a pooled parser would otherwise keep a caller's buffers, however large, alive
-    /// until the next call.
+    /// Drops what the caller handed in (its hook closures; its out-of-band buffers were only lent, and are
+    /// taken back by ``returnLentBuffers()`` first), so a parser kept for reuse holds none of it: a pooled
+    /// parser would otherwise keep a caller's buffers, however large, alive until the next call.
     mutating func releaseCallerValues() {
-        buffers = nil
+        assert(buffers == nil, "a pooled parser kept its caller's buffers")
         if hooks.findClass != nil || hooks.persistentLoad != nil { hooks = UnpicklerHooks() }
+    }
+
+    /// Makes the caller's `buffers` this parser's for one one-shot decode, without retaining them; the caller
+    /// keeps them alive and calls ``returnLentBuffers()`` before the parser is kept, freed or given other
+    /// buffers. The parser must have none (`buffers` nil).
+    ///
+    /// `Unpickler.loads` borrows its argument for the whole call, so storing it with a retain and clearing
+    /// it with a release (~40 of the ~1,630 instructions a 5-byte out-of-band pickle took) bought nothing. A
+    /// graph that takes the buffers copies them as usual (a retain of its own).
+    mutating func lendBuffers(_ lent: borrowing [OutOfBandBuffer]?) {
+        assert(buffers == nil, "lending buffers to a parser that has some")
+        withUnsafeMutableBytes(of: &buffers) { field in
+            withUnsafeBytes(of: lent) { field.copyMemory(from: $0) }  // a bitwise copy: no retain
+        }
+    }
+
+    /// Forgets the buffers ``lendBuffers(_:)`` lent, without releasing them: the lender still holds them.
+    mutating func returnLentBuffers() {
+        withUnsafeMutableBytes(of: &buffers) { field in
+            field.baseAddress.unsafelyUnwrapped.initializeMemory(as: [OutOfBandBuffer]?.self, repeating: nil, count: 1)
+        }
     }
 
     /// The most elements (or carried bytes) a buffer of a reused parser may have room for.
     private static let reusedCapacity = 4096
 
-    /// Makes a parser that ``isReusable`` the equal of `PickleParser(options:hooks:buffers:)`, keeping the
+    /// Makes a parser that ``isReusable`` the equal of `PickleParser(options:hooks:)`, keeping the
     /// storage of its stack, memo and arenas. Every stored property is set here or is already as a new
     /// parser has it after one clean pickle (a test lists them, so a new one cannot be forgotten).
-    mutating func reuse(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) {
-        assert(isReusable && options.memoMode == .perPickle, "only a parser that finished one pickle cleanly is reused")
+    mutating func reuse(options: UnpicklerOptions, hooks: UnpicklerHooks) {
+        assert(options.memoMode == .perPickle, "only a per-pickle parser is reused")
         // The usual call passes the options and hooks the parser has (the defaults): assigning those anew would
         // copy a struct of a dozen fields and retain and release what it holds, per call.
         if !self.options.isPlainlyEqual(to: options) {
             self.options = options
             grantFirstBudget()  // the one the last pickle left was for the old limits
         }
+        reuseKeepingOptions()
         // A pooled parser has no hooks left (``releaseCallerValues()``): only new ones need assigning.
-        assert(self.hooks.findClass == nil && self.hooks.persistentLoad == nil, "a pooled parser kept its caller's hooks")
         if hooks.findClass != nil || hooks.persistentLoad != nil { self.hooks = hooks }
-        self.buffers = buffers
+    }
+
+    /// ``reuse(options:hooks:)`` for a parser whose options are to stay as they are, and which gets no hooks.
+    mutating func reuseKeepingOptions() {
+        assert(isReusable, "only a parser that finished one pickle cleanly is reused")
+        assert(hooks.findClass == nil && hooks.persistentLoad == nil, "a pooled parser kept its caller's hooks")
+        // `buffers` is nil (``releaseCallerValues()``); the one-shot decode lends it (``lendBuffers(_:)``).
         nextBufferIndex = 0
         offset = 0
         completedCount = 0

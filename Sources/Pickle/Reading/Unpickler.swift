@@ -15,6 +15,24 @@ public enum Unpickler {
         return try decodeFirst(bytes, &entry.pointee.parser, &entry.pointee.output)
     }
 
+    /// Decodes the first pickle in `bytes` with the default options and no hooks: what
+    /// ``loads(_:options:hooks:buffers:)`` does when those are left out, without the work of passing them in
+    /// and checking them on every call (about a tenth of decoding a pickle of a few bytes).
+    /// - Parameters:
+    ///   - bytes: the pickle. Payloads of 512 bytes or more are slices of it (zero copy).
+    ///   - buffers: out-of-band buffers for NEXT_BUFFER (protocol 5).
+    /// - Throws: ``PickleError``; ``PickleError/Code/endOfInput`` for empty input.
+    public static func loads(_ bytes: ArraySlice<UInt8>, buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
+        let entry = ParserPool.takeWithDefaults(buffers: buffers)
+        defer { ParserPool.giveWithDefaults(entry) }
+        return try decodeFirst(bytes, &entry.pointee.parser, &entry.pointee.output)
+    }
+
+    /// Decodes the first pickle in `bytes` with the default options and no hooks. See ``loads(_:buffers:)``.
+    public static func loads(_ bytes: [UInt8], buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
+        try loads(bytes[...], buffers: buffers)
+    }
+
     /// The first pickle of `bytes`, decoded by `parser` (in place: one access to the pool entry's parser for
     /// the whole decode, not one per step).
     private static func decodeFirst(_ bytes: ArraySlice<UInt8>, _ parser: inout PickleParser,

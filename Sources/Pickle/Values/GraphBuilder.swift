@@ -105,9 +105,12 @@ struct GraphBuilder: Sendable {
 
     /// Empties the per-graph indexes (the key-shape scratch keeps its storage).
     private mutating func resetForNextGraph() {
-        containerCount = 0
         pendingReservation = 0
         buffersAreTheCallers = false
+        // Only dicts, sets and frozensets (containers) write the indexes and the key scratch: a graph
+        // without containers, such as a pickle of one bytes object or buffer, skips their checks.
+        guard containerCount != 0 else { return }
+        containerCount = 0
         if !dictIndexes.isEmpty { dictIndexes = [:] }
         if !setIndexes.isEmpty { setIndexes = [:] }
         if !keyHashes.hashes.isEmpty || !keyHashes.unhashable.isEmpty { keyHashes = KeyHashCache() }
