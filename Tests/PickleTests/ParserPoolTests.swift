@@ -138,6 +138,31 @@ final class ParserPoolTests: XCTestCase {
 
     /// One-shot encoding reuses its work list and memo table (``Pickler/dumps(_:options:)``): after small,
     /// large, cyclic and failed dumps, on one thread or many, every result is CPython's bytes.
+    /// A one-shot pickler is lent the caller's graph and options (no retains of its own) and forgets them
+    /// before it goes back to the pool: the graph and the options' closures live exactly as long as the caller
+    /// keeps them, however many calls used them.
+    func testAPooledPicklerKeepsNothingOfTheCallersAfterTheCall() throws {
+        final class Token: Sendable {}
+        weak var weakGraph: PickleGraph?
+        weak var token: Token?
+        for _ in 0 ..< 3 {  // the second and third calls reuse a pooled pickler
+            try {
+                let graph = try Unpickler.loads([0x80, 0x05, 0x97, 0x2E], buffers: [OutOfBandBuffer([1, 2, 3])])
+                weakGraph = graph
+                let held = Token()
+                token = held
+                var options = PicklerOptions(protocolVersion: 5)
+                options.bufferCallback = { _ in withExtendedLifetime(held) { false } }
+                for _ in 0 ..< 2 {  // the graph and the closure are intact after a call that was lent them
+                    XCTAssertEqual(try Pickler.dumps(graph, options: options), [0x80, 0x05, 0x97, 0x98, 0x2E])
+                }
+                XCTAssertNotNil(weakGraph)
+            }()
+            XCTAssertNil(weakGraph, "a pooled pickler kept the caller's graph")
+            XCTAssertNil(token, "a pooled pickler kept the caller's buffer callback")
+        }
+    }
+
     func testDumpsAfterLargeCyclicAndFailedDumpsGivesCPythonsBytes() throws {
         let sources = [
             "{'id': 7, 'name': 'user7', 'score': 3.5, 'tags': ['a', 'b']}",

@@ -27,7 +27,7 @@ enum ParserPool {
     /// A parser in the state `PickleParser(options:hooks:)` creates, reused when one is kept, with `buffers`
     /// lent to it (``PickleParser/lendBuffers(_:)``): the caller keeps them alive until it gives the parser
     /// back with ``give(_:)`` (which frees it if it is not kept).
-    static func take(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: borrowing [OutOfBandBuffer]?) -> EntryPointer {
+    static func take(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) -> EntryPointer {
         let entry: EntryPointer
         if options.memoMode == .perPickle, let kept = pool.take() {
             entry = kept
@@ -41,7 +41,7 @@ enum ParserPool {
 
     /// ``take(options:hooks:buffers:)`` with the default options and no hooks; give it back with
     /// ``giveWithDefaults(_:)``.
-    static func takeWithDefaults(buffers: borrowing [OutOfBandBuffer]?) -> EntryPointer {
+    static func takeWithDefaults(buffers: [OutOfBandBuffer]?) -> EntryPointer {
         let entry: EntryPointer
         if let kept = defaultsPool.take() {
             entry = kept

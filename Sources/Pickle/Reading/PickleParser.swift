@@ -129,25 +129,18 @@ public struct PickleParser: Sendable {
         if hooks.findClass != nil || hooks.persistentLoad != nil { hooks = UnpicklerHooks() }
     }
 
-    /// Makes the caller's `buffers` this parser's for one one-shot decode, without retaining them; the caller
+    /// Makes the caller's `buffers` this parser's for one one-shot decode, lent (``lend(_:to:)``): the caller
     /// keeps them alive and calls ``returnLentBuffers()`` before the parser is kept, freed or given other
-    /// buffers. The parser must have none (`buffers` nil).
-    ///
-    /// `Unpickler.loads` borrows its argument for the whole call, so storing it with a retain and clearing
-    /// it with a release (~40 of the ~1,630 instructions a 5-byte out-of-band pickle took) bought nothing. A
-    /// graph that takes the buffers copies them as usual (a retain of its own).
-    mutating func lendBuffers(_ lent: borrowing [OutOfBandBuffer]?) {
+    /// buffers. The parser must have none (`buffers` nil). Storing them with a retain and clearing them with a
+    /// release cost ~28 of the ~1,630 instructions a 5-byte out-of-band pickle took.
+    mutating func lendBuffers(_ lent: [OutOfBandBuffer]?) {
         assert(buffers == nil, "lending buffers to a parser that has some")
-        withUnsafeMutableBytes(of: &buffers) { field in
-            withUnsafeBytes(of: lent) { field.copyMemory(from: $0) }  // a bitwise copy: no retain
-        }
+        lend(lent, to: &buffers)
     }
 
     /// Forgets the buffers ``lendBuffers(_:)`` lent, without releasing them: the lender still holds them.
     mutating func returnLentBuffers() {
-        withUnsafeMutableBytes(of: &buffers) { field in
-            field.baseAddress.unsafelyUnwrapped.initializeMemory(as: [OutOfBandBuffer]?.self, repeating: nil, count: 1)
-        }
+        forgetLent(&buffers, leaving: nil)
     }
 
     /// The most elements (or carried bytes) a buffer of a reused parser may have room for.
