@@ -22,6 +22,16 @@ import Synchronization
 ///
 /// Kept blocks are not handed back with `MADV_FREE`: marking 56 MiB of them per decode cost more than the
 /// faults it would have saved (64 KiB chunks then took 22 ms).
+///
+/// New mappings ask for transparent huge pages (`MADV_HUGEPAGE`, where THP is `always` or `madvise`): each
+/// aligned 2 MiB of a block then takes one fault instead of 512, and the advice stays with the mapping when
+/// it is remapped. It matters for graphs larger than the kept blocks: decoding 1M dicts (~200 MB of arenas)
+/// three times faulted 169k pages and took 1.71 s, now 29k and 0.96 s; whole decodes, alternated with the
+/// build before, 0.75x the time for 1M dicts and 0.89x for the 100,000-deep list, the same (0.98-1.01x) for
+/// ints, strings and 100k dicts. The price is memory: a huge page is backed whole once any byte of it is
+/// written, so an arena reserved ahead of its input holds up to 2 MiB more (peak RSS 1M dicts 324 -> 332 MB;
+/// 100k dicts fed in 64 KiB chunks 46 -> 57 MB). Advising a block again after each remap cost a system call
+/// per growth and made 5M small ints 5-9% slower.
 enum LargeBlocks {
     /// A mapped block: its start and its size in bytes (whole pages).
     struct Block: @unchecked Sendable {  // the memory is owned by whoever holds the block
@@ -66,6 +76,7 @@ enum LargeBlocks {
         let size = pageRounded(byteCount)
         let start = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let start, start != MAP_FAILED else { fatalError("LargeBlocks: cannot map \(size) bytes") }
+        adviseHugePages(start, size)
         return Block(start: start, byteCount: size)
     }
 
@@ -78,6 +89,11 @@ enum LargeBlocks {
             fatalError("LargeBlocks: cannot remap \(block.byteCount) to \(size) bytes")
         }
         return Block(start: moved, byteCount: size)
+    }
+
+    /// Asks for transparent huge pages for a new mapping (see ``LargeBlocks``).
+    private static func adviseHugePages(_ start: UnsafeMutableRawPointer, _ size: Int) {
+        if LargeReservation.hugePagesOnRequest { _ = madvise(start, size, MADV_HUGEPAGE) }
     }
 
     /// Keeps `block` for reuse if the limits allow, else unmaps it. Its owner no longer uses it.
