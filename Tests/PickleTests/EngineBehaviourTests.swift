@@ -67,6 +67,8 @@ final class EngineBehaviourTests: XCTestCase {
         let inBand = try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: 5))
         XCTAssertEqual(Array(inBand.prefix(3)), [0x80, 0x05, Opcode.binBytes8.rawValue == inBand[2] ? inBand[2] : Opcode.binBytes.rawValue])
         XCTAssertEqual(try Unpickler.loads(inBand).root.bytes.map(Array.init), payload)
+        options.bufferCallback = { _ in true }  // a true result keeps the buffer in band, as CPython's
+        XCTAssertEqual(try Pickler.dumps(graph, options: options), inBand)
     }
 
     /// A graph keeps the caller's buffer array instead of a copy (NEXT_BUFFER indexes it across the stream):

@@ -451,7 +451,8 @@ public struct Pickler {
         case .byteArray:
             try saveByteArray(ref, t.payload(of: node))
         case .buffer:
-            try saveBuffer(ref, t.buffers[node.a], node.readonly)
+            // Read in place: a copy of the buffer (`t.buffers[node.a]`) costs a retain and a release.
+            try t.buffers.withUnsafeBufferPointer { try saveBuffer(ref, $0[node.a], node.readonly) }
         case .list:
             if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
             memoize(ref)
@@ -740,7 +741,8 @@ extension Pickler {
         guard proto >= 5 else {
             throw PickleError(.unpicklable, offset: position, "PickleBuffer can only be pickled with protocol >= 5")
         }
-        if let callback = options.bufferCallback, !callback(buffer) {
+        // Called through the stored property (`if let` would copy the closure: a retain and a release).
+        if options.bufferCallback?(buffer) == false {
             write(Opcode.nextBuffer.rawValue)
             if readonly { write(Opcode.readonlyBuffer.rawValue) }
             return
