@@ -451,8 +451,7 @@ public struct Pickler {
         case .byteArray:
             try saveByteArray(ref, t.payload(of: node))
         case .buffer:
-            // Read in place: a copy of the buffer (`t.buffers[node.a]`) costs a retain and a release.
-            try t.buffers.withUnsafeBufferPointer { try saveBuffer(ref, $0[node.a], node.readonly) }
+            try saveBuffer(ref, t.buffers[node.a], node.readonly)
         case .list:
             if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
             memoize(ref)
