@@ -20,5 +20,5 @@ func lend<T>(_ value: T, to field: inout T) {
 /// Overwrites a lent value with `replacement` without releasing it (its lender owns what it refers to).
 @inline(__always)
 func forgetLent<T>(_ field: inout T, leaving replacement: T) {
-    withUnsafeMutablePointer(to: &field) { UnsafeMutableRawPointer($0).initializeMemory(as: T.self, to: replacement) }
+    withUnsafeMutablePointer(to: &field) { _ = UnsafeMutableRawPointer($0).initializeMemory(as: T.self, to: replacement) }
 }
