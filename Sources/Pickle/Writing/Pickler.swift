@@ -114,8 +114,8 @@ public struct Pickler {
 
     /// Lends a one-shot pickler in its first state the call's options and graph (``lend(_:to:)``: the call
     /// borrows both until it returns, and ``resetForReuse()`` forgets them). Copying them in and clearing them
-    /// again retained and released the graph and the options' closures: ~70 of the ~1,440 instructions
-    /// that pickling the 5-byte out-of-band pickle took.
+    /// again retained and released the graph and the options' closures: ~140 of the ~1,440 instructions
+    /// that pickling the 5-byte out-of-band pickle took (measured: 1,437 -> 1,293).
     private mutating func lendCallValues(_ options: PicklerOptions, _ g: PickleGraph) {
         assert(graph == nil && self.options.bufferCallback == nil && self.options.persistentID == nil,
                "lending to a pickler that holds values")
