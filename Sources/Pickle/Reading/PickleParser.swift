@@ -1309,6 +1309,11 @@ public struct PickleParser: Sendable {
         return mapName(GlobalName(module: String(decoding: module, as: UTF8.self), name: String(decoding: name, as: UTF8.self)))
     }
 
+    /// The node for a global (GLOBAL, STACK_GLOBAL, INST): the `findClass` hook's replacement, or an inert global.
+    ///
+    /// An empty module name is refused as CPython's `find_class` refuses it (`__import__('')`: "Empty module
+    /// name"), whatever the name: no module could ever be found. A dotted name read below protocol 4 is marked
+    /// as CPython 3.11 resolves it there, as one attribute name (``Node/literalDottedName``).
     private mutating func resolveGlobal(_ name: GlobalName, _ op: Opcode, _ position: Int) throws -> PickleRef {
         if let findClass = hooks.findClass {
             let replacement: PickleValue?
@@ -1317,7 +1322,10 @@ public struct PickleParser: Sendable {
             }
             if let replacement { return builder.insert(replacement) }
         }
-        return builder.global(name)
+        guard !name.module.isEmpty else {
+            throw PickleError(.invalidArgument, offset: position, opcode: op, "Empty module name (global '\(name.name)')")
+        }
+        return builder.global(name, literalDottedName: proto < 4 && name.name.utf8.contains(UInt8(ascii: ".")))
     }
 
     private mutating func persistent(_ id: PickleRef, textual: Bool, _ op: Opcode, _ position: Int) throws -> PickleRef {

@@ -330,9 +330,14 @@ struct GraphBuilder: Sendable {
         return append(Node(kind: .dict, a: t.dictItems.count, b: 0, external: true))
     }
 
-    mutating func global(_ name: GlobalName) -> PickleRef {
+    /// A global node.
+    /// - Parameters:
+    ///   - name: the module and name.
+    ///   - literalDottedName: the name has a dot and was read below protocol 4, where CPython looks it up as one
+    ///     attribute name (dots included) instead of an attribute path (``Node/literalDottedName``).
+    mutating func global(_ name: GlobalName, literalDottedName: Bool = false) -> PickleRef {
         t.globals.append(name)
-        return append(Node(kind: .global, a: t.globals.count - 1))
+        return append(Node(kind: .global, a: t.globals.count - 1, b: literalDottedName ? Node.literalDottedName : 0))
     }
 
     mutating func object(_ constructor: ObjectConstructor) -> PickleRef {

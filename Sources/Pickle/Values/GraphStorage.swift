@@ -32,7 +32,8 @@ enum NodeKind: UInt8, Sendable {
 /// - `dict`: keys and values interleaved. As for lists: when `external` is set, `a`/`b` are an offset and a
 ///   count of references in the flat `dictItems` arena (small dicts, the usual case); otherwise `a` indexes
 ///   `dicts` (a dict that outgrew a linear scan, or grew after another dict was filled behind it).
-/// - `global`: `a` indexes `globals`. `object`: `a` indexes `objects`.
+/// - `global`: `a` indexes `globals`; `b` is ``literalDottedName`` for a dotted name read below protocol 4,
+///   else 0. `object`: `a` indexes `objects`.
 /// - `buffer`: `a` indexes `buffers` (protocol 5 out-of-band data).
 ///
 /// A node takes 16 bytes (the arena is most of a decoded graph's memory, and fresh memory costs a page fault
@@ -48,6 +49,13 @@ struct Node: Sendable {
 
     /// The largest `b`.
     static let maxCount = Int(UInt32.max)
+
+    /// `b` of a global whose name has a dot and was read below protocol 4 (no PROTO 4 or 5 before it in its
+    /// pickle). CPython 3.11 resolves such a name as one attribute, dots included (`getattr(module,
+    /// 'Outer.Inner')`, which fails for every ordinary module), and a dotted name read at protocol 4 and
+    /// above as an attribute path (`module.Outer.Inner`). The pickler keeps the difference: a literal name is
+    /// written as GLOBAL text below protocol 4 and refused at 4 and above, where no opcode can say it.
+    static let literalDottedName = 1
 
     /// A count or length: at most ``maxCount``.
     var b: Int {

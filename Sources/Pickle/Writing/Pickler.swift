@@ -494,14 +494,19 @@ public struct Pickler {
             // A global is one object however it is reached: share the memo entry with the globals CPython
             // writes itself (`copyreg._reconstructor`, `builtins.set`, ...).
             let name = t.globals[node.a]
-            let key = Pickler.globalKey(name)
+            let literal = node.b == Node.literalDottedName
+            let key = literal ? Pickler.literalGlobalKey(name) : Pickler.globalKey(name)
             if let index = syntheticMemo[key] {
                 localMemo[ref.nodeIndex] = Int32(truncatingIfNeeded: index)
                 writeGet(index)
                 return
             }
             tasks.append(.memoizeGlobalNode(ref, key))
-            try scheduleGlobal(name)
+            if literal {
+                try writeLiteralDottedGlobal(name)
+            } else {
+                try scheduleGlobal(name)
+            }
         case .object:
             try saveObject(ref, t.objects[node.a].constructor, t)
         }
@@ -539,29 +544,11 @@ public struct Pickler {
                 scheduleSyntheticReduce(GlobalName(module: "copyreg", name: "__newobj_ex__"), [.save(cls), .save(args), .save(kwargs)], ref)
             }
         case .instance(let cls):
-            if proto >= 2 {
-                schedule(.save(cls), .tupleStart(count: 0), .opcode(Opcode.newObj.rawValue), .endReduce(ref))
-            } else {
-                scheduleReconstructor(cls, ref)
-            }
-        case .inst(let cls, let args):
-            guard proto < 2, let name = PickleNode(graph: graph!, ref: cls).global else {
-                schedule(.save(cls), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
-                return
-            }
-            var sequence: [Task] = [.opcode(Opcode.mark.rawValue)]
-            sequence += t.tupleElements(t.nodes[args.nodeIndex]).map { .save($0) }
-            sequence += [.writeGlobalText(name, .inst), .endReduce(ref)]
-            tasks.append(contentsOf: sequence.reversed())
-        case .obj(let cls, let args):
-            guard proto < 2 else {
-                schedule(.save(cls), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
-                return
-            }
-            var sequence: [Task] = [.opcode(Opcode.mark.rawValue), .save(cls)]
-            sequence += t.tupleElements(t.nodes[args.nodeIndex]).map { .save($0) }
-            sequence += [.opcode(Opcode.obj.rawValue), .endReduce(ref)]
-            tasks.append(contentsOf: sequence.reversed())
+            // object.__new__(cls) at every protocol: NEWOBJ would call cls.__new__(cls), which differs for a
+            // class with a __new__ of its own.
+            scheduleReconstructor(cls, ref)
+        case .inst(let cls, let args), .obj(let cls, let args):
+            try saveInstantiation(ref, cls: cls, args: args, t)
         case .persistent(let id, let textual):
             // CPython never memoizes a persistent reference; one that operations were applied to (a graph
             // CPython does not write, but a stream can hold) is memoized first, so an operation that refers
@@ -596,6 +583,40 @@ public struct Pickler {
             // As for persistent references: memoized first only when operations follow.
             tasks.append(t.objects[t.nodes[ref.nodeIndex].a].operations.isEmpty ? .objectOperations(ref, from: 0) : .endReduce(ref))
         }
+    }
+
+    /// An object made by INST or OBJ: CPython's `_instantiate`, which calls `cls(*args)` when there are
+    /// arguments or the class has `__getinitargs__`, and `cls.__new__(cls)` otherwise. Which of the two
+    /// happens depends on the live class, so no other opcode can stand in for it without arguments: the
+    /// object is written with OBJ at protocols 1 to 5, and with INST at protocol 0 when the class is a global
+    /// its text line names exactly. Otherwise, at protocol 0, an object with arguments becomes REDUCE
+    /// (`cls(*args)`, exactly what INST does with them), and one without is refused.
+    fileprivate mutating func saveInstantiation(_ ref: PickleRef, cls: PickleRef, args: PickleRef, _ t: GraphTables) throws {
+        let items = t.tupleElements(t.nodes[args.nodeIndex])
+        if proto >= 1 {
+            var sequence: [Task] = [.opcode(Opcode.mark.rawValue), .save(cls)]
+            sequence += items.map { .save($0) }
+            sequence += [.opcode(Opcode.obj.rawValue), .endReduce(ref)]
+            tasks.append(contentsOf: sequence.reversed())
+            return
+        }
+        if cls.isNode, t.nodes[cls.nodeIndex].kind == .global {
+            let name = t.globals[t.nodes[cls.nodeIndex].a]
+            // A dotted name in an INST line is one attribute name below protocol 4: right for a name read that
+            // way, wrong for an attribute path.
+            if t.nodes[cls.nodeIndex].b == Node.literalDottedName || !name.name.contains(".") {
+                var sequence: [Task] = [.opcode(Opcode.mark.rawValue)]
+                sequence += items.map { .save($0) }
+                sequence += [.writeGlobalText(name, .inst), .endReduce(ref)]
+                tasks.append(contentsOf: sequence.reversed())
+                return
+            }
+        }
+        guard !items.isEmpty else {
+            throw PickleError(.unpicklable, offset: position, opcode: .inst,
+                              "an object made by INST or OBJ without arguments (cls() or cls.__new__(cls), as the live class decides) can be written at protocol 0 only as INST of a global class named by its text line; use protocol 1 or above")
+        }
+        schedule(.save(cls), .save(args), .opcode(Opcode.reduce.rawValue), .endReduce(ref))
     }
 
     /// Replays an inert object's operations from `from`, one group of the same kind at a time.
@@ -770,6 +791,17 @@ extension Pickler {
         } else {
             try writeGlobalText(name, opcode: .global)
         }
+    }
+
+    /// A global whose dotted name was read below protocol 4 (``Node/literalDottedName``): GLOBAL text, which
+    /// keeps CPython's lookup of the name as one attribute; protocols 4 and 5 resolve every global's dots as
+    /// an attribute path, so no opcode of theirs can say it.
+    fileprivate mutating func writeLiteralDottedGlobal(_ name: GlobalName) throws {
+        guard proto < 4 else {
+            throw PickleError(.unpicklable, offset: position, opcode: .global,
+                              "can't pickle global identifier '\(name)' using pickle protocol \(proto): it was read below protocol 4, where CPython looks up '\(name.name)' as one attribute name; protocol 4 and above would resolve it as an attribute path")
+        }
+        try writeGlobalText(name, opcode: .global)
     }
 
     /// GLOBAL or INST followed by the module and name lines (reverse fix_imports below protocol 3).
@@ -1123,6 +1155,8 @@ extension Pickler {
     // MARK: - Framing
 
     static func globalKey(_ name: GlobalName) -> String { "global:\(name.module)\n\(name.name)" }
+    /// The memo key of a literal dotted global, never shared with the attribute path spelled the same.
+    static func literalGlobalKey(_ name: GlobalName) -> String { "literal-global:\(name.module)\n\(name.name)" }
 
     static let frameSizeTarget = 64 * 1024
     static let frameSizeMin = 4
