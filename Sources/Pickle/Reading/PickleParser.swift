@@ -1350,7 +1350,8 @@ public struct PickleParser: Sendable {
                 builder.appendToList(target.nodeIndex, items)
                 return
             case .object:
-                builder.t.objects[node.a].operations.append(contentsOf: items.map { .append($0) })
+                // Even an empty APPENDS: CPython calls extend([]) on an object.
+                builder.t.objects[node.a].operations.append(.extend(Array(items)))
                 return
             default: break
             }

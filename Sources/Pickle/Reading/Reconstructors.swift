@@ -9,7 +9,8 @@
 /// - `copyreg.__newobj__(cls, *args)` and `copyreg.__newobj_ex__(cls, args, kwargs)` (NEWOBJ and NEWOBJ_EX
 ///   as this library writes them below protocols 2 and 4).
 /// Anything else, or these with arguments of other shapes, stays an inert ``ObjectConstructor/reduce``.
-/// The pickler writes these values back the way CPython writes them at each protocol.
+/// The pickler writes the values back the way CPython writes them at each protocol, and the objects so that
+/// CPython runs the same code: `_reconstructor` as itself at every protocol (``ObjectConstructor/instance``).
 enum Reconstructors {
     static func reduce(callable: PickleRef, args: PickleRef, _ b: inout GraphBuilder) -> PickleRef {
         if callable.isNode, b.t.nodes[callable.nodeIndex].kind == .global {

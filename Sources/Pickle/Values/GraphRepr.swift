@@ -125,16 +125,14 @@ enum GraphRepr {
             case .build(let state):
                 tail += [.text(".__setstate__("), .value(state), .text(")")]
                 k += 1
-            case .append:
+            case .extend(let items):
                 tail.append(.text(".extend(["))
-                var first = true
-                while k < ops.count, case .append(let item) = ops[k] {
-                    if !first { tail.append(.text(", ")) }
+                for (n, item) in items.enumerated() {
+                    if n > 0 { tail.append(.text(", ")) }
                     tail.append(.value(item))
-                    first = false
-                    k += 1
                 }
                 tail.append(.text("])"))
+                k += 1
             case .setItem:
                 tail.append(.text(".update({"))
                 var first = true

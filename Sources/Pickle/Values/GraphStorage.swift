@@ -97,12 +97,14 @@ public enum ObjectConstructor: Hashable, Sendable {
     case newObject(cls: PickleRef, args: PickleRef)
     /// `cls.__new__(cls, *args, **kwargs)` (NEWOBJ_EX).
     case newObjectEx(cls: PickleRef, args: PickleRef, kwargs: PickleRef)
-    /// A class instance created without arguments by `copyreg._reconstructor(cls, object, None)`
-    /// (protocols 0 and 1) — the same object NEWOBJ with empty arguments makes at protocol 2 and above.
+    /// A class instance created by `copyreg._reconstructor(cls, object, None)`, CPython's form for plain
+    /// instances at protocols 0 and 1: `object.__new__(cls)`, which is not NEWOBJ's `cls.__new__(cls)` for a
+    /// class with a `__new__` of its own, so it is written back as the same call at every protocol.
     case instance(cls: PickleRef)
-    /// `cls(*args)` from the protocol 0 INST opcode (`cls` is a global).
+    /// The protocol 0 INST opcode (`cls` is a global): CPython's `_instantiate`, `cls(*args)` when there are
+    /// arguments or the class has `__getinitargs__`, else `cls.__new__(cls)`.
     case inst(cls: PickleRef, args: PickleRef)
-    /// `cls(*args)` from the protocol 1 OBJ opcode.
+    /// The protocol 1 OBJ opcode: `_instantiate`, as ``inst(cls:args:)``.
     case obj(cls: PickleRef, args: PickleRef)
     /// A persistent id: PERSID (`textual`, the id is a str) or BINPERSID (any object).
     case persistent(id: PickleRef, textual: Bool)
@@ -112,8 +114,10 @@ public enum ObjectConstructor: Hashable, Sendable {
 
 /// A mutation applied to an inert object after it was created, in stream order.
 public enum ObjectOperation: Hashable, Sendable {
-    /// APPEND/APPENDS: `obj.append(item)` (or `extend`).
-    case append(PickleRef)
+    /// One APPEND (a single item) or APPENDS: CPython calls `obj.extend(items)` once per opcode, or
+    /// `obj.append(item)` for each item when the object has no `extend`. The grouping is kept because a class
+    /// can tell one `extend` call of three items from three calls of one.
+    case extend([PickleRef])
     /// SETITEM/SETITEMS: `obj[key] = value`.
     case setItem(key: PickleRef, value: PickleRef)
     /// ADDITEMS: `obj.add(item)`.

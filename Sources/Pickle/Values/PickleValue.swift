@@ -81,7 +81,7 @@ public indirect enum PickleValue: Sendable {
 
         /// See ``ObjectOperation``.
         public enum Operation: Sendable {
-            case append(PickleValue)
+            case extend([PickleValue])
             case setItem(key: PickleValue, value: PickleValue)
             case add(PickleValue)
             case build(state: PickleValue)

@@ -52,7 +52,7 @@ extension GraphBuilder {
             let ref = self.object(constructor)
             let operations: [ObjectOperation] = object.operations.map {
                 switch $0 {
-                case .append(let v): return .append(insert(v))
+                case .extend(let items): return .extend(items.map { insert($0) })
                 case .setItem(let k, let v): return .setItem(key: insert(k), value: insert(v))
                 case .add(let v): return .add(insert(v))
                 case .build(let s): return .build(state: insert(s))
@@ -195,7 +195,7 @@ extension ObjectConstructor {
 extension ObjectOperation {
     func mapped(_ f: (PickleRef) -> PickleRef) -> ObjectOperation {
         switch self {
-        case .append(let r): return .append(f(r))
+        case .extend(let items): return .extend(items.map(f))
         case .setItem(let k, let v): return .setItem(key: f(k), value: f(v))
         case .add(let r): return .add(f(r))
         case .build(let s): return .build(state: f(s))
@@ -328,7 +328,7 @@ enum ValueTreeBuilder {
         }
         let operations: [PickleValue.ObjectValue.Operation] = record.operations.map {
             switch $0 {
-            case .append: return .append(take())
+            case .extend(let items): return .extend(items.map { _ in take() })
             case .setItem: let k = take(); return .setItem(key: k, value: take())
             case .add: return .add(take())
             case .build: return .build(state: take())

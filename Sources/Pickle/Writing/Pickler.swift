@@ -627,10 +627,22 @@ public struct Pickler {
         case .build(let state):
             schedule(.save(state), .opcode(Opcode.build.rawValue), .objectOperations(ref, from: from + 1))
             return
-        case .append:
-            var items = FlatBuffer<PickleRef>(capacity: 0)
-            while end < ops.count, case .append(let item) = ops[end] { items.append(item); end += 1 }
-            schedule(.batch(items.run, .generic, .appends), .objectOperations(ref, from: end))
+        case .extend(let items):
+            // One opcode per group, as read: APPEND for one item, APPENDS for any other number. Protocol 0 has
+            // no APPENDS, so there a group becomes an APPEND per item (extend([item]) once per item; an empty
+            // group, extend([]), is left out).
+            var run = FlatBuffer<PickleRef>(capacity: items.count)
+            for item in items { run.append(item) }
+            if items.count == 1 || proto == 0 {
+                var sequence: [Task] = []
+                for k in run.run.indices { sequence += [.saveRange(run.run[k ..< k + 1]), .opcode(Opcode.append.rawValue)] }
+                sequence.append(.objectOperations(ref, from: from + 1))
+                tasks.append(contentsOf: sequence.reversed())
+                return
+            }
+            write(Opcode.mark.rawValue)
+            schedule(.saveRange(run.run), .opcode(Opcode.appends.rawValue), .objectOperations(ref, from: from + 1))
+            return
         case .setItem:
             var items = FlatBuffer<PickleRef>(capacity: 0)
             while end < ops.count, case .setItem(let k, let v) = ops[end] { items.append(k); items.append(v); end += 1 }
