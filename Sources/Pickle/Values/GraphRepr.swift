@@ -14,7 +14,8 @@ enum GraphRepr {
     /// Integers with more bytes than this print in hexadecimal (decimal conversion is quadratic).
     static let decimalByteLimit = 1800
 
-    static func repr(_ t: GraphTables, _ root: PickleRef) -> String {
+    /// The repr of `root`; past `maxLength` UTF-8 bytes (for a message) it stops, ending in `...`.
+    static func repr(_ t: GraphTables, _ root: PickleRef, maxLength: Int = .max) -> String {
         var out = ""
         var work: [Task] = [.value(root)]
         var active = Set<Int>()
@@ -38,6 +39,7 @@ enum GraphRepr {
             case .text(let s): out += s
             case .leave(let index): active.remove(index)
             case .value(let ref):
+                if out.utf8.count > maxLength { return String(decoding: out.utf8.prefix(maxLength), as: UTF8.self) + "..." }
                 guard budget.spend() else {
                     out += "...<stopped: shared objects expand past \(budget.total()) values>"
                     return out
