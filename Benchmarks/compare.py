@@ -40,7 +40,8 @@ The headline ratio is the zstd layer's added time (pickle + zstd minus pickle on
 Tool-streams section (alone with ``--tool-streams-only``): streams of 1,000,000 small independent pickles
 (dicts, logging-like records, ints) are given to ``pickletool show`` and ``pickletool convert`` and to the
 equivalent CPython loop (``pickle.load(f)`` until EOFError, printing ``repr`` / ``pickle.dump(obj, out, 5)``),
-from the file and through a pipe, whole process, alternating; with write(2) counts (``strace -c -f``) and peak RSS.
+from the file and through a pipe, whole process, alternating; with write(2) counts (``strace -c -f``). (Peak RSS
+is not reported: a child's ``ru_maxrss`` starts from this script's own size at fork; use ``/usr/bin/time -v``.)
 
 Runs alternate: each measurement is split into rounds, and every round runs the CPython worker and then the
 Swift binary, so slow drifts of the machine (frequency, noisy neighbours) hit both sides alike. The median
@@ -1021,12 +1022,12 @@ def print_tool_streams(rows, n):
           "the CPython loop (`while True: pickle.load(f)` and print repr / `pickle.dump(obj, out, 5)`), same bytes "
           "(ratio = CPython time / pickletool time):")
     print()
-    print("| stream | size | command | input | CPython loop | pickletool | ratio | write calls (CPython / pickletool) | peak RSS (CPython / pickletool) |")
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|")
+    print("| stream | size | command | input | CPython loop | pickletool | ratio | write calls (CPython / pickletool) |")
+    print("|---|---:|---|---|---:|---:|---:|---:|")
     for r in rows:
         writes = "–" if not r["writes"] or None in r["writes"] else f"{r['writes'][0]:,} / {r['writes'][1]:,}"
         print(f"| {r['dataset']} | {human_size(r['size'])} | {r['command']} | {r['input']} | {ms(r['py'])} | "
-              f"{ms(r['sw'])} | **{r['py'] / r['sw']:.2f}×** | {writes} | {r['py_rss'] // 1024} / {r['sw_rss'] // 1024} MB |")
+              f"{ms(r['sw'])} | **{r['py'] / r['sw']:.2f}×** | {writes} |")
 
 
 def run_tool_streams(opts, command):
