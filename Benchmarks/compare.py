@@ -4,6 +4,7 @@
     python3 Benchmarks/compare.py [--quick] [--no-build] [--repeat N] [--keep DIR]
                                   [--streaming-only | --no-streaming | --zstd-only] [--no-zstd]
                                   [--stream-rounds R]
+    python3 Benchmarks/compare.py --tool-streams-only [--quick] [--repeat N] [--tool-stream-objects N]
 
 Builds Benchmarks' PickleCompare in release mode (scratch path .build-bench), generates the datasets into
 a temporary directory, then times, on the same bytes:
@@ -35,6 +36,12 @@ stream at level 3, the 100k-dicts pickle at level 3 and a 25k-object stream at l
     file without zstd / decompression alone) vs ``zstd -dc F > /dev/null``; ``zstd -dc F | python3`` reading
     with ``pickle.load`` end to end.
 The headline ratio is the zstd layer's added time (pickle + zstd minus pickle only) over the CLI's time.
+
+Tool-streams section (alone with ``--tool-streams-only``): streams of 1,000,000 small independent pickles
+(dicts, logging-like records, ints) are given to ``pickletool show`` and ``pickletool convert`` and to the
+equivalent CPython loop (``pickle.load(f)`` until EOFError, printing ``repr`` / ``pickle.dump(obj, out, 5)``),
+from the file and through a pipe, whole process, alternating; with write(2) counts (``strace -c -f``). (Peak RSS
+is not reported: a child's ``ru_maxrss`` starts from this script's own size at fork; use ``/usr/bin/time -v``.)
 
 Runs alternate: each measurement is split into rounds, and every round runs the CPython worker and then the
 Swift binary, so slow drifts of the machine (frequency, noisy neighbours) hit both sides alike. The median
@@ -913,6 +920,133 @@ def print_convert(rows):
             print(f"| {label} | {human_size(size)} | {ms(py)} | {ms(sw)} | **{py / sw:.2f}×** |")
 
 
+
+# ---------------------------------------------------------------------------------------------------------
+# Tool streams: pickletool show/convert against the equivalent CPython loop, whole process, same bytes.
+
+TOOL_STREAM_SHOW = """import pickle, sys
+f = sys.stdin.buffer if sys.argv[1] == '-' else open(sys.argv[1], 'rb')
+w, load = sys.stdout.write, pickle.load
+try:
+    while True:
+        w(repr(load(f)) + '\\n')
+except EOFError:
+    pass
+"""
+
+TOOL_STREAM_CONVERT = """import pickle, sys
+f = sys.stdin.buffer if sys.argv[1] == '-' else open(sys.argv[1], 'rb')
+out, load, dump = sys.stdout.buffer, pickle.load, pickle.dump
+try:
+    while True:
+        dump(load(f), out, 5)
+except EOFError:
+    pass
+"""
+
+
+def tool_stream_datasets(directory, n):
+    """Streams of n small independent pickles, as n `pickle.dump(obj, f)` calls write them."""
+    made = []
+    for name, make, protocol in (("dicts", stream_record, 4),
+                                 ("log records", lambda i: {'name': 'app.db', 'levelno': 20, 'msg': f'query {i} done',
+                                                            'args': None, 'created': 1.7e9 + i / 1000}, 4),
+                                 ("ints", lambda i: i * 7919, 2)):
+        path = os.path.join(directory, f"tool-stream-{name.replace(' ', '-')}.pkl")
+        dumps = pickle.dumps
+        with open(path, "wb") as f:
+            for start in range(0, n, 100_000):
+                f.write(b"".join(dumps(make(i), protocol) for i in range(start, min(n, start + 100_000))))
+        made.append((name, path))
+    return made
+
+
+def run_process(argv, stdin_path=None, piped=False):
+    """Runs argv with stdout to /dev/null: (wall ns, peak RSS KiB, exit status). With `piped`, the input
+    file is fed through `cat` and a pipe (the tool then reads a pipe, not a file)."""
+    t0 = time.perf_counter_ns()
+    if piped:
+        cat = subprocess.Popen(["cat", stdin_path], stdout=subprocess.PIPE)
+        proc = subprocess.Popen(argv + ["-"], stdin=cat.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cat.stdout.close()
+    else:
+        proc = subprocess.Popen(argv + [stdin_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter_ns() - t0
+    if piped:
+        cat.wait()
+    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def count_writes(argv, path):
+    """write(2)/send(2) calls of the whole process (strace -c -f), or None without strace."""
+    if shutil.which("strace") is None:
+        return None
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".strace") as log:
+        subprocess.run(["strace", "-f", "-c", "-o", log.name] + argv + [path], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        total = 0
+        for line in log:
+            fields = line.split()
+            if fields and fields[-1] in ("write", "writev", "sendto", "sendmsg"):
+                total += int(fields[3] if len(fields) >= 6 else fields[3])
+        return total
+
+
+def measure_tool_streams(directory, n, rounds):
+    tool = os.path.join(ROOT, ".build", "release", "pickletool")
+    rows = []
+    for name, path in tool_stream_datasets(directory, n):
+        for command, script in (("show", TOOL_STREAM_SHOW), ("convert", TOOL_STREAM_CONVERT)):
+            for piped in (False, True):
+                py_argv = [sys.executable, "-c", script]
+                sw_argv = [tool, command] + (["--protocol", "5"] if command == "convert" else [])
+                py, sw, py_rss, sw_rss = [], [], [], []
+                for _ in range(rounds):
+                    for argv, times, rss in ((py_argv, py, py_rss), (sw_argv, sw, sw_rss)):
+                        elapsed, peak, status = run_process(argv, path, piped)
+                        if status != 0:
+                            sys.exit(f"{shlex.join(argv)} on {path} failed ({status})")
+                        times.append(elapsed)
+                        rss.append(peak)
+                writes = None if piped else (count_writes(py_argv, path), count_writes(sw_argv, path))
+                rows.append({"dataset": name, "size": os.path.getsize(path), "command": command,
+                             "input": "pipe" if piped else "file", "py": median(py), "sw": median(sw),
+                             "py_rss": max(py_rss), "sw_rss": max(sw_rss), "writes": writes})
+                print(f"  {name} {command} {'pipe' if piped else 'file'}: {py[-1] / sw[-1]:.2f}×", file=sys.stderr)
+    return rows
+
+
+def print_tool_streams(rows, n):
+    print(f"Streams of {n:,} small pickles, whole process, output to /dev/null: `pickletool show|convert` against "
+          "the CPython loop (`while True: pickle.load(f)` and print repr / `pickle.dump(obj, out, 5)`), same bytes "
+          "(ratio = CPython time / pickletool time):")
+    print()
+    print("| stream | size | command | input | CPython loop | pickletool | ratio | write calls (CPython / pickletool) |")
+    print("|---|---:|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        writes = "–" if not r["writes"] or None in r["writes"] else f"{r['writes'][0]:,} / {r['writes'][1]:,}"
+        print(f"| {r['dataset']} | {human_size(r['size'])} | {r['command']} | {r['input']} | {ms(r['py'])} | "
+              f"{ms(r['sw'])} | **{r['py'] / r['sw']:.2f}×** | {writes} |")
+
+
+def run_tool_streams(opts, command):
+    if not opts.no_build:
+        argv = ["swift", "build", "-c", "release", "--package-path", ROOT, "--product", "pickletool"]
+        print(f"building: {shlex.join(argv)}", file=sys.stderr)
+        subprocess.run(argv, check=True, stdout=sys.stderr)
+    started = time.perf_counter()
+    rounds = opts.repeat or (3 if opts.quick else 5)
+    with tempfile.TemporaryDirectory(prefix="pickle-tool-streams-") as directory:
+        rows = measure_tool_streams(opts.keep or directory, opts.tool_stream_objects, rounds)
+    cpu, nproc, swift = machine()
+    print()
+    print(f"Machine: {cpu}, nproc = {nproc}; {swift}; Python {platform.python_version()}")
+    print(f"Command: `{command}` ({rounds} alternating rounds, medians; wall time {time.perf_counter() - started:.0f} s)")
+    print()
+    print_tool_streams(rows, opts.tool_stream_objects)
+
+
 def build():
     argv = ["swift", "build", "-c", "release", "--package-path", ROOT, "--product", "pickletool"]
     print(f"building: {shlex.join(argv)}", file=sys.stderr)
@@ -939,6 +1073,10 @@ def main():
     section.add_argument("--streaming-only", action="store_true", help="run only the streaming section")
     section.add_argument("--no-streaming", action="store_true", help="skip the streaming section")
     section.add_argument("--zstd-only", action="store_true", help="run only the zstd section")
+    section.add_argument("--tool-streams-only", action="store_true",
+                         help="run only pickletool show/convert on streams of many small pickles against the CPython loop")
+    parser.add_argument("--tool-stream-objects", type=int, default=1_000_000, metavar="N",
+                        help="pickles per stream in the tool-streams section (default 1,000,000)")
     parser.add_argument("--no-zstd", action="store_true", help="skip the zstd section")
     parser.add_argument("--stream-rounds", type=int, metavar="R",
                         help="alternating rounds of the 1M-object stream (default 7, --quick 3)")
@@ -950,6 +1088,9 @@ def main():
     run_zstd = not opts.no_zstd and not opts.streaming_only
 
     command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:])
+    if opts.tool_streams_only:
+        run_tool_streams(opts, command)
+        return
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     if not opts.no_build:

@@ -58,6 +58,12 @@ public struct ZstdDecompressingChunks<Base: AsyncSequence>: AsyncSequence where 
         public var compressedOffset: Int? { decoder?.compressedOffset }
 
         public mutating func next() async throws -> ArraySlice<UInt8>? {
+            try await next { try await $0.next() }
+        }
+
+        /// The next decompressed piece, pulling compressed chunks from upstream with `pull`.
+        @inline(__always)
+        private mutating func next(pull: (inout Base.AsyncIterator) async throws -> Base.Element?) async throws -> ArraySlice<UInt8>? {
             while true {
                 if let piece = pending.popFirst() { return piece[...] }
                 if let error = pendingError {
@@ -66,7 +72,7 @@ public struct ZstdDecompressingChunks<Base: AsyncSequence>: AsyncSequence where 
                     throw error
                 }
                 if ended { return nil }
-                guard let chunk = try await upstream.next() else {
+                guard let chunk = try await pull(&upstream) else {
                     ended = true
                     switch mode {
                     case .undecided:
@@ -133,5 +139,14 @@ public struct ZstdDecompressingChunks<Base: AsyncSequence>: AsyncSequence where 
                 pendingError = error
             }
         }
+    }
+}
+
+extension ZstdDecompressingChunks.Iterator: WaitSignallingIterator where Base.AsyncIterator: WaitSignallingIterator {
+    /// The next decompressed piece; `beforeWaiting` runs when the upstream has no compressed bytes ready
+    /// (pieces already decompressed are handed out without it).
+    /// - Throws: as ``next()``, and what `beforeWaiting` throws.
+    public mutating func next(beforeWaiting: () throws -> Void) async throws -> ArraySlice<UInt8>? {
+        try await next { try await $0.next(beforeWaiting: beforeWaiting) }
     }
 }

@@ -16,6 +16,25 @@ struct PickleTool: AsyncParsableCommand {
         discussion: "Inputs may be zstd-compressed: readers recognise zstd frames by their magic number and decompress on the fly.",
         subcommands: [Show.self, Dis.self, Convert.self, Verify.self, LogServer.self, Compress.self, Decompress.self]
     )
+
+    /// Runs the command with `SIGPIPE` ignored, so that a closed standard output is an `EPIPE` from the
+    /// write (decided once, by the sinks) and the command ends quietly with status 0, as when a reader such
+    /// as `head` has read all it wants.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch is ReaderHasGone {
+            Self.exit()
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }
 
 /// Options shared by the commands that decode pickles.
@@ -57,11 +76,22 @@ struct Show: AsyncParsableCommand {
 
     func run() async throws {
         let options = try decode.unpicklerOptions()
-        let out = OutputFile(fd: 1)
-        try await ToolIO.decodeStream(input, options: options) { graph in
-            out.write(graph.root.description + "\n")
-            out.flush()
+        let fd = try ToolIO.open(input)
+        defer { if fd != 0 { close(fd) } }
+        var objects = ToolIO.objects(fd, options: options)
+        var out = ToolOutput(fileDescriptor: 1)
+        do {
+            while let graph = try await objects.next(beforeWaiting: { try out.flush() }) {
+                graph.root.appendDescription(to: &out.bytes)
+                out.bytes.append(0x0A)
+                try out.flushIfFull()
+            }
+        } catch {
+            // Every object completed before the error is printed before it.
+            try out.flush()
+            throw error
         }
+        try out.flush()
     }
 }
 
@@ -116,33 +146,43 @@ struct Convert: AsyncParsableCommand {
     func run() async throws {
         let options = try decode.unpicklerOptions()
         let pickler = PicklerOptions(protocolVersion: `protocol`)
-        if zstd {
-            // Frames end only at the end of input: one frame compresses better than a frame per pickle.
-            let sink = try ZstdCompressingSink(FileDescriptorSink(fileDescriptor: 1), options: ZstdWriteOptions(level: level))
-            var writer = try StreamingPickler(sink: sink, options: pickler, records: decode.session ? .sharedMemo : .independent)
-            do {
-                try await ToolIO.decodeStream(input, options: options) { try writer.dump($0) }
-            } catch {
-                // Every pickle completed before the error is still written.
-                try? writer.flush()
-                try? sink.finish()
-                throw error
+        let records: StreamingPickler<FileDescriptorSink>.RecordMode = decode.session ? .sharedMemo : .independent
+        let fd = try ToolIO.open(input)
+        defer { if fd != 0 { close(fd) } }
+        let output = FileDescriptorSink(fileDescriptor: 1)
+        do {
+            if zstd {
+                // A frame ends at every flush (before waiting for input, and at the end): a reader of the pipe
+                // can decompress everything flushed so far; a fast input still makes large frames.
+                let sink = try ZstdCompressingSink(output, options: ZstdWriteOptions(level: level))
+                var writer = try StreamingPickler(sink: sink, options: pickler, records: records == .sharedMemo ? .sharedMemo : .independent)
+                try await convert(fd, options, &writer)
+                try sink.finish()
+            } else {
+                var writer = try StreamingPickler(sink: output, options: pickler, records: records)
+                try await convert(fd, options, &writer)
             }
-            try writer.flush()
-            try sink.finish()
-        } else {
-            var writer = try StreamingPickler(sink: FileDescriptorSink(fileDescriptor: 1), options: pickler,
-                                              records: decode.session ? .sharedMemo : .independent)
-            do {
-                try await ToolIO.decodeStream(input, options: options) { graph in
-                    try writer.dump(graph)
-                    try writer.flush()
-                }
-            } catch {
-                try? writer.flush()
-                throw error
-            }
+        } catch where output.readerHasGone {
+            throw ReaderHasGone()
         }
+    }
+
+    /// Re-pickles every object of the input; the pickler hands its sink whole frames (about 64 KiB) as they
+    /// fill, and everything when the input is about to be waited for, before an error is reported, and at
+    /// the end.
+    private func convert<Sink: PickleSink>(_ fd: Int32, _ options: UnpicklerOptions,
+                                           _ writer: inout StreamingPickler<Sink>) async throws {
+        var objects = ToolIO.objects(fd, options: options)
+        do {
+            while let graph = try await objects.next(beforeWaiting: { try writer.flush() }) {
+                try writer.dump(graph)
+            }
+        } catch {
+            // Every pickle completed before the error is still written.
+            try? writer.flush()
+            throw error
+        }
+        try writer.flush()
     }
 }
 

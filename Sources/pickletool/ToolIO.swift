@@ -34,6 +34,50 @@ final class OutputFile: @unchecked Sendable {  // used from one task at a time (
     }
 }
 
+/// Standard output of the commands that print or re-pickle object after object: text collects in blocks
+/// of about ``blockSize`` bytes and goes out in one `write(2)` per block, instead of one per object.
+///
+/// The commands flush at the moments a reader could be left waiting: before they wait for more input (so
+/// on an interactive pipe each object's output appears as soon as its pickle is complete), before they
+/// report an error, and at the end.
+struct ToolOutput {
+    /// The size of the blocks written.
+    static let blockSize = 1 << 16
+    /// Text not yet written; append to it, then call ``flushIfFull()``.
+    var bytes: [UInt8] = []
+    private let sink: FileDescriptorSink
+
+    init(fileDescriptor: Int32) {
+        sink = FileDescriptorSink(fileDescriptor: fileDescriptor)
+        bytes.reserveCapacity(ToolOutput.blockSize + 4096)
+    }
+
+    mutating func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// Writes the block once it is full.
+    @inline(__always)
+    mutating func flushIfFull() throws {
+        if bytes.count >= ToolOutput.blockSize { try flush() }
+    }
+
+    /// Writes everything collected.
+    /// - Throws: ``ReaderHasGone`` when the reading end is closed; the sink's error otherwise.
+    mutating func flush() throws {
+        guard !bytes.isEmpty else { return }
+        defer { bytes.removeAll(keepingCapacity: true) }
+        do {
+            try bytes.withUnsafeBytes { try sink.writeAll($0) }
+        } catch {
+            if sink.readerHasGone { throw ReaderHasGone() }
+            throw error
+        }
+    }
+}
+
+/// The reader of standard output closed its end (`pickletool show big.pkl | head`): the command stops
+/// quietly, with exit status 0, as it would had the reader wanted no more.
+struct ReaderHasGone: Error {}
+
 /// Reading inputs and reporting errors the same way in every command.
 enum ToolIO {
     /// Opens `path` (`-` or nil: standard input) for reading.
@@ -67,15 +111,12 @@ enum ToolIO {
         return FileDescriptorByteStream(fileDescriptor: fd, chunkCapacity: max(capacity, stream.chunkCapacity))
     }
 
-    /// Reads the input (plain or zstd-compressed) as it arrives and calls `body` for each pickle as soon as it
-    /// is complete. On malformed input every complete pickle has been handled before the error is reported.
-    static func decodeStream(_ path: String?, options: UnpicklerOptions, _ body: (PickleGraph) throws -> Void) async throws {
-        let fd = try open(path)
-        defer { if fd != 0 { close(fd) } }
+    /// The objects of the input read from `fd` (plain or zstd-compressed), as they complete. Use its
+    /// `next(beforeWaiting:)` to flush output before the input is waited for.
+    static func objects(_ fd: Int32, options: UnpicklerOptions)
+        -> StreamingUnpickler<ZstdDecompressingChunks<FileDescriptorByteStream>>.Iterator {
         let size = FileDescriptorByteStream(fileDescriptor: fd).regularFileSize
-        for try await graph in StreamingUnpickler(chunks(fd), options: options, expectedByteCount: size) {
-            try body(graph)
-        }
+        return StreamingUnpickler(chunks(fd), options: options, expectedByteCount: size).makeAsyncIterator()
     }
 
     /// Writes a message to standard error at once.

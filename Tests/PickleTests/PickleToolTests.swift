@@ -137,4 +137,138 @@ final class PickleToolTests: XCTestCase {
         XCTAssertEqual(truncated.status, 1)
         XCTAssertTrue(String(decoding: truncated.stdout, as: UTF8.self).contains("truncated zstd frame"), String(decoding: truncated.stdout, as: UTF8.self))
     }
+
+    // MARK: - Streams of many small pickles
+
+    /// The objects of the stream tests: small pickles at several protocols, with text that takes the
+    /// direct repr (ASCII, quotes, escapes) and text and objects that take the general one.
+    private func smallPickleStream(count: Int = 60) throws -> [UInt8] {
+        try [UInt8](Python.script("""
+            import pickle, sys, collections
+            values = [{'id': i, 'name': f'user{i}', 'score': i * 0.5, 'tags': ['a', "b'", 'c"\\'\\\\\\n']} for i in range(\(count))]
+            values += [(1,), (), frozenset(), {3}, b'\\x00\\'"', bytearray(b'x'), 'é\\u2028', 2**70, -7, 1e300,
+                       collections.OrderedDict(a=1), [[[]]], None, True]
+            sys.stdout.buffer.write(b''.join(pickle.dumps(v, i % 6) for i, v in enumerate(values)))
+            """))
+    }
+
+    /// Runs the tool with standard input written by a Python feeder in pieces of `piece` bytes, pausing
+    /// after each, so the tool reads the input as it arrives in those pieces.
+    private func runToolFed(_ arguments: [String], stdin: [UInt8], piece: Int) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pickletool-fed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("input")
+        try Data(stdin).write(to: input)
+        let feeder = directory.appendingPathComponent("feed.py")
+        try Data("""
+            import sys, time
+            data = open(sys.argv[1], 'rb').read()
+            for i in range(0, len(data), \(piece)):
+                sys.stdout.buffer.write(data[i:i + \(piece)]); sys.stdout.flush(); time.sleep(0.0002)
+            """.utf8).write(to: feeder)
+        let command = "python3 \(feeder.path) \(input.path) | \(tool.path) \(arguments.joined(separator: " "))"
+        let (status, out, err) = try Subprocess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", command], stdin: [])
+        return (status, [UInt8](out), String(decoding: err, as: UTF8.self))
+    }
+
+    /// `show`, `convert` and `convert --zstd` print the same bytes whether the input arrives whole (a file),
+    /// through a pipe one byte at a time, or in odd pieces; and `show` prints what CPython's repr prints.
+    func testStreamOutputIsTheSameWhateverTheInputChunking() throws {
+        let stream = try smallPickleStream()
+        let expectedShow = try [UInt8](Python.script("""
+            import pickle, sys, io
+            f = io.BytesIO(sys.stdin.buffer.read()); out = []
+            while f.tell() < len(f.getbuffer()): out.append(repr(pickle.load(f)))
+            sys.stdout.write('\\n'.join(out) + '\\n')
+            """.replacingOccurrences(of: "sys.stdin.buffer.read()", with: "bytes.fromhex('\(stream.map { String(format: "%02x", $0) }.joined())')")))
+        for command in [["show"], ["convert", "--protocol", "2"], ["convert", "--zstd"]] {
+            let whole = try runTool(command, stdin: stream)
+            XCTAssertEqual(whole.status, 0, whole.stderr)
+            if command == ["show"] { XCTAssertEqual(String(decoding: whole.stdout, as: UTF8.self), String(decoding: expectedShow, as: UTF8.self)) }
+            for piece in [1, 7, 4093] {
+                let fed = try runToolFed(command, stdin: stream, piece: piece)
+                XCTAssertEqual(fed.status, 0, fed.stderr)
+                if command == ["convert", "--zstd"] {
+                    // Frames end at different places; the content is the same.
+                    let a = try runTool(["decompress"], stdin: fed.stdout).stdout, b = try runTool(["decompress"], stdin: whole.stdout).stdout
+                    XCTAssertEqual(a, b, "\(command) in pieces of \(piece)")
+                } else {
+                    XCTAssertEqual(fed.stdout, whole.stdout, "\(command) in pieces of \(piece)")
+                }
+            }
+        }
+    }
+
+    /// Feeding a pipe one pickle at a time, each object's output can be read before the next pickle is
+    /// written: the tool flushes before it waits for more input (`convert --zstd` ends a frame there).
+    func testEachObjectsOutputIsFlushedBeforeTheToolWaitsForInput() throws {
+        let pickles = try (0 ..< 3).map { i in try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps({'n': \(i)}, 4))")) }
+        for command in [["show"], ["convert", "--protocol", "4"], ["convert", "--zstd"]] {
+            let process = Process()
+            process.executableURL = tool
+            process.arguments = command
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            let fd = output.fileHandleForReading.fileDescriptor
+            for (i, pickle) in pickles.enumerated() {
+                input.fileHandleForWriting.write(Data(pickle))
+                var received: [UInt8] = []
+                var complete = false
+                let deadline = Date().addingTimeInterval(20)
+                while !complete && Date() < deadline {
+                    var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    guard poll(&ready, 1, 200) == 1 else { continue }
+                    var buffer = [UInt8](repeating: 0, count: 65536)
+                    let n = read(fd, &buffer, buffer.count)
+                    if n <= 0 { break }
+                    received += buffer[..<n]
+                    switch command[0] == "show" ? "show" : command.count == 2 ? "zstd" : "convert" {
+                    case "show": complete = received.last == 0x0A
+                    case "convert": complete = received.last == 0x2E  // STOP
+                    default: complete = (try? runTool(["decompress"], stdin: received))?.stdout.last == 0x2E
+                    }
+                }
+                XCTAssertTrue(complete, "\(command): object \(i)'s output had not arrived while the tool waited for input (\(received))")
+                if command == ["show"] { XCTAssertEqual(String(decoding: received, as: UTF8.self), "{'n': \(i)}\n") }
+            }
+            input.fileHandleForWriting.closeFile()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "\(command)")
+        }
+    }
+
+    /// A reader that stops reading (`| head`) ends `show` and `convert` quietly: exit status 0, nothing on
+    /// standard error.
+    func testClosedStandardOutputEndsTheToolQuietly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pickletool-epipe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("input").path
+        _ = try Python.script("import pickle, sys; open(sys.argv[1], 'wb').write(b''.join(pickle.dumps({'id': i, 'tags': ['a'] * 5}, 4) for i in range(200000)))", [input])
+        for command in ["show", "convert", "convert --zstd --level 1"] {
+            let script = "\(tool.path) \(command) \(input) 2> \(directory.path)/err | head -c 100 > /dev/null; echo ${PIPESTATUS[0]}; cat \(directory.path)/err"
+            let (_, out, _) = try Subprocess.run(URL(fileURLWithPath: "/bin/bash"), ["-c", script], stdin: [])
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), "0\n", command)
+        }
+    }
+
+    /// An error after some objects: every earlier object's output is written (whatever the chunking), then
+    /// one line on standard error with the offset, and a non-zero exit.
+    func testErrorAfterSomeObjectsWritesTheEarlierObjectsThenTheErrorWithItsOffset() throws {
+        let stream = try smallPickleStream(count: 3)
+        let damaged = stream + [0x80, 0x04, 0xFF]
+        for command in [["show"], ["convert", "--protocol", "5"]] {
+            let good = try runTool(command, stdin: stream)
+            for piece in [0, 1, 5] {
+                let result = piece == 0 ? try runTool(command, stdin: damaged) : try runToolFed(command, stdin: damaged, piece: piece)
+                XCTAssertNotEqual(result.status, 0)
+                XCTAssertEqual(result.stdout, good.stdout, "\(command), pieces of \(piece)")
+                XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+                XCTAssertTrue(result.stderr.contains("offset \(stream.count + 2)"), result.stderr)
+            }
+        }
+    }
 }

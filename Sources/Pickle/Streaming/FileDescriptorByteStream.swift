@@ -49,17 +49,24 @@ public struct FileDescriptorByteStream: AsyncSequence, Sendable {
     }
 
     /// Reads the next chunk when asked.
-    public struct Iterator: AsyncIteratorProtocol {
+    public struct Iterator: WaitSignallingIterator {
         let reader: ChunkReader
 
         /// The next chunk, `nil` at end of file.
         /// - Throws: ``PickleError/Code/ioFailure`` when `read(2)` fails; `CancellationError` when the task is
         ///   cancelled while waiting.
         public mutating func next() async throws -> [UInt8]? {
+            try await next(beforeWaiting: {})
+        }
+
+        /// The next chunk, `nil` at end of file; `beforeWaiting` runs first when no byte is ready yet.
+        /// - Throws: as ``next()``, and what `beforeWaiting` throws.
+        public mutating func next(beforeWaiting: () throws -> Void) async throws -> [UInt8]? {
             let reader = self.reader
             // Bytes already waiting (a fast writer, a regular file): read them on this thread, with no hop
             // to the reading queue and back (which would also move the decoding between threads).
             if let ready = try reader.readChunkIfReady() { return ready }
+            try beforeWaiting()
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
                     reader.queue.async { continuation.resume(with: Result { try reader.readChunk() }) }

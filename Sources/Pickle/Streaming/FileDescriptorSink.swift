@@ -8,7 +8,13 @@ import Darwin
 ///
 /// Each `write` goes to the descriptor at once (no buffering here: the pickler already hands over whole
 /// frames), retried on short writes, `EINTR` and, for non-blocking descriptors, `EAGAIN`. A peer that has
-/// gone away gives ``PickleError/Code/ioFailure`` ("broken pipe"), never a `SIGPIPE` that kills the process.
+/// gone away gives ``PickleError/Code/ioFailure`` ("broken pipe") and sets ``readerHasGone``, never a
+/// `SIGPIPE` that kills the process.
+///
+/// How `SIGPIPE` is kept away is decided once, when the sink is made: a socket is written with
+/// `send(MSG_NOSIGNAL)`; anything else with plain `write(2)` if the process ignores `SIGPIPE` (a tool that
+/// ignores it at start pays nothing per write), else with `SIGPIPE` blocked around each write (four more
+/// system calls per write, and a pending `SIGPIPE` the write raised consumed).
 ///
 /// Use one sink from one task at a time (it is `Sendable` so it can be handed to the task that writes).
 public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
@@ -18,8 +24,21 @@ public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
     public let ownsFileDescriptor: Bool
     /// How many bytes have been written.
     public private(set) var bytesWritten = 0
-    private var isSocket = true
+    /// Whether a write failed because the reading end has gone (`EPIPE`, or `ECONNRESET` on a socket): a
+    /// consumer such as `head` that stopped reading, which a command-line tool treats as a quiet end.
+    public private(set) var readerHasGone = false
+    private let writeMode: WriteMode
     private var isClosed = false
+
+    /// How each write keeps `SIGPIPE` away, chosen in `init`.
+    private enum WriteMode {
+        /// `send(MSG_NOSIGNAL)` (Linux sockets).
+        case socket
+        /// Plain `write(2)`: `SIGPIPE` is ignored by the process, or cannot arise (Darwin's `F_SETNOSIGPIPE`).
+        case plain
+        /// `write(2)` with `SIGPIPE` blocked on the thread for the call.
+        case blockingSIGPIPE
+    }
 
     /// Creates a sink on an open descriptor.
     /// - Parameters:
@@ -30,6 +49,16 @@ public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
         self.ownsFileDescriptor = ownsFileDescriptor
         #if canImport(Darwin)
         _ = fcntl(fileDescriptor, F_SETNOSIGPIPE, 1)  // Darwin: no SIGPIPE for this descriptor at all
+        writeMode = .plain
+        #elseif os(Linux)
+        var info = stat()
+        if fstat(fileDescriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK {
+            writeMode = .socket
+        } else {
+            writeMode = processIgnoresSIGPIPE() ? .plain : .blockingSIGPIPE
+        }
+        #else
+        writeMode = .blockingSIGPIPE
         #endif
     }
 
@@ -58,6 +87,7 @@ public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
                 _ = poll(&target, 1, -1)
                 continue
             }
+            if n < 0 && (errno == EPIPE || errno == ECONNRESET) { readerHasGone = true }
             throw PickleError(.ioFailure, offset: bytesWritten,
                               "write to file descriptor \(fileDescriptor) failed: \(String(cString: strerror(n < 0 ? errno : EIO)))")
         }
@@ -75,18 +105,33 @@ public final class FileDescriptorSink: PickleSink, @unchecked Sendable {
         }
     }
 
-    /// One `send(MSG_NOSIGNAL)` on a socket, or one `write(2)` with `SIGPIPE` held back on anything else.
+    /// One write in the way chosen in `init`.
     private func writeOnce(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-        if isSocket {
+        switch writeMode {
+        case .plain:
+            return POSIX.write(fileDescriptor, pointer, count)
+        case .socket:
             #if os(Linux)
-            let n = send(fileDescriptor, pointer, count, Int32(MSG_NOSIGNAL))
-            if n >= 0 || errno != ENOTSOCK { return n }
+            return send(fileDescriptor, pointer, count, Int32(MSG_NOSIGNAL))
+            #else
+            return POSIX.write(fileDescriptor, pointer, count)
             #endif
-            isSocket = false
+        case .blockingSIGPIPE:
+            return writeWithoutSIGPIPE(fileDescriptor, pointer, count)
         }
-        return writeWithoutSIGPIPE(fileDescriptor, pointer, count)
     }
 }
+
+#if os(Linux)
+/// Whether `SIGPIPE`'s disposition is "ignore" (`SIG_IGN`), so that a write to a closed pipe only fails with
+/// `EPIPE`. `SIG_IGN` is the handler value 1, a C macro Swift does not import: the handler pointer is
+/// compared as a bit pattern (an absent handler, `SIG_DFL`, is 0).
+func processIgnoresSIGPIPE() -> Bool {
+    var current = sigaction()
+    guard sigaction(SIGPIPE, nil, &current) == 0 else { return false }
+    return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == 1
+}
+#endif
 
 /// `write(2)` with `SIGPIPE` blocked on this thread; a `SIGPIPE` the write raised is consumed, so a closed pipe
 /// is reported as `EPIPE` instead of killing the process.

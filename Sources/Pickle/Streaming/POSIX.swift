@@ -15,6 +15,14 @@ enum POSIX {
         #endif
     }
 
+    static func write(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.write(fd, pointer, count)
+        #else
+        Darwin.write(fd, pointer, count)
+        #endif
+    }
+
     /// The text of the current `errno`.
     static var errorText: String { String(cString: strerror(errno)) }
 }

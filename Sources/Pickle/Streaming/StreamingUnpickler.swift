@@ -57,17 +57,24 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
     public func makeAsyncIterator() -> Iterator {
         var parser = PickleParser(options: options, hooks: hooks, buffers: buffers)
         if let expectedByteCount { parser.reserve(forInputSize: expectedByteCount) }
+        parser.haltsAfterPickle = true
         return Iterator(upstream: chunks.makeAsyncIterator(), parser: parser)
     }
 
     /// Pulls chunks from upstream only when every decoded object has been handed out.
     ///
-    /// `next()` is inlinable, so a consumer's loop is specialized for its chunk type and an object that is
-    /// already decoded costs no call (the parser itself is called once per chunk).
+    /// The parser halts after each pickle: a chunk holding many pickles is decoded one pickle per `next()`,
+    /// resuming where the last one stopped (no byte is scanned twice), so only the object being handed out
+    /// is alive, not every object of a large chunk at once (a stream of a million small pickles read from a
+    /// file in one chunk would otherwise hold all of them).
+    ///
+    /// `next()` is inlinable, so a consumer's loop is specialized for its chunk type.
     public struct Iterator: AsyncIteratorProtocol {
         @usableFromInline var upstream: Chunks.AsyncIterator
         @usableFromInline var parser: PickleParser
-        @usableFromInline var ready = HandOffQueue<PickleGraph>()
+        @usableFromInline var ready: [PickleGraph] = []
+        /// The part of the last chunk not yet fed (the parser halted after a pickle inside it).
+        @usableFromInline var unread: ArraySlice<UInt8> = []
         @usableFromInline var pendingError: (any Error)?
         @usableFromInline var finished = false
 
@@ -86,8 +93,24 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
         ///   damage; the upstream sequence's errors; `CancellationError` when the task is cancelled.
         @inlinable
         public mutating func next() async throws -> PickleGraph? {
+            try await next { try await $0.next() }
+        }
+
+        /// The next object, pulling chunks with `pull` when the unread bytes hold no complete pickle.
+        @inlinable @inline(__always)
+        mutating func next(pull: (inout Chunks.AsyncIterator) async throws -> Chunks.Element?) async throws -> PickleGraph? {
             while true {
-                if let graph = ready.popFirst() { return graph }
+                if !unread.isEmpty {
+                    let before = parser.offset
+                    do {
+                        try parser.feed(unread, into: &ready)
+                    } catch {
+                        pendingError = error
+                        unread = []
+                    }
+                    unread = unread.dropFirst(parser.offset - before)
+                    if let graph = ready.popLast() { return graph }
+                }
                 if let error = pendingError {
                     pendingError = nil
                     finished = true
@@ -97,7 +120,7 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
                 try Task.checkCancellation()
                 let chunk: Chunks.Element?
                 do {
-                    chunk = try await upstream.next()
+                    chunk = try await pull(&upstream)
                 } catch {
                     finished = true
                     throw error
@@ -107,13 +130,19 @@ public struct StreamingUnpickler<Chunks: AsyncSequence>: AsyncSequence where Chu
                     try parser.finish()
                     return nil
                 }
-                do {
-                    try parser.feed(chunk.pickleBytes, into: &ready.items)
-                } catch {
-                    pendingError = error
-                }
+                unread = chunk.pickleBytes
             }
         }
+    }
+}
+
+extension StreamingUnpickler.Iterator: WaitSignallingIterator where Chunks.AsyncIterator: WaitSignallingIterator {
+    /// The next completed object; `beforeWaiting` runs only when the bytes already read hold no complete
+    /// pickle and the upstream has none ready, just before waiting for more.
+    /// - Throws: as ``next()``, and what `beforeWaiting` throws.
+    @inlinable
+    public mutating func next(beforeWaiting: () throws -> Void) async throws -> PickleGraph? {
+        try await next { try await $0.next(beforeWaiting: beforeWaiting) }
     }
 }
 

@@ -220,3 +220,163 @@ enum GraphRepr {
         return (negative ? "-0x" : "0x") + digits
     }
 }
+
+// MARK: - Straight to UTF-8 bytes
+
+extension GraphRepr {
+    /// Values the byte writer visits before it hands a graph to ``repr(_:_:)``: no more than the general
+    /// path's smallest budget, so whenever the byte writer finishes, the general path would have printed
+    /// the same text without stopping.
+    static let directValueLimit = 65_536
+    /// Containers nested deeper than this go to ``repr(_:_:)``, which needs no call stack for depth.
+    static let directDepthLimit = 200
+
+    /// Appends `repr(root)` as UTF-8 to `out`: exactly the text of ``repr(_:_:)``.
+    ///
+    /// The usual graph (numbers, ASCII text, bytes, lists, tuples, dicts and sets, nested a little) is written
+    /// byte by byte into `out` by a small recursive writer, with no `String` built on the way; anything else
+    /// (inert objects, out-of-band buffers, a cycle, non-ASCII text is kept but built as a `String`, a graph
+    /// past ``directValueLimit`` values or ``directDepthLimit`` levels) falls back to ``repr(_:_:)``, whose
+    /// text replaces whatever the writer had appended.
+    static func appendRepr(_ t: GraphTables, _ root: PickleRef, to out: inout [UInt8]) {
+        let start = out.count
+        var valuesLeft = directValueLimit
+        if appendDirect(t, root, depth: 0, &valuesLeft, &out) { return }
+        out.removeSubrange(start...)
+        out.append(contentsOf: repr(t, root).utf8)
+    }
+
+    /// One value of ``appendRepr(_:_:to:)``; false when the value needs the general path.
+    private static func appendDirect(_ t: GraphTables, _ ref: PickleRef, depth: Int, _ valuesLeft: inout Int,
+                                     _ out: inout [UInt8]) -> Bool {
+        valuesLeft -= 1
+        if valuesLeft < 0 { return false }
+        if ref.isInlineInt { appendDecimal(ref.inlineIntValue, &out); return true }
+        if ref == .none { out.append(contentsOf: "None".utf8); return true }
+        if ref == .true { out.append(contentsOf: "True".utf8); return true }
+        if ref == .false { out.append(contentsOf: "False".utf8); return true }
+        let node = t.nodes[ref.nodeIndex]
+        switch node.kind {
+        case .int64:
+            appendDecimal(Int64(node.a), &out)
+        case .float:
+            out.append(contentsOf: PythonRepr.float(Double(bitPattern: UInt64(bitPattern: Int64(node.a)))).utf8)
+        case .string:
+            if !t.withPayload(of: node, { appendQuoted($0, isBytes: false, &out) }) {
+                out.append(contentsOf: stringRepr(t, node).utf8)
+            }
+        case .bytes:
+            out.append(0x62)  // b
+            _ = t.withPayload(of: node) { appendQuoted($0, isBytes: true, &out) }
+        case .bigInt: out.append(contentsOf: bigIntRepr(t.payload(of: node)).utf8)
+        case .byteArray: out.append(contentsOf: PythonRepr.bytearray(t.payload(of: node)).utf8)
+        case .global: out.append(contentsOf: t.globals[node.a].description.utf8)
+        case .list, .tuple, .set, .frozenSet, .dict:
+            guard depth < directDepthLimit else { return false }
+            return appendContainer(t, node, depth: depth + 1, &valuesLeft, &out)
+        default:
+            return false
+        }
+        return true
+    }
+
+    private static func appendContainer(_ t: GraphTables, _ node: Node, depth: Int, _ valuesLeft: inout Int,
+                                        _ out: inout [UInt8]) -> Bool {
+        func items(_ run: RefRun, _ valuesLeft: inout Int, _ out: inout [UInt8]) -> Bool {
+            var first = true
+            for item in run {
+                if !first { out.append(0x2C); out.append(0x20) }
+                first = false
+                if !appendDirect(t, item, depth: depth, &valuesLeft, &out) { return false }
+            }
+            return true
+        }
+        switch node.kind {
+        case .list:
+            out.append(0x5B)
+            guard items(t.elements(of: node), &valuesLeft, &out) else { return false }
+            out.append(0x5D)
+        case .tuple:
+            let run = t.tupleElements(node)
+            out.append(0x28)
+            guard items(run, &valuesLeft, &out) else { return false }
+            if run.count == 1 { out.append(0x2C) }
+            out.append(0x29)
+        case .set, .frozenSet:
+            let run = t.elements(of: node)
+            let frozen = node.kind == .frozenSet
+            if run.isEmpty { out.append(contentsOf: (frozen ? "frozenset()" : "set()").utf8); return true }
+            out.append(contentsOf: (frozen ? "frozenset({" : "{").utf8)
+            guard items(run, &valuesLeft, &out) else { return false }
+            out.append(contentsOf: (frozen ? "})" : "}").utf8)
+        default:  // dict
+            let run = t.dictEntries(node)
+            out.append(0x7B)
+            var k = run.startIndex
+            while k < run.endIndex {
+                if k > run.startIndex { out.append(0x2C); out.append(0x20) }
+                guard appendDirect(t, run[k], depth: depth, &valuesLeft, &out) else { return false }
+                out.append(0x3A); out.append(0x20)
+                guard appendDirect(t, run[k + 1], depth: depth, &valuesLeft, &out) else { return false }
+                k += 2
+            }
+            out.append(0x7D)
+        }
+        return true
+    }
+
+    /// Appends an integer in decimal.
+    private static func appendDecimal(_ value: Int64, _ out: inout [UInt8]) {
+        if value < 0 { out.append(0x2D) }
+        var magnitude = value.magnitude
+        var digits = 1
+        var power: UInt64 = 10
+        while digits < 20 && magnitude >= power { digits += 1; power = power &* 10 }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0x30, count: digits))
+        out.withUnsafeMutableBufferPointer { buffer in
+            var i = start + digits - 1
+            repeat {
+                buffer[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+                i -= 1
+            } while magnitude > 0
+        }
+    }
+
+    /// Appends a quoted literal of ASCII text (`isBytes` false: Python's `repr(str)`; false, having appended
+    /// nothing, when the text has a byte above 0x7F) or of bytes (`isBytes`: the quoted part of `repr(bytes)`),
+    /// with Python's quote choice and escapes (see ``PythonRepr/string(codePoints:)`` and
+    /// ``PythonRepr/bytes(_:)``).
+    private static func appendQuoted(_ raw: UnsafeRawBufferPointer, isBytes: Bool, _ out: inout [UInt8]) -> Bool {
+        var hasSingle = false
+        var hasDouble = false
+        var plain = true  // printable ASCII other than a backslash only: copied as it is
+        for c in raw {
+            if c >= 0x80 && !isBytes { return false }
+            if c == 0x27 { hasSingle = true } else if c == 0x22 { hasDouble = true }
+            if c < 0x20 || c >= 0x7F || c == 0x5C { plain = false }
+        }
+        let quote: UInt8 = hasSingle && !hasDouble ? 0x22 : 0x27
+        out.append(quote)
+        if plain && !(hasSingle && hasDouble) {
+            out.append(contentsOf: raw)
+        } else {
+            func hex(_ digit: UInt8) -> UInt8 { digit < 10 ? 0x30 &+ digit : 0x57 &+ digit }
+            for c in raw {
+                switch c {
+                case quote, 0x5C: out.append(0x5C); out.append(c)
+                case 0x09: out.append(0x5C); out.append(0x74)
+                case 0x0A: out.append(0x5C); out.append(0x6E)
+                case 0x0D: out.append(0x5C); out.append(0x72)
+                case 0x20 ..< 0x7F: out.append(c)
+                default:
+                    out.append(0x5C); out.append(0x78)
+                    out.append(hex(c >> 4)); out.append(hex(c & 15))
+                }
+            }
+        }
+        out.append(quote)
+        return true
+    }
+}

@@ -215,4 +215,9 @@ public struct PickleNode: Sendable, CustomStringConvertible {
 
     /// Python's `repr` of the value (with inert objects shown as their construction).
     public var description: String { GraphRepr.repr(graph.t, ref) }
+
+    /// Appends Python's `repr` of the value as UTF-8 to `buffer`: the text of ``description``, written
+    /// straight into the bytes for the usual values (no `String` per object), for printing many objects.
+    /// - Parameter buffer: where the text goes; what it held before is kept.
+    public func appendDescription(to buffer: inout [UInt8]) { GraphRepr.appendRepr(graph.t, ref, to: &buffer) }
 }

@@ -219,11 +219,15 @@ public struct Pickler {
     /// Forgets every memo entry, as CPython's `Pickler.clear_memo()`: later dumps stand alone.
     public mutating func clearMemo() {
         memoCount = 0
-        identityMemo.removeAll()
-        syntheticMemo.removeAll()
+        // Called before every dump of independent records: empty tables are left alone (removeAll on an
+        // empty dictionary still releases and replaces its storage), and the local memo is refilled in
+        // place rather than allocated anew.
+        if !identityMemo.isEmpty { identityMemo.removeAll(keepingCapacity: true) }
+        if !syntheticMemo.isEmpty { syntheticMemo.removeAll(keepingCapacity: true) }
         if !localMemo.isEmpty {
             let count = localMemo.count
-            localMemo = FlatBuffer(capacity: count)
+            localMemo.makeUnique()  // a copy of this pickler may share it
+            localMemo.removeAll()
             localMemo.append(-1, repeatCount: count)
         }
     }
