@@ -4,6 +4,8 @@ import PackageDescription
 // Benchmarks of swift-pickle, on their own scratch path so they never collide with the main package's `.build`:
 //   PickleCompare, the executable `compare.py` times side by side with CPython:
 //     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product PickleCompare
+//   CodableCompare, PickleDecoder against JSONDecoder, timed by `codable_compare.py` beside CPython:
+//     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product CodableCompare
 //   PickleBenchmarks, ordo-one/benchmark (time and malloc counts) on the datasets of `datasets.py`:
 //     swift package --package-path Benchmarks --scratch-path .build-bench benchmark
 // PickleZstd links the system's libzstd: `apt-get install libzstd-dev` first where it is missing.
@@ -22,6 +24,10 @@ let package = Package(
                 .product(name: "Pickle", package: "swift-pickle"),
                 .product(name: "PickleZstd", package: "swift-pickle"),
             ]
+        ),
+        .executableTarget(
+            name: "CodableCompare",
+            dependencies: [.product(name: "Pickle", package: "swift-pickle")]
         ),
         .executableTarget(
             name: "PickleBenchmarks",
