@@ -157,10 +157,12 @@ final class IconvPool: Sendable {
                 let position = input.count - inLeft
                 if result != -1 {
                     if inLeft == 0 { return .done }
+                    // Never loop without progress, whatever a converter reports.
+                    if written == 0 { return .invalid(position) }
                     continue
                 }
                 switch error {
-                case E2BIG: continue
+                case E2BIG where written > 0: continue
                 case EINVAL: return .incomplete(position)
                 default: return .invalid(position)
                 }
