@@ -13,10 +13,16 @@ for path in files:
     if os.path.isfile(path) and os.path.getsize(path) <= 1 << 16:
         with open(path, 'rb') as f:
             inputs.append(f.read())
+# Python 2 strings in many codecs (Tests/Fixtures/py2_strings.py), so selectors with bit 7 (an iconv codec)
+# meet multibyte text from the start.
+py2 = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'Tests', 'Fixtures', 'py2_strings.py')],
+                     capture_output=True, check=True).stdout
+import json
+inputs += [bytes.fromhex(c['pickle']) for c in json.loads(py2)[::40]]
 targets = {
-    'FuzzUnpickle': lambda k, b: bytes([k % 128]) + b,
-    'FuzzRoundTrip': lambda k, b: bytes([k % 128 & ~0x20]) + b,
-    'FuzzChunked': lambda k, b: bytes([k % 128, (k * 37) % 256]) + b,
+    'FuzzUnpickle': lambda k, b: bytes([k % 256]) + b,
+    'FuzzRoundTrip': lambda k, b: bytes([k % 256 & ~0x20]) + b,
+    'FuzzChunked': lambda k, b: bytes([k % 256, (k * 37) % 256]) + b,
     'FuzzZstd': lambda k, b: bytes([0]) + subprocess.run(['zstd', '-q', '-c', '-3'], input=b, capture_output=True, check=True).stdout,
 }
 for name, make in targets.items():

@@ -31,6 +31,13 @@ if ! diff -rq "$fixtures" Tests/PickleTests/Fixtures >/dev/null; then
     exit 1
 fi
 
+# The committed codec table must be what its generator makes from this CPython's codec registry.
+python3 scripts/generate_codec_table.py "$fixtures/PythonCodecTable.swift"
+if ! cmp -s "$fixtures/PythonCodecTable.swift" Sources/Pickle/Reading/PythonCodecTable.swift; then
+    echo "Sources/Pickle/Reading/PythonCodecTable.swift is out of date: run python3 scripts/generate_codec_table.py" >&2
+    exit 1
+fi
+
 # Optimized build with @testable access: the parser tests feed every fixture split at every offset, which
 # takes seconds optimized and many minutes unoptimized.
 swift build -c release --build-tests -Xswiftc -enable-testing

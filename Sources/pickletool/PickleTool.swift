@@ -39,10 +39,10 @@ struct PickleTool: AsyncParsableCommand {
 
 /// Options shared by the commands that decode pickles.
 struct DecodeOptions: ParsableArguments {
-    @Option(help: "How Python 2 byte strings are decoded: ascii, latin1, utf8 or bytes.")
+    @Option(help: "How Python 2 byte strings are decoded: any codec name or alias CPython accepts (ascii, latin1, utf8, cp1251, koi8_r, shift_jis, euc_jp, gbk, big5, utf_16, ...), or bytes to keep them as bytes.")
     var encoding: String = "ascii"
 
-    @Option(help: "Undecodable bytes: strict, replace, ignore or surrogateescape.")
+    @Option(help: "Undecodable bytes: strict, replace, ignore, surrogateescape, backslashreplace or surrogatepass.")
     var errors: String = "strict"
 
     @Flag(help: "Do not map Python 2 module names to Python 3 ones.")
@@ -53,11 +53,12 @@ struct DecodeOptions: ParsableArguments {
 
     func unpicklerOptions() throws -> UnpicklerOptions {
         var options = UnpicklerOptions()
-        guard let encoding = StringEncoding(pythonName: encoding) else {
-            throw ValidationError("unknown encoding '\(encoding)': use ascii, latin1, utf8 or bytes")
-        }
-        guard let errors = DecodingErrorPolicy(rawValue: errors) else {
-            throw ValidationError("unknown errors policy '\(errors)': use strict, replace, ignore or surrogateescape")
+        let encoding: StringEncoding, errors: DecodingErrorPolicy
+        do {
+            encoding = try StringEncoding(pythonName: self.encoding)
+            errors = try DecodingErrorPolicy(pythonName: self.errors)
+        } catch let error as PickleError {
+            throw ValidationError(error.message)
         }
         options.encoding = encoding
         options.errors = errors

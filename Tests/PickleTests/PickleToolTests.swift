@@ -28,6 +28,22 @@ final class PickleToolTests: XCTestCase {
         XCTAssertTrue(broken.stderr.contains("offset \(stream.count)") && broken.stderr.contains("truncated"), broken.stderr)
     }
 
+    func testDecodeOptionsTakeAnyCPythonCodecAndErrorHandler() throws {
+        // SHORT_BINSTRING of 'Привет' in KOI8-R, then STOP.
+        let stream: [UInt8] = [0x55, 6, 0xF0, 0xD2, 0xC9, 0xD7, 0xC5, 0xD4, 0x2E]
+        let koi8 = try runTool(["show", "--encoding", "KOI8-R"], stdin: stream)
+        XCTAssertEqual(koi8.status, 0, koi8.stderr)
+        XCTAssertEqual(String(decoding: koi8.stdout, as: UTF8.self), "'Привет'\n")
+        let escaped = try runTool(["show", "--errors", "backslashreplace"], stdin: stream)
+        XCTAssertEqual(String(decoding: escaped.stdout, as: UTF8.self), "'\\\\xf0\\\\xd2\\\\xc9\\\\xd7\\\\xc5\\\\xd4'\n")
+        let unknown = try runTool(["show", "--encoding", "klingon"], stdin: stream)
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("unknown encoding: klingon"), unknown.stderr)
+        let strict = try runTool(["show"], stdin: stream)
+        XCTAssertNotEqual(strict.status, 0)
+        XCTAssertTrue(strict.stderr.contains("'ascii' codec can't decode byte 0xf0 in position 0"), strict.stderr)
+    }
+
     func testDisMatchesPickletoolsForEveryPickleInTheStream() throws {
         let script = """
             import pickle, pickletools, io, sys

@@ -1,7 +1,8 @@
 @_spi(Fuzzing) import Pickle
 
 /// A fuzz input: its first byte chooses the unpickler's options (``UnpicklerOptions/fuzzing(selector:)``,
-/// shared with the tests that replay failures), the rest is the pickle.
+/// shared with the tests that replay failures; bit 7 picks a codec decoded through iconv for Python 2
+/// strings), the rest is the pickle.
 public struct FuzzInput {
     public let options: UnpicklerOptions
     public let bytes: [UInt8]

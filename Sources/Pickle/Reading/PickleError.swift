@@ -28,6 +28,9 @@ public struct PickleError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code("invalidArgument")
         /// Text that cannot be decoded with the configured encoding.
         public static let decodingFailed = Code("decodingFailed")
+        /// A codec or error handler name that CPython does not know, or a codec this library cannot decode
+        /// with (not a text encoding, or no converter on this platform).
+        public static let unknownCodec = Code("unknownCodec")
         /// A PROTO opcode above 5.
         public static let unsupportedProtocol = Code("unsupportedProtocol")
         /// An opcode crossed the end of a frame, or a frame began before the previous one ended.

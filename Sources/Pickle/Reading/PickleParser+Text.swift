@@ -62,6 +62,9 @@ extension PickleParser {
     }
 
     /// A Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) decoded per `options.encoding`/`errors`.
+    ///
+    /// Bytes that decode to themselves (ASCII under an ASCII-compatible codec, valid UTF-8 under UTF-8) are
+    /// kept as they are, shared with the input when long; anything else is decoded to new UTF-8.
     mutating func decodeByteString(_ bytes: UnsafeRawBufferPointer, _ owner: ArraySlice<UInt8>, _ start: Int,
                                    _ op: Opcode, _ position: Int) throws -> PickleRef {
         func share(_ kind: NodeKind) -> PickleRef {
@@ -73,42 +76,33 @@ extension PickleParser {
         }
         let encoding = options.encoding
         if encoding == .bytes { return share(.bytes) }
-        if UTF8Scan.isASCII(bytes) { return share(.string) }
-        var points: [UInt32] = []
-        points.reserveCapacity(bytes.count)
-        switch encoding {
-        case .latin1, .bytes:
-            for b in bytes { points.append(UInt32(b)) }
-        case .ascii:
-            for (k, b) in bytes.enumerated() {
-                if b < 0x80 { points.append(UInt32(b)); continue }
-                try handleUndecodable(b, k, "ascii", "ordinal not in range(128)", &points, op, position)
+        let decoded: [UInt8]
+        do throws(CodecFailure) {
+            switch encoding {
+            case .ascii:
+                if UTF8Scan.isASCII(bytes) { return share(.string) }
+                decoded = try TextDecoding.decodeASCII(bytes, options.errors)
+            case .latin1:
+                if UTF8Scan.isASCII(bytes) { return share(.string) }
+                decoded = TextDecoding.decodeLatin1(bytes)
+            case .utf8:
+                if UTF8Scan.isValidStrict(bytes) { return share(.string) }
+                decoded = try TextDecoding.decodeUTF8(bytes, from: 0, options.errors, "utf-8")
+            default:
+                let decoder = encoding.decoder!
+                if decoder.decodesASCIIAsItself && UTF8Scan.isASCII(bytes) { return share(.string) }
+                decoded = try decoder.decode(bytes, options.errors)
             }
-        case .utf8:
-            if UTF8Scan.isValidStrict(bytes) { return share(.string) }
-            var k = 0
-            while k < bytes.count {
-                if let (scalar, length) = UTF8Scan.decodeOne(bytes, k) {
-                    points.append(scalar)
-                    k += length
-                } else {
-                    try handleUndecodable(bytes[k], k, "utf-8", "invalid start byte or continuation", &points, op, position)
-                    k += 1
-                }
+        } catch {
+            // A binary string's bytes lie in the stream as they are, so the bad byte's offset is known; a
+            // STRING's are escape-decoded first, so only the position in the decoded bytes is.
+            var where_ = ""
+            if op != .string {
+                let payloadOffset = position + (op == .shortBinString ? 2 : 5)
+                where_ = " (the string's bytes start at stream offset \(payloadOffset); the bad byte is at \(payloadOffset + error.start))"
             }
+            throw PickleError(.decodingFailed, offset: position, opcode: op, error.message + where_)
         }
-        return builder.payload(.string, PythonText.encodeUTF8SurrogatePass(points))
-    }
-
-    private func handleUndecodable(_ byte: UInt8, _ index: Int, _ codec: String, _ reason: String,
-                                   _ points: inout [UInt32], _ op: Opcode, _ position: Int) throws {
-        switch options.errors {
-        case .strict:
-            throw PickleError(.decodingFailed, offset: position, opcode: op,
-                              "'\(codec)' codec can't decode byte \(hexByte(byte).dropFirst().dropLast()) in position \(index): \(reason)")
-        case .replace: points.append(0xFFFD)
-        case .ignore: break
-        case .surrogateescape: points.append(0xDC00 + UInt32(byte))
-        }
+        return builder.payload(.string, decoded)
     }
 }

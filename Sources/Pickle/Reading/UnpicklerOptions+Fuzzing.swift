@@ -8,14 +8,19 @@ extension UnpicklerOptions {
     /// - bit 4: session memo instead of per-pickle;
     /// - bit 5: tight limits (small payloads, integers, memo, stack, nesting and decoded size), so limit paths
     ///   are reached; otherwise the default limits;
-    /// - bit 6: fix_imports off.
+    /// - bit 6: fix_imports off;
+    /// - bit 7: a codec decoded through iconv instead, chosen by bits 0–1 (shift_jis, gb18030, utf_16,
+    ///   iso2022_jp), and bits 2–3 choose among the other errors policies (ignore, surrogateescape,
+    ///   backslashreplace, surrogatepass).
     ///
     /// Not part of the library's API: reached with `@_spi(Fuzzing) import Pickle`.
     @_spi(Fuzzing)
     public static func fuzzing(selector: UInt8) -> UnpicklerOptions {
         var options = UnpicklerOptions()
-        options.encoding = StringEncoding.allCases[Int(selector & 3)]
-        options.errors = DecodingErrorPolicy.allCases[Int(selector >> 2 & 3)]
+        let multibyte = selector & 0x80 != 0
+        let choices = multibyte ? StringEncoding.fuzzingMultibyte : [.ascii, .latin1, .utf8, .bytes]
+        options.encoding = choices[Int(selector & 3) % choices.count]
+        options.errors = DecodingErrorPolicy.allCases[Int(selector >> 2 & 3) + (multibyte ? 2 : 0)]
         options.memoMode = selector & 0x10 != 0 ? .session : .perPickle
         if selector & 0x20 != 0 {
             options.limits.maxPayloadBytes = 1 << 12

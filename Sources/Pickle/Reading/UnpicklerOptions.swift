@@ -1,38 +1,32 @@
-/// How the unpickler decodes Python 2 byte strings (STRING, BINSTRING, SHORT_BINSTRING): CPython's
-/// `encoding` argument.
-public enum StringEncoding: String, Sendable, CaseIterable {
-    /// 7-bit ASCII (CPython's default).
-    case ascii
-    /// ISO-8859-1: every byte is the code point of the same value. Right for Python 2 pickles of binary data
-    /// such as numpy arrays and datetime objects.
-    case latin1
-    /// UTF-8.
-    case utf8
-    /// Keep the bytes: the values become `bytes` instead of `str`.
-    case bytes
-
-    /// Parses the names CPython accepts for these codecs (`'ASCII'`, `'latin-1'`, `'utf8'`, `'bytes'`, ...).
-    public init?(pythonName: String) {
-        switch String(pythonName.lowercased().map { $0 == "_" ? "-" : $0 }) {
-        case "ascii", "us-ascii", "646": self = .ascii
-        case "latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "8859", "cp819", "latin": self = .latin1
-        case "utf8", "utf-8", "u8", "utf": self = .utf8
-        case "bytes": self = .bytes
-        default: return nil
-        }
-    }
-}
-
-/// What happens to bytes the ``StringEncoding`` cannot decode: CPython's `errors` argument.
+/// What happens to bytes the ``StringEncoding`` cannot decode: CPython's `errors` argument, with the semantics
+/// of CPython's error handlers. Each decoder reports undecodable input in units (a byte for single-byte
+/// codecs, an invalid or truncated sequence for multibyte ones, a code unit for UTF-16 and UTF-32), and the
+/// policy decides what a unit becomes.
 public enum DecodingErrorPolicy: String, Sendable, CaseIterable {
-    /// Fail with ``PickleError/Code/decodingFailed`` (CPython's default).
+    /// Fail with ``PickleError/Code/decodingFailed`` naming the codec and the position (CPython's default).
     case strict
-    /// Replace each undecodable byte with U+FFFD.
+    /// Replace each undecodable unit with U+FFFD.
     case replace
-    /// Drop undecodable bytes.
+    /// Drop undecodable units.
     case ignore
-    /// Map each undecodable byte `b` to the lone surrogate U+DC00+b (lossless: re-encodable).
+    /// Map each undecodable byte `b` (0x80 and above) to the lone surrogate U+DC00+b, as CPython: lossless,
+    /// and kept in the string's UTF-8 as the surrogate's three-byte form, as every lone surrogate this library
+    /// reads. A unit that starts with a byte below 0x80 fails as `strict` does.
     case surrogateescape
+    /// Replace each undecodable byte with the text `\xNN` (lowercase hexadecimal).
+    case backslashreplace
+    /// For UTF-8, UTF-16 and UTF-32: decode an encoded lone surrogate as that surrogate. Anything else, and
+    /// every error of other codecs, fails as `strict` does.
+    case surrogatepass
+
+    /// Parses CPython's name of an error handler (`'strict'`, `'replace'`, ...).
+    /// - Throws: ``PickleError/Code/unknownCodec`` for a name CPython does not know for decoding.
+    public init(pythonName: String) throws {
+        guard let policy = DecodingErrorPolicy(rawValue: pythonName) else {
+            throw PickleError(.unknownCodec, offset: 0, "unknown error handler name '\(pythonName)' (known for decoding: strict, replace, ignore, surrogateescape, backslashreplace, surrogatepass)")
+        }
+        self = policy
+    }
 }
 
 /// Whether the memo lives for one pickle or for the whole stream.
