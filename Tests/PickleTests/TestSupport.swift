@@ -107,14 +107,15 @@ enum Feeding {
     }
 
     /// Whole, one byte at a time, and split in two at every offset (every offset up to `everyOffsetLimit`
-    /// bytes; above it a sample: the first and last 40 offsets and 60 spread between, because every offset of
-    /// a large input is quadratic), each compared with the whole-buffer outcome.
+    /// bytes; above it a sample: the first and last `sampledEnds` offsets and `sampledMiddle` spread between,
+    /// because every offset of a large input is quadratic), each compared with the whole-buffer outcome.
     /// - Parameters:
     ///   - buffers: the out-of-band buffers of a protocol 5 pickle, given to every parse.
     ///   - context: names the input in failure messages (a test that checks many inputs in one loop).
     static func assertChunkingInvariant(_ bytes: [UInt8], options: UnpicklerOptions = UnpicklerOptions(),
                                         buffers: [OutOfBandBuffer]? = nil, context: String = "",
-                                        everyOffsetLimit: Int = 4096, file: StaticString = #filePath, line: UInt = #line) -> FeedOutcome {
+                                        everyOffsetLimit: Int = 4096, sampledEnds: Int = 40, sampledMiddle: Int = 60,
+                                        file: StaticString = #filePath, line: UInt = #line) -> FeedOutcome {
         let prefix = context.isEmpty ? "" : context + ": "
         let whole = outcome(bytes, chunks: [], options: options, buffers: buffers)
         XCTAssertEqual(outcome(bytes, chunks: [], options: options, buffers: buffers, describe: true).reprs.count, whole.reprs.count,
@@ -125,8 +126,8 @@ enum Feeding {
         if bytes.count <= everyOffsetLimit {
             offsets = Array(0 ... bytes.count)
         } else {
-            offsets = Array(0 ..< 40) + Array((bytes.count - 40) ... bytes.count)
-            offsets += stride(from: 40, to: bytes.count - 40, by: max(1, (bytes.count - 80) / 60))
+            offsets = Array(0 ..< sampledEnds) + Array((bytes.count - sampledEnds) ... bytes.count)
+            offsets += stride(from: sampledEnds, to: bytes.count - sampledEnds, by: max(1, (bytes.count - 2 * sampledEnds) / max(1, sampledMiddle)))
         }
         for split in offsets {
             let parts = outcome(bytes, chunks: [split], options: options, buffers: buffers)
