@@ -18,6 +18,9 @@ fi
 # The zstd CLI and Python's zstd module: the interop tests compress and decompress with both.
 command -v zstd >/dev/null 2>&1 || { need_root apt-get update -qq && need_root apt-get install -y -qq zstd; }
 python3 -c "from backports import zstd" 2>/dev/null || python3 -m pip install --quiet backports.zstd
+# pandas: the real-world corpus (Tests/Fixtures/corpus.py) pickles DataFrames, Series and Indexes, and fails
+# loudly without it.
+python3 -c "import pandas" 2>/dev/null || python3 -m pip install --quiet pandas
 # hypothesis: the differential test generates random object graphs with it.
 python3 -c "import hypothesis" 2>/dev/null || python3 -m pip install --quiet hypothesis
 

@@ -75,8 +75,8 @@ enum Feeding {
     }
 
     static func outcome(_ bytes: [UInt8], chunks: [Int], options: UnpicklerOptions = UnpicklerOptions(),
-                        describe: Bool = false) -> FeedOutcome {
-        let (graphs, error) = run(bytes, chunks: chunks, options: options)
+                        buffers: [OutOfBandBuffer]? = nil, describe: Bool = false) -> FeedOutcome {
+        let (graphs, error) = run(bytes, chunks: chunks, options: options, buffers: buffers)
         let texts = graphs.map { describe ? $0.root.description : fingerprint($0) }
         return FeedOutcome(reprs: texts, error: error, errorOffset: error?.offset)
     }
@@ -107,25 +107,32 @@ enum Feeding {
     }
 
     /// Whole, one byte at a time, and split in two at every offset (every offset up to `everyOffsetLimit`
-    /// bytes; above it a sample: the first and last 40 offsets and 60 spread between, because every offset of
-    /// a large input is quadratic), each compared with the whole-buffer outcome.
+    /// bytes; above it a sample: the first and last `sampledEnds` offsets and `sampledMiddle` spread between,
+    /// because every offset of a large input is quadratic), each compared with the whole-buffer outcome.
+    /// - Parameters:
+    ///   - buffers: the out-of-band buffers of a protocol 5 pickle, given to every parse.
+    ///   - context: names the input in failure messages (a test that checks many inputs in one loop).
     static func assertChunkingInvariant(_ bytes: [UInt8], options: UnpicklerOptions = UnpicklerOptions(),
-                                        everyOffsetLimit: Int = 4096, file: StaticString = #filePath, line: UInt = #line) -> FeedOutcome {
-        let whole = outcome(bytes, chunks: [], options: options)
-        XCTAssertEqual(outcome(bytes, chunks: [], options: options, describe: true).reprs.count, whole.reprs.count)
-        let byteByByte = outcome(bytes, chunks: Array(0 ..< bytes.count), options: options)
-        XCTAssertEqual(byteByByte, whole, "one byte at a time differs from whole", file: file, line: line)
+                                        buffers: [OutOfBandBuffer]? = nil, context: String = "",
+                                        everyOffsetLimit: Int = 4096, sampledEnds: Int = 40, sampledMiddle: Int = 60,
+                                        file: StaticString = #filePath, line: UInt = #line) -> FeedOutcome {
+        let prefix = context.isEmpty ? "" : context + ": "
+        let whole = outcome(bytes, chunks: [], options: options, buffers: buffers)
+        XCTAssertEqual(outcome(bytes, chunks: [], options: options, buffers: buffers, describe: true).reprs.count, whole.reprs.count,
+                       "\(prefix)describing the pickles changed their number", file: file, line: line)
+        let byteByByte = outcome(bytes, chunks: Array(0 ..< bytes.count), options: options, buffers: buffers)
+        XCTAssertEqual(byteByByte, whole, "\(prefix)one byte at a time differs from whole", file: file, line: line)
         var offsets: [Int]
         if bytes.count <= everyOffsetLimit {
             offsets = Array(0 ... bytes.count)
         } else {
-            offsets = Array(0 ..< 40) + Array((bytes.count - 40) ... bytes.count)
-            offsets += stride(from: 40, to: bytes.count - 40, by: max(1, (bytes.count - 80) / 60))
+            offsets = Array(0 ..< sampledEnds) + Array((bytes.count - sampledEnds) ... bytes.count)
+            offsets += stride(from: sampledEnds, to: bytes.count - sampledEnds, by: max(1, (bytes.count - 2 * sampledEnds) / max(1, sampledMiddle)))
         }
         for split in offsets {
-            let parts = outcome(bytes, chunks: [split], options: options)
+            let parts = outcome(bytes, chunks: [split], options: options, buffers: buffers)
             if parts != whole {
-                XCTFail("split at \(split) differs from whole: \(parts) vs \(whole)", file: file, line: line)
+                XCTFail("\(prefix)split at \(split) differs from whole: \(parts) vs \(whole)", file: file, line: line)
                 break
             }
         }

@@ -455,7 +455,7 @@ public struct Pickler {
         case .byteArray:
             try saveByteArray(ref, t.payload(of: node))
         case .buffer:
-            try saveBuffer(ref, t.buffers[node.a], node.readonly)
+            try saveBuffer(ref, t.buffers[node.a], node.readonly, bufferIndex: node.a)
         case .list:
             if proto >= 1 { write(Opcode.emptyList.rawValue) } else { write(Opcode.mark.rawValue); write(Opcode.list.rawValue) }
             memoize(ref)
@@ -577,6 +577,13 @@ public struct Pickler {
                 tasks.append(hasOperations ? .endReduce(ref) : .objectOperations(ref, from: 0))
             }
         case .ext(let code):
+            // EXT1/2/4 exist from protocol 2. Below it CPython writes the registered global's name, which an
+            // unresolved code does not carry (the reader resolves codes it knows through
+            // UnpicklerOptions.extensionRegistry, and those are globals here, written as such).
+            guard proto >= 2 else {
+                throw PickleError(.unpicklable, offset: position, opcode: code <= 0xFF ? .ext1 : (code <= 0xFFFF ? .ext2 : .ext4),
+                                  "can't pickle extension code \(code) using pickle protocol \(proto): EXT opcodes need protocol >= 2, and below it only the registered name could be written, which the stream does not carry; read it with UnpicklerOptions.extensionRegistry naming code \(code)")
+            }
             if code <= 0xFF {
                 write(Opcode.ext1.rawValue); write(UInt8(code))
             } else if code <= 0xFFFF {
@@ -773,9 +780,15 @@ extension Pickler {
         }
     }
 
-    fileprivate mutating func saveBuffer(_ ref: PickleRef, _ buffer: OutOfBandBuffer, _ readonly: Bool) throws {
+    /// An out-of-band buffer node: in or out of band at protocol 5 (as the buffer callback decides), refused
+    /// below. `bufferIndex` is its position in the buffers the graph was read with, for the error.
+    fileprivate mutating func saveBuffer(_ ref: PickleRef, _ buffer: OutOfBandBuffer, _ readonly: Bool, bufferIndex: Int) throws {
         guard proto >= 5 else {
-            throw PickleError(.unpicklable, offset: position, "PickleBuffer can only be pickled with protocol >= 5")
+            // As CPython's pickler refuses a PickleBuffer (its message verbatim, grammar included, so one
+            // search finds both): in band, below 5, it would be bytes or a bytearray, whose loaded object is
+            // not the buffer the reader was handed (a numpy array over it, say).
+            throw PickleError(.unpicklable, offset: position, opcode: readonly ? .readonlyBuffer : .nextBuffer,
+                              "PickleBuffer can only pickled with protocol >= 5: out-of-band buffer \(bufferIndex) (NEXT_BUFFER\(readonly ? " + READONLY_BUFFER" : "")) can't be written at protocol \(proto)")
         }
         // Called through the stored property (`if let` would copy the closure: a retain and a release).
         if options.bufferCallback?(buffer) == false {
