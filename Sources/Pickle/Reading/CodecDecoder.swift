@@ -209,31 +209,51 @@ final class CodecDecoder: Sendable {
     /// CPython's canonical name, which errors report.
     let name: String
     let mode: Mode
+    /// For ``Mode/table``: for each byte, its character's UTF-8 bytes (low three bytes) and their count (high
+    /// byte); 0 where CPython cannot decode the byte. Empty for the other modes.
+    private let table: [UInt32]
+    /// For ``Mode/table``: every byte below 0x80 decodes to itself.
+    private let tableIsASCIIIdentity: Bool
+    /// For ``Mode/iconv``: the converter and what decoding through it needs.
+    private let iconv: IconvCodec?
 
+    /// How the codec decodes. The data of each mode is kept in stored properties rather than in payloads of
+    /// this enum: Swift keeps an enum's case in spare bits of its payload's pointers, which LeakSanitizer
+    /// then cannot follow, so the fuzz targets reported the arrays of every iconv codec as leaked.
     enum Mode: Sendable {
         case utf8Sig
-        /// For each byte, its character's UTF-8 bytes (low three bytes) and their count (high byte); 0 where
-        /// CPython cannot decode the byte. `asciiIdentity`: every byte below 0x80 decodes to itself.
-        case table([UInt32], asciiIdentity: Bool)
-        /// `pool` converts the codec (for UTF-16 and UTF-32 read with a byte order mark, the little-endian
-        /// form, and `bigEndian` the other).
-        /// `invalidLeads`: bytes CPython never decodes at the start of a sequence (for each byte, whether it is
-        /// one), which glibc may decode alone, so they are checked here.
-        case iconv(pool: IconvPool, bigEndian: IconvPool?, unitBytes: Int, bom: ByteOrderMark, asciiCompatible: Bool,
-                   invalidLeads: [Bool])
+        case table
+        case iconv
         case unsupported
+    }
+
+    /// An iconv codec: `pool` converts it (for UTF-16 and UTF-32 read with a byte order mark, the
+    /// little-endian form, and `bigEndian` the other).
+    struct IconvCodec: Sendable {
+        let pool: IconvPool
+        let bigEndian: IconvPool?
+        let unitBytes: Int
+        let bom: ByteOrderMark
+        let asciiCompatible: Bool
+        /// Bytes CPython never decodes at the start of a sequence (for each byte, whether it is one), which
+        /// glibc may decode alone, so they are checked here.
+        let invalidLeads: [Bool]
     }
 
     init(name: String, kind: CodecKind) {
         self.name = name
+        var table: [UInt32] = []
+        var identity = false
+        var iconv: IconvCodec?
         switch kind {
         case .ascii, .latin1, .utf8, .unsupported:
             mode = .unsupported  // the built-in codecs have their own decoders
         case .utf8Sig:
             mode = .utf8Sig
         case .table(let characters):
-            var table = [UInt32](repeating: 0, count: 256)
-            var identity = true
+            mode = .table
+            table = [UInt32](repeating: 0, count: 256)
+            identity = true
             for (b, scalar) in characters.unicodeScalars.enumerated() where b < 256 {
                 if b < 0x80 && scalar.value != UInt32(b) { identity = false }
                 if scalar.value == 0xFFFE { continue }
@@ -243,29 +263,32 @@ final class CodecDecoder: Sendable {
                 for (j, u) in utf8.enumerated() { packed |= UInt32(u) << (8 * UInt32(j)) }
                 table[b] = packed
             }
-            mode = .table(table, asciiIdentity: identity)
         case .iconv(let converter, let unitBytes, let bom, let asciiCompatible, let leadsHex):
+            mode = .iconv
             let other = bom == .none ? nil : IconvPool(converter: String(converter.dropLast(2)) + "BE")
             var leads = [Bool](repeating: false, count: 256)
             let digits = Array(leadsHex.utf8).map { Int($0 >= 0x61 ? $0 - 0x61 + 10 : $0 - 0x30) }
             for j in stride(from: 0, to: digits.count - 1, by: 2) { leads[digits[j] << 4 | digits[j + 1]] = true }
-            mode = .iconv(pool: IconvPool(converter: converter, asciiCompatible: asciiCompatible), bigEndian: other,
-                          unitBytes: unitBytes, bom: bom, asciiCompatible: asciiCompatible, invalidLeads: leads)
+            iconv = IconvCodec(pool: IconvPool(converter: converter, asciiCompatible: asciiCompatible), bigEndian: other,
+                               unitBytes: unitBytes, bom: bom, asciiCompatible: asciiCompatible, invalidLeads: leads)
         }
+        self.table = table
+        self.tableIsASCIIIdentity = identity
+        self.iconv = iconv
     }
 
     /// Whether the system's iconv has this codec's converter (always true for the other kinds).
     var iconvAvailable: Bool {
-        guard case .iconv(let pool, let other, _, _, _, _) = mode else { return true }
-        return pool.isAvailable && (other?.isAvailable ?? true)
+        guard let iconv else { return true }
+        return iconv.pool.isAvailable && (iconv.bigEndian?.isAvailable ?? true)
     }
 
     /// Whether `bytes` that are all ASCII decode to themselves.
     var decodesASCIIAsItself: Bool {
         switch mode {
         case .utf8Sig: true
-        case .table(_, let identity): identity
-        case .iconv(_, _, _, _, let compatible, _): compatible
+        case .table: tableIsASCIIIdentity
+        case .iconv: iconv?.asciiCompatible ?? false
         case .unsupported: false
         }
     }
@@ -278,10 +301,11 @@ final class CodecDecoder: Sendable {
             // CPython decodes what follows the mark: positions in errors count from there.
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(hasBOM ? 3 : 0)...])
             return try TextDecoding.decodeUTF8(rest, from: 0, errors, name)
-        case .table(let table, _):
+        case .table:
             return try decodeTable(bytes, table, errors)
-        case .iconv(let pool, let bigEndian, let unitBytes, let bom, _, let leads):
-            return try decodeIconv(bytes, pool, bigEndian, unitBytes, bom, leads, errors)
+        case .iconv:
+            guard let iconv else { throw CodecFailure(codec: name, start: 0, end: 0, bytes: [], reason: "not supported") }
+            return try decodeIconv(bytes, iconv.pool, iconv.bigEndian, iconv.unitBytes, iconv.bom, iconv.invalidLeads, errors)
         case .unsupported:
             throw CodecFailure(codec: name, start: 0, end: 0, bytes: [], reason: "not supported")
         }
