@@ -18,16 +18,9 @@ final class PickleDecoderTests: XCTestCase {
             data = pickle.dumps(value, p)
             out.write(len(data).to_bytes(8, 'little') + data)
         """
-        var data = [UInt8](try Python.script(script))
-        var result: [(Int, [UInt8])] = []
-        var p = protocols.lowerBound
-        while !data.isEmpty {
-            let count = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            result.append((p, Array(data[8 ..< 8 + count])))
-            data.removeFirst(8 + count)
-            p += 1
-        }
-        return result
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
+        XCTAssertEqual(pieces.count, protocols.count, "one pickle per protocol")
+        return Array(zip(protocols, pieces))
     }
 
     /// Decodes `bytes` fed whole, one byte at a time and split at every offset: each graph decodes equal.

@@ -45,14 +45,9 @@ final class PickleEncoderTests: XCTestCase {
             data = pickle.dumps(value, p)
             sys.stdout.buffer.write(len(data).to_bytes(8, 'little') + data)
         """
-        var data = [UInt8](try Python.script(script))[...]
-        var result: [[UInt8]] = []
-        while !data.isEmpty {
-            let count = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            result.append(Array(data.dropFirst(8).prefix(count)))
-            data = data.dropFirst(8 + count)
-        }
-        return result
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
+        guard pieces.count == 6 else { throw Python.Failure(description: "expected 6 pickles, got \(pieces.count)") }
+        return pieces
     }
 
     /// Whether CPython loads `bytes` into a value equal to `expression`'s, with the same type at every level

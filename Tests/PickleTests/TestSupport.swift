@@ -164,6 +164,18 @@ enum Python {
         return out
     }
 
+    /// The pieces of a script's output written as `len(piece).to_bytes(8, 'little') + piece`, in order.
+    static func lengthPrefixedPieces(_ output: Data) -> [[UInt8]] {
+        var data = [UInt8](output)[...]
+        var pieces: [[UInt8]] = []
+        while data.count >= 8 {
+            let count = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            pieces.append(Array(data.dropFirst(8).prefix(count)))
+            data = data.dropFirst(8 + count)
+        }
+        return pieces
+    }
+
     private static func runRaw(_ arguments: [String], stdin: [UInt8]) throws -> (Int32, Data, Data) {
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures").path
