@@ -99,6 +99,39 @@ final class ConversionFidelityTests: XCTestCase {
         XCTAssertTrue(low.contains("getattr"), low)
     }
 
+    /// STACK_GLOBAL takes any string as a name, but a text GLOBAL or INST line ends at the first newline:
+    /// such a name is refused below protocol 4 rather than written as a line that reads back as another.
+    func testGlobalNameWithANewlineIsRefusedBelowProtocol4() throws {
+        for name in ["a\nb", "a\r\nb", "\n"] {
+            for header: [UInt8] in [[], [0x80, 0x04]] {
+                let bytes = header + [0x8C, 0x01, UInt8(ascii: "m"), 0x8C, UInt8(name.utf8.count)] + Array(name.utf8) + [0x93, 0x2E]
+                let graph = try Unpickler.loads(bytes)
+                for version in 0 ... 3 {
+                    XCTAssertThrowsError(try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: version)), "\(name.debugDescription) at \(version)") { error in
+                        XCTAssertEqual((error as? PickleError)?.code, .unpicklable)
+                        XCTAssertTrue("\(error)".contains("without newlines"), "\(error)")
+                    }
+                }
+                for version in 4 ... 5 where !header.isEmpty {
+                    let reloaded = try Unpickler.loads(Pickler.dumps(graph, options: PicklerOptions(protocolVersion: version)))
+                    XCTAssertEqual(reloaded.root.description, graph.root.description)
+                }
+            }
+        }
+    }
+
+    /// Dots are found byte by byte, as the reader finds them: a "." followed by a combining mark is one
+    /// Character in Swift but still an attribute step for CPython.
+    func testADotBeforeACombiningMarkIsStillAnAttributeStep() throws {
+        let name = "Outer.\u{301}Inner"
+        let bytes: [UInt8] = [0x80, 0x04, 0x8C, 0x01, UInt8(ascii: "m"), 0x8C, UInt8(name.utf8.count)] + Array(name.utf8) + [0x93, 0x2E]
+        let graph = try Unpickler.loads(bytes)
+        let low = try Pickler.dumps(graph, options: PicklerOptions(protocolVersion: 3))
+        let text = try disassembly(low)
+        XCTAssertTrue(text.contains("getattr"), text)
+        XCTAssertTrue(text.contains("GLOBAL     'm Outer'"), text)
+    }
+
     func testEmptyModuleNameIsRefusedAsCPythonRefusesIt() throws {
         let bytes: [UInt8] = [0x80, 0x04, 0x8C, 0x00, 0x8C, 0x05] + Array("Outer".utf8) + [0x93, 0x2E]
         let outcome = Feeding.assertChunkingInvariant(bytes)

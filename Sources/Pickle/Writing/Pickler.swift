@@ -615,7 +615,7 @@ public struct Pickler {
             let name = t.globals[t.nodes[cls.nodeIndex].a]
             // A dotted name in an INST line is one attribute name below protocol 4: right for a name read that
             // way, wrong for an attribute path.
-            if t.nodes[cls.nodeIndex].b == Node.literalDottedName || !name.name.contains(".") {
+            if t.nodes[cls.nodeIndex].b == Node.literalDottedName || !name.name.utf8.contains(UInt8(ascii: ".")) {
                 var sequence: [Task] = [.opcode(Opcode.mark.rawValue)]
                 sequence += items.map { .save($0) }
                 sequence += [.writeGlobalText(name, .inst), .endReduce(ref)]
@@ -803,20 +803,20 @@ extension Pickler {
     /// `save_global`: STACK_GLOBAL at protocol 4+, GLOBAL text below (reverse fix_imports below 3), and
     /// `getattr(parent, name)` for nested names below protocol 4. The caller memoizes.
     fileprivate mutating func scheduleGlobal(_ name: GlobalName) throws {
-        // Text lines cannot carry an empty module or name part, nor a newline (CPython could not have found
-        // such an object to pickle it either).
-        if proto < 4 && (name.module.isEmpty || name.name.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty }
-                         || name.module.contains("\n") || name.name.contains("\n")) {
+        // Below protocol 4 the dots become getattr steps, and an empty step names nothing (CPython could not
+        // have found such an object to pickle it either).
+        if proto < 4 && name.name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).contains(where: \.isEmpty) {
             throw PickleError(.unpicklable, offset: position,
-                              "can't pickle global identifier '\(name)' using pickle protocol \(proto): a text GLOBAL needs non-empty module and name parts without newlines")
+                              "can't pickle global identifier '\(name)' using pickle protocol \(proto): below protocol 4 each dot of the name is an attribute lookup, and an empty part names nothing")
         }
         if proto >= 4 {
             schedule(.sharedString(name.module), .temporaryString(Array(name.name.utf8)[...]), .opcode(Opcode.stackGlobal.rawValue))
-        } else if let dot = name.name.lastIndex(of: ".") {
-            let parent = GlobalName(module: name.module, name: String(name.name[..<dot]))
-            let last = String(name.name[name.name.index(after: dot)...])
+        } else if let dot = name.name.utf8.lastIndex(of: UInt8(ascii: ".")) {
+            // Split on the byte, as the reader does: a "." followed by a combining mark is one Character.
+            let utf8 = name.name.utf8
+            let parent = GlobalName(module: name.module, name: String(decoding: utf8[..<dot], as: UTF8.self))
             scheduleSyntheticReduce(GlobalName(module: "builtins", name: "getattr"),
-                                    [.sharedGlobal(parent), .temporaryString(Array(last.utf8)[...])], then: nil)
+                                    [.sharedGlobal(parent), .temporaryString(Array(utf8[utf8.index(after: dot)...])[...])], then: nil)
         } else {
             try writeGlobalText(name, opcode: .global)
         }
@@ -835,6 +835,13 @@ extension Pickler {
 
     /// GLOBAL or INST followed by the module and name lines (reverse fix_imports below protocol 3).
     fileprivate mutating func writeGlobalText(_ name: GlobalName, opcode: Opcode) throws {
+        // Each part is one text line: it cannot be empty or hold a newline (a name read from STACK_GLOBAL may).
+        // The check is on bytes, since "\r\n" is one Character and `contains("\n")` would miss it.
+        guard !name.module.isEmpty, !name.name.isEmpty,
+              !name.module.utf8.contains(0x0A), !name.name.utf8.contains(0x0A) else {
+            throw PickleError(.unpicklable, offset: position, opcode: opcode,
+                              "can't pickle global identifier '\(name)' using pickle protocol \(proto): a text GLOBAL needs non-empty module and name parts without newlines")
+        }
         var module = name.module, qualified = name.name
         if proto < 3 && options.fixImports {
             (module, qualified) = FixImports.toPython2(module: module, name: qualified)
