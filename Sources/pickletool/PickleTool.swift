@@ -106,24 +106,60 @@ struct Dis: AsyncParsableCommand {
     @Flag(help: "Carry the memo from one pickle to the next (a stream written by one Pickler).") var session = false
     @Argument(help: "The input file; `-` or nothing for standard input.") var input: String?
 
+    /// Disassembles each pickle as its bytes arrive: the lines of its complete opcodes are written before
+    /// the input is waited for, so a pipe's pickles show as they come.
     func run() async throws {
-        let bytes = try await ToolIO.readAll(input)
         var disassembler = Disassembler(indentLevel: indentlevel, annotate: annotate)
         disassembler.carriesMemoAcrossPickles = session
         disassembler.maxOutputLength = 1 << 30
         let out = OutputFile(fd: 1)
         disassembler.textSink = { out.write($0) }
-        var start = 0
-        while start < bytes.count {
-            let (text, end, error) = bytes.withUnsafeBytes { disassembler.disassemble($0, from: start) }
-            out.write(text)
-            if let error {
-                out.flush()
-                throw ToolFailure("offset \(error.offset): \(error.message)")
+        let fd = try ToolIO.open(input)
+        defer { if fd != 0 { close(fd) } }
+        var chunks = ToolIO.chunks(fd).makeAsyncIterator()
+        var pending: [UInt8] = []   // bytes from stream offset `pendingOffset` on
+        var pendingOffset = 0
+        var start = 0               // index in `pending` of the next opcode
+        var inputEnded = false
+        var needs: Disassembler.MoreInput?  // set while a pickle is unfinished
+        while true {
+            // Everything the bytes so far allow; at the end of the input, an unfinished pickle's error.
+            while start < pending.count || (inputEnded && needs != nil) {
+                let step = pending.withUnsafeBytes {
+                    disassembler.disassembleAvailable($0, from: start, streamOffset: pendingOffset, inputIsComplete: inputEnded)
+                }
+                out.write(step.text)
+                try out.stopIfTheReaderHasGone()
+                if let error = step.error {
+                    out.flush()
+                    throw ToolFailure("offset \(error.offset): \(error.message)")
+                }
+                start = step.end
+                needs = step.needs
+                if needs != nil { break }
             }
-            start = end
+            if inputEnded { out.flush(); return }
+            // Drop what is disassembled once it is most of the buffer (amortised: each byte moves once or so).
+            if start > pending.count / 2 {
+                pending.removeFirst(start)
+                pendingOffset += start
+                start = 0
+            }
+            // Read until the opcode waited for can be complete.
+            while true {
+                guard let chunk = try await chunks.next(beforeWaiting: { out.flush(); try out.stopIfTheReaderHasGone() }) else {
+                    inputEnded = true
+                    break
+                }
+                pending.append(contentsOf: chunk)
+                switch needs ?? .anyByte {
+                case .anyByte: break
+                case .through(let offset): if pendingOffset + pending.count < offset { continue }
+                case .newline: if !chunk.contains(0x0A) { continue }
+                }
+                break
+            }
         }
-        out.flush()
     }
 }
 

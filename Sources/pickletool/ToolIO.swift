@@ -21,16 +21,29 @@ final class OutputFile: @unchecked Sendable {  // used from one task at a time (
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// A write failed with `EPIPE`: nobody reads the output any more, and later writes are dropped.
+    private(set) var readerHasGone = false
+
     func flush() {
+        if readerHasGone { buffer.removeAll(keepingCapacity: true); return }
         buffer.withUnsafeBytes { p in
             var done = 0
             while done < p.count {
                 let n = Glibc.write(fd, p.baseAddress! + done, p.count - done)
-                if n < 0 { if errno == EINTR { continue }; return }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EPIPE { readerHasGone = true }
+                    return
+                }
                 done += n
             }
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Throws ``ReaderHasGone`` once a write has found the reading end closed.
+    func stopIfTheReaderHasGone() throws {
+        if readerHasGone { throw ReaderHasGone() }
     }
 }
 
@@ -124,15 +137,6 @@ enum ToolIO {
         let error = OutputFile(fd: 2)
         error.write(text)
         error.flush()
-    }
-
-    /// Reads the whole input, decompressed if it is a zstd stream.
-    static func readAll(_ path: String?) async throws -> [UInt8] {
-        let fd = try open(path)
-        defer { if fd != 0 { close(fd) } }
-        var data: [UInt8] = []
-        for try await chunk in chunks(fd) { data.append(contentsOf: chunk) }
-        return data
     }
 }
 

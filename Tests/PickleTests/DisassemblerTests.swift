@@ -58,6 +58,41 @@ final class DisassemblerTests: XCTestCase {
         return bytes.withUnsafeBytes { disassembler.disassemble($0, from: start) }
     }
 
+    /// Disassembles `bytes` as `pickletool dis` does when they arrive in pieces ending at `cuts`: each call
+    /// gets the bytes not yet disassembled, numbered from their stream offset. `onePickle`: stop after the
+    /// first pickle, as one `pickletools.dis` call does.
+    private func disassembleArriving(
+        _ bytes: [UInt8], cuts: some Sequence<Int>, limit: Int? = nil, carriesMemo: Bool = false, onePickle: Bool = false
+    ) -> (text: String, error: DisassemblyError?) {
+        var disassembler = Disassembler()
+        disassembler.maxOutputLength = limit
+        disassembler.carriesMemoAcrossPickles = carriesMemo
+        var pending: [UInt8] = [], pendingOffset = 0, start = 0, text = ""
+        var unfinished = onePickle  // one `dis` call reads even an empty input
+        let ends = cuts.filter { $0 > 0 && $0 < bytes.count } + [bytes.count]
+        var arrived = 0
+        for (i, end) in ends.enumerated() {
+            pending += bytes[arrived ..< end]
+            arrived = end
+            let complete = i == ends.count - 1
+            while start < pending.count || (complete && unfinished) {
+                let step = pending.withUnsafeBytes {
+                    disassembler.disassembleAvailable($0, from: start, streamOffset: pendingOffset, inputIsComplete: complete)
+                }
+                text += step.text
+                if let error = step.error { return (text, error) }
+                if step.finished && onePickle { return (text, nil) }
+                start = step.end
+                unfinished = step.needs != nil
+                if unfinished { break }
+            }
+            pending.removeFirst(start)
+            pendingOffset += start
+            start = 0
+        }
+        return (text, nil)
+    }
+
     /// Runs `python3 -c script args...` once and returns its standard output.
     private func runPython(_ script: String, _ arguments: [String] = []) throws -> Data {
         try Python.script(script, arguments)
@@ -203,6 +238,16 @@ json.dump(results, sys.stdout)
                         + "\(String(describing: expected.error)); " + firstDifference(result.text, expected.text))
                 }
             }
+            // The same text and error when the bytes arrive one at a time or in two pieces.
+            let splits: [[Int]] = [Array(0 ..< min(bytes.count, 4096)) + (bytes.count > 4096 ? [bytes.count / 2] : []),
+                                   [bytes.count / 3], [bytes.count - 1]]
+            for cuts in splits {
+                let arriving = disassembleArriving(bytes, cuts: cuts, limit: 200_000_000, onePickle: true)
+                if arriving.error?.message != result.error?.message || arriving.error?.offset != result.error?.offset || arriving.text != result.text {
+                    XCTFail("\(entry.name) in \(cuts.count + 1) pieces: \(String(describing: arriving.error)) vs \(String(describing: result.error)); "
+                        + firstDifference(arriving.text, result.text))
+                }
+            }
         }
         XCTAssertLessThanOrEqual(tooLarge, 2)
         XCTAssertEqual(mismatches, 0, "\(mismatches) of \(manifest.count) hostile inputs differ")
@@ -303,7 +348,20 @@ json.dump({'data': data.hex(), 'text': text, 'sessions': sessions}, sys.stdout)
                 }
             }
             XCTAssertTrue(same(text, session.carried_text))
+            for cut in 0 ... stream.count {
+                let arriving = disassembleArriving(stream, cuts: [cut], carriesMemo: true)
+                XCTAssertNil(arriving.error)
+                XCTAssertEqual(arriving.text, carried.text, "split at \(cut)")
+            }
+            let freshArriving = disassembleArriving(stream, cuts: 0 ..< stream.count)
+            XCTAssertEqual(freshArriving.error?.message, session.fresh_error)
+            XCTAssertEqual(freshArriving.text, session.fresh_text)
         }
+        let stream = bytes(fromHex: oracle.data)
+        for cut in 0 ... stream.count {
+            XCTAssertEqual(disassembleArriving(stream, cuts: [cut]).text, all.text, "split at \(cut)")
+        }
+        XCTAssertEqual(disassembleArriving(stream, cuts: 0 ..< stream.count).text, all.text)
     }
 
     // MARK: - Hand-checked cases (expected texts printed by CPython 3.11.7)

@@ -188,7 +188,7 @@ final class PickleToolTests: XCTestCase {
         return (status, [UInt8](out), String(decoding: err, as: UTF8.self))
     }
 
-    /// `show`, `convert` and `convert --zstd` print the same bytes whether the input arrives whole (a file),
+    /// `show`, `dis`, `convert` and `convert --zstd` print the same bytes whether the input arrives whole (a file),
     /// through a pipe one byte at a time, or in odd pieces; and `show` prints what CPython's repr prints.
     func testStreamOutputIsTheSameWhateverTheInputChunking() throws {
         let stream = try smallPickleStream()
@@ -198,7 +198,7 @@ final class PickleToolTests: XCTestCase {
             while f.tell() < len(f.getbuffer()): out.append(repr(pickle.load(f)))
             sys.stdout.write('\\n'.join(out) + '\\n')
             """.replacingOccurrences(of: "sys.stdin.buffer.read()", with: "bytes.fromhex('\(stream.map { String(format: "%02x", $0) }.joined())')")))
-        for command in [["show"], ["convert", "--protocol", "2"], ["convert", "--zstd"]] {
+        for command in [["show"], ["dis"], ["convert", "--protocol", "2"], ["convert", "--zstd"]] {
             let whole = try runTool(command, stdin: stream)
             XCTAssertEqual(whole.status, 0, whole.stderr)
             if command == ["show"] { XCTAssertEqual(String(decoding: whole.stdout, as: UTF8.self), String(decoding: expectedShow, as: UTF8.self)) }
@@ -217,10 +217,11 @@ final class PickleToolTests: XCTestCase {
     }
 
     /// Feeding a pipe one pickle at a time, each object's output can be read before the next pickle is
-    /// written: the tool flushes before it waits for more input (`convert --zstd` ends a frame there).
+    /// written: the tool flushes before it waits for more input (`convert --zstd` ends a frame there). `dis`
+    /// prints each opcode once its bytes are in, so half a pickle shows its first lines.
     func testEachObjectsOutputIsFlushedBeforeTheToolWaitsForInput() throws {
         let pickles = try (0 ..< 3).map { i in try [UInt8](Python.script("import pickle, sys; sys.stdout.buffer.write(pickle.dumps({'n': \(i)}, 4))")) }
-        for command in [["show"], ["convert", "--protocol", "4"], ["convert", "--zstd"]] {
+        for command in [["show"], ["dis"], ["convert", "--protocol", "4"], ["convert", "--zstd"]] {
             let process = Process()
             process.executableURL = tool
             process.arguments = command
@@ -241,8 +242,9 @@ final class PickleToolTests: XCTestCase {
                     let n = read(fd, &buffer, buffer.count)
                     if n <= 0 { break }
                     received += buffer[..<n]
-                    switch command[0] == "show" ? "show" : command.count == 2 ? "zstd" : "convert" {
+                    switch command.count == 1 ? command[0] : command.count == 2 ? "zstd" : "convert" {
                     case "show": complete = received.last == 0x0A
+                    case "dis": complete = String(decoding: received, as: UTF8.self).hasSuffix("highest protocol among opcodes = 4\n")
                     case "convert": complete = received.last == 0x2E  // STOP
                     default: complete = (try? runTool(["decompress"], stdin: received))?.stdout.last == 0x2E
                     }
@@ -264,7 +266,7 @@ final class PickleToolTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("input").path
         _ = try Python.script("import pickle, sys; open(sys.argv[1], 'wb').write(b''.join(pickle.dumps({'id': i, 'tags': ['a'] * 5}, 4) for i in range(200000)))", [input])
-        for command in ["show", "convert", "convert --zstd --level 1"] {
+        for command in ["show", "dis", "convert", "convert --zstd --level 1"] {
             let script = "\(tool.path) \(command) \(input) 2> \(directory.path)/err | head -c 100 > /dev/null; echo ${PIPESTATUS[0]}; cat \(directory.path)/err"
             let (_, out, _) = try Subprocess.run(URL(fileURLWithPath: "/bin/bash"), ["-c", script], stdin: [])
             XCTAssertEqual(String(decoding: out, as: UTF8.self), "0\n", command)
@@ -285,6 +287,31 @@ final class PickleToolTests: XCTestCase {
                 XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
                 XCTAssertTrue(result.stderr.contains("offset \(stream.count + 2)"), result.stderr)
             }
+        }
+        // `dis` prints the lines pickletools prints before it raises: here the PROTO line.
+        let good = try runTool(["dis"], stdin: stream)
+        let protoLine = Array(String(format: "%5d: \\x80 PROTO      4\n", stream.count).utf8)
+        for piece in [0, 1, 5] {
+            let result = piece == 0 ? try runTool(["dis"], stdin: damaged) : try runToolFed(["dis"], stdin: damaged, piece: piece)
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertEqual(String(decoding: result.stdout, as: UTF8.self), String(decoding: good.stdout + protoLine, as: UTF8.self), "pieces of \(piece)")
+            XCTAssertEqual(result.stderr, "Error: offset \(stream.count + 2): at position \(stream.count + 2), opcode b'\\xff' unknown\n")
+        }
+        // Half a pickle: the lines of its complete opcodes, then pickletools' error for the cut.
+        let cut = Array(stream.prefix(stream.count - 3))
+        let expected = try Python.script("""
+            import pickletools, io, sys
+            data = bytes.fromhex(sys.argv[1]); f = io.BytesIO(data); out = io.StringIO()
+            try:
+                while f.tell() < len(data): pickletools.dis(f, out)
+            except ValueError as e: err = str(e)
+            sys.stdout.write(out.getvalue() + '|' + err)
+            """, [cut.map { String(format: "%02x", $0) }.joined()])
+        let parts = String(decoding: expected, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
+        for piece in [0, 1, 3] {
+            let result = piece == 0 ? try runTool(["dis"], stdin: cut) : try runToolFed(["dis"], stdin: cut, piece: piece)
+            XCTAssertEqual(String(decoding: result.stdout, as: UTF8.self), String(parts[0]), "pieces of \(piece)")
+            XCTAssertTrue(result.stderr.contains(parts[1]), "\(result.stderr) vs \(parts[1])")
         }
     }
 }

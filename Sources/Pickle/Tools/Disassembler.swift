@@ -51,6 +51,19 @@ public struct Disassembler: Sendable {
     /// The emulated memo: canonical decimal key -> the type marker stored.
     private var memo: [String: StackKind] = [:]
 
+    /// A pickle's emulation between ``disassembleAvailable(_:from:streamOffset:inputIsComplete:)`` calls, while
+    /// its bytes are still arriving.
+    private struct PickleProgress: Sendable {
+        var stack: [StackKind] = []
+        /// Stream offsets of the open MARKs.
+        var markstack: [Int] = []
+        var maxproto = -1
+        var annocol: Int
+        /// Text bytes already returned or handed to ``textSink`` (for ``maxOutputLength``).
+        var emitted = 0
+    }
+    private var unfinished: PickleProgress?
+
     public init(indentLevel: Int = 4, annotate: Int = 0) {
         self.indentLevel = indentLevel
         self.annotate = annotate
@@ -68,74 +81,130 @@ public struct Disassembler: Sendable {
     /// - Returns: The text (every line, ending with `highest protocol among opcodes = N\n` on success), the offset
     ///   just after STOP (after the last byte read when there is an error), and the error, if any. On error the
     ///   text is exactly what pickletools printed before raising.
+    ///
+    /// Any pickle left unfinished by ``disassembleAvailable(_:from:streamOffset:inputIsComplete:)`` is dropped.
     public mutating func disassemble(
         _ bytes: UnsafeRawBufferPointer, from start: Int
     ) -> (text: String, end: Int, error: DisassemblyError?) {
-        if !carriesMemoAcrossPickles { memo.removeAll() }
+        unfinished = nil
+        let step = disassembleAvailable(bytes, from: start, streamOffset: 0, inputIsComplete: true)
+        return (step.text, step.end, step.error)
+    }
+
+    /// What a pickle whose bytes are still arriving needs before disassembly can go on.
+    public enum MoreInput: Sendable, Equatable {
+        /// The input up to this stream offset (an opcode's declared length).
+        case through(offset: Int)
+        /// A newline (an opcode's text argument).
+        case newline
+        /// Any byte (the next opcode).
+        case anyByte
+    }
+
+    /// The outcome of one ``disassembleAvailable(_:from:streamOffset:inputIsComplete:)`` call.
+    public struct Step: Sendable {
+        /// The lines of the opcodes disassembled in this call (not those given to ``textSink``), ending with
+        /// `highest protocol among opcodes = N` once the pickle's STOP is reached.
+        public var text: String
+        /// The index in the buffer of the first byte not yet disassembled: after STOP, after the bytes read
+        /// when there is an error, else the start of the opcode that is not complete yet.
+        public var end: Int
+        /// The pickle's STOP was reached (the pickle is done, `error` may still be a stack left non-empty).
+        public var finished: Bool
+        /// The error pickletools would raise, if any.
+        public var error: DisassemblyError?
+        /// Set when the pickle is not finished and had no error: what to wait for before calling again.
+        public var needs: MoreInput?
+    }
+
+    /// Disassembles as much of ONE pickle as `bytes` holds, for input that arrives in pieces: the opcode that
+    /// is not complete yet is not printed, and the emulated stack and marks wait for the next call, which must
+    /// pass the same bytes from `end` on (more may follow them). Joined up, the text of the calls is what
+    /// ``disassemble(_:from:)`` prints for the whole pickle.
+    ///
+    /// - Parameters:
+    ///   - streamOffset: the stream offset of `bytes[0]`, for the offsets printed.
+    ///   - inputIsComplete: no byte follows `bytes`: a pickle cut short is the error pickletools reports.
+    public mutating func disassembleAvailable(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, streamOffset: Int = 0, inputIsComplete: Bool
+    ) -> Step {
         guard start >= 0 && start <= bytes.count else {
-            return ("", start, DisassemblyError(
-                offset: start, message: "start offset \(start) is outside the input (0...\(bytes.count))"))
+            return Step(text: "", end: start, finished: true, error: DisassemblyError(
+                offset: streamOffset + start, message: "start offset \(start) is outside the input (0...\(bytes.count))"))
         }
+        if unfinished == nil && !carriesMemoAcrossPickles { memo.removeAll() }
+        var progress = unfinished ?? PickleProgress(annocol: annotate)
+        unfinished = nil
         var out = ""
-        var stack: [StackKind] = []
-        var markstack: [Int] = []
-        var maxproto = -1
         let indentChunk = String(repeating: " ", count: max(0, indentLevel))
-        var annocol = annotate
         var cursor = Cursor(base: bytes, pos: start)
 
-        func failure(_ offset: Int, _ message: String) -> (text: String, end: Int, error: DisassemblyError?) {
-            (out, cursor.pos, DisassemblyError(offset: offset, message: message))
+        func failure(_ offset: Int, _ message: String) -> Step {
+            Step(text: out, end: cursor.pos, finished: false, error: DisassemblyError(offset: streamOffset + offset, message: message))
         }
-        var handedOver = 0  // bytes already given to textSink
+        /// Keeps the pickle's state for the next call when the input ran out before the opcode at `pos` was
+        /// complete and more may come.
+        func waitForMore(at pos: Int, _ needs: MoreInput) -> Step? {
+            guard !inputIsComplete else { return nil }
+            progress.emitted += out.utf8.count
+            unfinished = progress
+            return Step(text: out, end: pos, finished: false, error: nil, needs: needs)
+        }
 
         while true {
             if let textSink, out.utf8.count >= 1 << 16 {
-                handedOver += out.utf8.count
+                progress.emitted += out.utf8.count
                 textSink(out)
                 out = ""
             }
-            if let limit = maxOutputLength, handedOver + out.utf8.count > limit {
+            if let limit = maxOutputLength, progress.emitted + out.utf8.count > limit {
                 return failure(cursor.pos, "disassembly exceeds the output limit of \(limit) bytes")
             }
             let pos = cursor.pos
             guard pos < bytes.count else {
-                return failure(pos, "pickle exhausted before seeing STOP")
+                return waitForMore(at: pos, .anyByte) ?? failure(pos, "pickle exhausted before seeing STOP")
             }
             let code = bytes[pos]
             cursor.pos += 1
             guard let info = Self.infoByCode[Int(code)] else {
-                return failure(pos, "at position \(pos), opcode \(PythonRepr.bytes(CollectionOfOne(code))) unknown")
+                return failure(pos, "at position \(streamOffset + pos), opcode \(PythonRepr.bytes(CollectionOfOne(code))) unknown")
             }
             let arg: Argument?
+            cursor.shortfall = nil
             do {
                 arg = try Self.readArgument(info.arg, &cursor)
             } catch {
+                if let shortfall = cursor.shortfall {
+                    let (through, overflow) = streamOffset.addingReportingOverflow(shortfall)
+                    if let step = waitForMore(at: pos, shortfall == .max ? .newline : .through(offset: overflow ? .max : through)) {
+                        return step
+                    }
+                }
                 return failure(pos, error.message)
             }
 
             // print("%5d:" % pos, end=' ')
-            Self.appendPadded(String(pos), width: 5, to: &out)
+            Self.appendPadded(String(streamOffset + pos), width: 5, to: &out)
             out += ": "
 
             var line = Self.codeColumn[Int(code)]
             line += " "
-            for _ in 0 ..< markstack.count { line += indentChunk }
+            for _ in 0 ..< progress.markstack.count { line += indentChunk }
             line += info.name
 
-            maxproto = max(maxproto, info.proto)
+            progress.maxproto = max(progress.maxproto, info.proto)
             var after = info.after
             var numtopop = info.before.count
 
             // Whether a MARK is popped.
             var markmsg: String?
             var errormsg: String?
-            if info.consumesMark || (code == Self.popCode && stack.last == .mark) {
-                if let markpos = markstack.popLast() {
+            if info.consumesMark || (code == Self.popCode && progress.stack.last == .mark) {
+                if let markpos = progress.markstack.popLast() {
                     markmsg = "(MARK at \(markpos))"
                     // Pop everything at and after the topmost markobject (an IndexError when there is none).
                     while true {
-                        guard let top = stack.popLast() else {
+                        guard let top = progress.stack.popLast() else {
                             return failure(pos, "list index out of range")
                         }
                         if top == .mark { break }
@@ -162,7 +231,7 @@ public struct Disassembler: Sendable {
                 }
                 if memo[key] != nil {
                     errormsg = "memo key \(argText) already defined"
-                } else if let top = stack.last {
+                } else if let top = progress.stack.last {
                     if top == .mark {
                         errormsg = "can't store markobject in the memo"
                     } else {
@@ -199,9 +268,9 @@ public struct Disassembler: Sendable {
             }
             if annotate != 0 {
                 let length = line.unicodeScalars.count
-                Self.appendSpaces(annocol - length, to: &line)
-                annocol = max(length, annocol)
-                if annocol > 50 { annocol = annotate }
+                Self.appendSpaces(progress.annocol - length, to: &line)
+                progress.annocol = max(length, progress.annocol)
+                if progress.annocol > 50 { progress.annocol = annotate }
                 line += " "
                 line += info.doc
             }
@@ -213,28 +282,28 @@ public struct Disassembler: Sendable {
             }
 
             // Stack effects.
-            if stack.count < numtopop {
-                return failure(pos, "tries to pop \(numtopop) items from stack with only \(stack.count) items")
+            if progress.stack.count < numtopop {
+                return failure(pos, "tries to pop \(numtopop) items from stack with only \(progress.stack.count) items")
             }
-            stack.removeLast(numtopop)
-            if info.pushesMark { markstack.append(pos) }
-            stack.append(contentsOf: after)
+            progress.stack.removeLast(numtopop)
+            if info.pushesMark { progress.markstack.append(streamOffset + pos) }
+            progress.stack.append(contentsOf: after)
 
             if code == Self.stopCode { break }
         }
 
-        out += "highest protocol among opcodes = \(maxproto)\n"
-        if !stack.isEmpty {
+        out += "highest protocol among opcodes = \(progress.maxproto)\n"
+        if !progress.stack.isEmpty {
             var list = "["
-            for (i, kind) in stack.enumerated() {
+            for (i, kind) in progress.stack.enumerated() {
                 if i > 0 { list += ", " }
                 list += kind.name
             }
             list += "]"
-            let error = DisassemblyError(offset: cursor.pos - 1, message: "stack not empty after STOP: \(list)")
-            return (out, cursor.pos, error)
+            let error = DisassemblyError(offset: streamOffset + cursor.pos - 1, message: "stack not empty after STOP: \(list)")
+            return Step(text: out, end: cursor.pos, finished: true, error: error)
         }
-        return (out, cursor.pos, nil)
+        return Step(text: out, end: cursor.pos, finished: true, error: nil)
     }
 
     /// Disassembles every pickle in `bytes`, one after another: the output of consecutive `pickletools.dis` calls
@@ -480,11 +549,16 @@ extension Disassembler {
         let base: UnsafeRawBufferPointer
         var pos: Int
 
+        /// Set when a read ran past the end of the input: the index the input must reach for it to succeed,
+        /// or `Int.max` when a newline was missing.
+        var shortfall: Int?
+
         var remaining: Int { base.count - pos }
 
         /// `f.read(n)`: up to `n` bytes (fewer at the end of the input).
         mutating func read(_ n: UInt64) -> UnsafeRawBufferPointer {
             let k = n > UInt64(remaining) ? remaining : Int(n)
+            if k < n { shortfall = n > UInt64(Int.max - 1 - pos) ? Int.max - 1 : pos + Int(n) }
             defer { pos += k }
             return UnsafeRawBufferPointer(rebasing: base[pos ..< pos + k])
         }
@@ -496,6 +570,7 @@ extension Disassembler {
             while i < n && base[i] != 0x0A { i += 1 }
             if i == n {
                 pos = n
+                shortfall = .max
                 return nil
             }
             defer { pos = i + 1 }
