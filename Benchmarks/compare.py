@@ -38,7 +38,7 @@ stream at level 3, the 100k-dicts pickle at level 3 and a 25k-object stream at l
 The headline ratio is the zstd layer's added time (pickle + zstd minus pickle only) over the CLI's time.
 
 Tool-streams section (alone with ``--tool-streams-only``): streams of 1,000,000 small independent pickles
-(dicts, logging-like records, ints) are given to ``pickletool show`` and ``pickletool convert`` and to the
+(events `{'seq': i, 'msg': 'event %d' % i, 'ok': True}` at protocol 5, dicts, logging-like records, ints) are given to ``pickletool show`` and ``pickletool convert`` and to the
 equivalent CPython loop (``pickle.load(f)`` until EOFError, printing ``repr`` / ``pickle.dump(obj, out, 5)``),
 from the file and through a pipe, whole process, alternating; with write(2) counts (``strace -c -f``). (Peak RSS
 is not reported: a child's ``ru_maxrss`` starts from this script's own size at fork; use ``/usr/bin/time -v``.)
@@ -948,7 +948,8 @@ except EOFError:
 def tool_stream_datasets(directory, n):
     """Streams of n small independent pickles, as n `pickle.dump(obj, f)` calls write them."""
     made = []
-    for name, make, protocol in (("dicts", stream_record, 4),
+    for name, make, protocol in (("events", lambda i: {'seq': i, 'msg': 'event %d' % i, 'ok': True}, 5),
+                                 ("dicts", stream_record, 4),
                                  ("log records", lambda i: {'name': 'app.db', 'levelno': 20, 'msg': f'query {i} done',
                                                             'args': None, 'created': 1.7e9 + i / 1000}, 4),
                                  ("ints", lambda i: i * 7919, 2)):

@@ -43,6 +43,7 @@ import enum
 import fractions
 import io
 import json
+import multiprocessing
 import os
 import pickle
 import pickletools
@@ -438,6 +439,20 @@ def _difference(x, y, path, pairs, reverse, keep, stack):
         # Exact lists first: the half-million-deep list is one list per level.
         if len(x) != len(y):
             return f"{len(x)} vs {len(y)} items"
+        # A chain of one-element lists ([[[...]]]) is walked here, each level registered as the steps above
+        # would, instead of one stack entry and one call per level.
+        depth = 0
+        while len(x) == 1 and len(y) == 1 and type(x[0]) is list and type(y[0]) is list:
+            nx, ny = x[0], y[0]
+            if id(nx) in pairs or id(ny) in reverse or len(nx) != 1 or len(ny) != 1:
+                break
+            pairs[id(nx)] = ny
+            reverse[id(ny)] = nx
+            keep.append((nx, ny))
+            x, y, depth = nx, ny, depth + 1
+        if depth:
+            stack.append((x[0], y[0], (path, f"[0] x {depth + 1}")))
+            return None
         stack.extend((p, q, (path, f"[{i}]")) for i, (p, q) in enumerate(zip(x, y)))
         return None
     if isinstance(x, (pd.DataFrame, pd.Series, pd.Index)):
@@ -512,22 +527,13 @@ def _buffers(directory, case):
 CONVERTED = re.compile(r"^(.+)\.(to|refused)([0-5])\.(pickle|txt)$")
 
 
-def check(directory):
-    with open(os.path.join(directory, "cases.json")) as f:
-        cases = {c["case"]: c for c in json.load(f)}
-    passed = failed = 0
-    originals = {}
-    for fn in sorted(os.listdir(directory)):
-        m = CONVERTED.match(fn)
-        if not m:
-            continue
-        name, kind, protocol = m.group(1), m.group(2), int(m.group(3))
-        case = cases[name]
-        loads = lambda data, **kw: pickle.loads(data, encoding=case["encoding"], buffers=_buffers(directory, case), **kw)  # noqa: E731
-        if name not in originals:
-            originals.clear()  # one original at a time: the large ones are hundreds of megabytes loaded
-            originals[name] = loads(_read(directory, name + ".pickle"))
-        original = originals[name]
+def _check_case(job):
+    """Checks one case's conversions and refusals: a list of (file name, error or None)."""
+    directory, case, files = job
+    loads = lambda data, **kw: pickle.loads(data, encoding=case["encoding"], buffers=_buffers(directory, case), **kw)  # noqa: E731
+    original = loads(_read(directory, case["case"] + ".pickle"))
+    results = []
+    for fn, kind, protocol in files:
         error = None
         if kind == "to":
             converted = _read(directory, fn)
@@ -551,7 +557,7 @@ def check(directory):
             try:
                 for code, (module, attr) in saved.items():
                     copyreg.remove_extension(module, attr, code)
-                pickle.loads(_read(directory, name + ".pickle"))
+                pickle.loads(_read(directory, case["case"] + ".pickle"))
                 error = "CPython loads the original without the copyreg registration"
             except ValueError as e:
                 if "unregistered extension code" not in str(e):
@@ -561,12 +567,29 @@ def check(directory):
                     copyreg.add_extension(module, attr, code)
         else:
             error = f"refused at protocol {protocol}, which the corpus does not expect: {_read(directory, fn).decode()}"
+        results.append((fn, error))
+    return results
+
+
+def check(directory):
+    """Checks every conversion and refusal in `directory`, one case per task on every core (the large cases
+    first, so that no core is left with one at the end), and prints one JSON line per file, in file order."""
+    with open(os.path.join(directory, "cases.json")) as f:
+        cases = {c["case"]: c for c in json.load(f)}
+    files = collections.defaultdict(list)
+    for fn in sorted(os.listdir(directory)):
+        m = CONVERTED.match(fn)
+        if m:
+            files[m.group(1)].append((fn, m.group(2), int(m.group(3))))
+    size = lambda name: os.path.getsize(os.path.join(directory, name + ".pickle"))  # noqa: E731
+    jobs = [(directory, cases[name], group) for name, group in sorted(files.items(), key=lambda item: -size(item[0]))]
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1, maxtasksperchild=8) as pool:
+        results = sorted(result for group in pool.imap_unordered(_check_case, jobs) for result in group)
+    failed = 0
+    for fn, error in results:
         print(json.dumps({"file": fn, "ok": error is None, "error": error}))
-        if error is None:
-            passed += 1
-        else:
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
+        failed += error is not None
+    print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
