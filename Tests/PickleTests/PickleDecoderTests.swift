@@ -59,6 +59,43 @@ final class PickleDecoderTests: XCTestCase {
 
     struct Point: Decodable, Equatable { let x: Int; let y: [Int] }
 
+    struct Optionals: Decodable, Equatable {
+        let a: Int?, b: String?, c: Double?, d: Bool?, e: UInt8?
+    }
+
+    /// Keys are found whatever order they are asked for in (a lookup starts after the last match and wraps
+    /// round); optional scalars are nil when missing or None; an object's state gathered from several
+    /// operations takes the last value of a repeated key, as CPython's `__dict__` ends up.
+    func testKeysAreFoundInAnyOrderAndOptionalsAreNilWhenMissingOrNone() throws {
+        struct Reversed: Decodable, Equatable {
+            let z: Int, y: String, x: Double
+            enum CodingKeys: String, CodingKey { case z, y, x }
+        }
+        for (p, bytes) in try pickles("{'x': 1.5, 'y': 'why', 'z': 3}") {
+            XCTAssertEqual(try decodeEveryWay(Reversed.self, bytes), Reversed(z: 3, y: "why", x: 1.5), "protocol \(p)")
+        }
+        for (p, bytes) in try pickles("[{'a': 1, 'b': 'x', 'c': 2, 'd': True, 'e': 255}, {'e': None, 'c': None, 'a': None}, {}]") {
+            XCTAssertEqual(try decodeEveryWay([Optionals].self, bytes), [Optionals(a: 1, b: "x", c: 2, d: true, e: 255),
+                                                                           Optionals(a: nil, b: nil, c: nil, d: nil, e: nil),
+                                                                           Optionals(a: nil, b: nil, c: nil, d: nil, e: nil)], "protocol \(p)")
+        }
+        // A present value of the wrong type is an error, not nil.
+        let wrong = try pickles("{'a': 'seven'}", protocols: 5 ... 5)[0].1
+        XCTAssertThrowsError(try PickleDecoder().decode(Optionals.self, from: wrong)) { error in
+            guard case DecodingError.typeMismatch(_, let context) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(context.codingPath.map(\.stringValue), ["a"])
+        }
+        // A dict subclass whose items are set and whose state is then built: the later value of 'x' wins.
+        let setup = """
+        class Both(dict):
+            def __reduce__(self): return (Both, (), {'x': 2, 'y': [5]}, None, iter([('x', 1)]))
+        Both.__module__ = 'fixture_objects'; f.Both = Both
+        """
+        for (p, bytes) in try pickles("Both()", protocols: 2 ... 5, setup: setup) {
+            XCTAssertEqual(try decodeEveryWay(Point.self, bytes), Point(x: 2, y: [5]), "protocol \(p)")
+        }
+    }
+
     func testClassInstancesDecodeFromTheirStateAtEveryProtocol() throws {
         let setup = """
         @dataclasses.dataclass

@@ -4,14 +4,18 @@ import Glibc
 import Darwin
 #endif
 
-/// A dict's items or an object's state, read by key.
-struct PickleKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+/// What a keyed container reads, shared by its copies (one reference to retain): a dict's items or an
+/// object's state, the keys as a strategy converts them, and where the next lookup starts. Not generic,
+/// so that lookups need no type metadata.
+final class KeyedEntries {
     let reader: PickleValueReader
     let entries: RefList
     let path: CodingPath
     /// The keys as the strategy converts them, one per entry pair (nil: not a str key), when a strategy
     /// other than the default is set.
-    private let convertedKeys: [String?]?
+    let convertedKeys: [String?]?
+    /// The pair after the last one found, where the next lookup starts.
+    private var nextPair = 0
 
     init(reader: PickleValueReader, entries: RefList, path: CodingPath) {
         self.reader = reader
@@ -30,11 +34,59 @@ struct PickleKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         }
     }
 
+    /// The value for the key named `name` (or numbered `int`): the pair whose key matches (a str equal to
+    /// `name`, or an int equal to `int`); the last one where keys may repeat (an object's state gathered
+    /// from several operations; a dict's keys are distinct).
+    func lookup(_ name: String, _ int: Int?) -> PickleRef? {
+        let pairs = entries.count / 2
+        guard pairs > 0 else { return nil }
+        var name = name
+        return name.withUTF8 { wanted in
+            guard case .run = entries else {
+                return (0 ..< pairs).last { matches($0, wanted, int) }.map { entries[2 * $0 + 1] }
+            }
+            // Keys are asked for in about the order they were stored (a dataclass's fields, a struct's
+            // synthesized init): starting after the last match, a lookup usually matches at once.
+            var pair = nextPair
+            for _ in 0 ..< pairs {
+                if pair >= pairs { pair = 0 }
+                if matches(pair, wanted, int) {
+                    nextPair = pair + 1
+                    return entries[2 * pair + 1]
+                }
+                pair += 1
+            }
+            return nil
+        }
+    }
+
+    private func matches(_ pair: Int, _ wanted: UnsafeBufferPointer<UInt8>, _ int: Int?) -> Bool {
+        if let convertedKeys {
+            guard let converted = convertedKeys[pair] else { return false }
+            return converted.utf8.elementsEqual(wanted)
+        }
+        let candidate = entries[2 * pair]
+        if let int, reader.keyInt(candidate) == int { return true }
+        return reader.keyBytesEqual(candidate, wanted)
+    }
+}
+
+/// A dict's items or an object's state, read by key.
+struct PickleKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    private let keyed: KeyedEntries
+    var reader: PickleValueReader { keyed.reader }
+    var path: CodingPath { keyed.path }
+
+    init(reader: PickleValueReader, entries: RefList, path: CodingPath) {
+        keyed = KeyedEntries(reader: reader, entries: entries, path: path)
+    }
+
     var codingPath: [any CodingKey] { path.keys }
 
     var allKeys: [Key] {
-        stride(from: 0, to: entries.count, by: 2).compactMap { k in
-            if let converted = convertedKeys?[k / 2] { return Key(stringValue: converted) }
+        let entries = keyed.entries
+        return stride(from: 0, to: entries.count, by: 2).compactMap { k in
+            if let converted = keyed.convertedKeys?[k / 2] { return Key(stringValue: converted) }
             let key = entries[k]
             if let text = reader.keyText(key) { return Key(stringValue: text) }
             if let int = reader.keyInt(key) { return Key(intValue: int) }
@@ -42,28 +94,7 @@ struct PickleKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         }
     }
 
-    /// The value for `key`: the last pair whose key matches (a str equal to the key's string, or an int equal
-    /// to its integer value).
-    private func lookup(_ key: Key) -> PickleRef? {
-        var found: PickleRef?
-        var name = key.stringValue
-        let int = key.intValue
-        name.withUTF8 { wanted in
-            for k in stride(from: 0, to: entries.count, by: 2) {
-                let candidate = entries[k]
-                let matches: Bool
-                if let convertedKeys {
-                    matches = convertedKeys[k / 2] == key.stringValue
-                } else if let int, reader.keyInt(candidate) == int {
-                    matches = true
-                } else {
-                    matches = reader.keyBytesEqual(candidate, wanted)
-                }
-                if matches { found = entries[k + 1] }
-            }
-        }
-        return found
-    }
+    private func lookup(_ key: Key) -> PickleRef? { keyed.lookup(key.stringValue, key.intValue) }
 
     private func value(_ key: Key) throws -> PickleRef {
         guard let ref = lookup(key) else {
@@ -92,6 +123,28 @@ struct PickleKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try reader.integer(type, value(key), path.appending(key)) }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try reader.integer(type, value(key), path.appending(key)) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try reader.integer(type, value(key), path.appending(key)) }
+
+    // One lookup for an optional scalar (the protocol's defaults ask `contains`, `decodeNil`, then decode).
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key) { try reader.bool($0, path.appending(key)) } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try present(key) { try reader.string($0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try present(key) { try reader.floatingPoint(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try present(key) { try reader.floatingPoint(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try present(key) { try reader.integer(type, $0, path.appending(key)) } }
+
+    /// `read` of the value for `key`, or nil when there is none or it is `None`.
+    private func present<T>(_ key: Key, _ read: (PickleRef) throws -> T) throws -> T? {
+        guard let ref = lookup(key), ref != .none else { return nil }
+        return try read(ref)
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let ref = try value(key)
@@ -145,11 +198,17 @@ struct PickleUnkeyedContainer: UnkeyedDecodingContainer {
     var isAtEnd: Bool { currentIndex >= items.count }
 
     private mutating func next(_ type: Any.Type) throws -> (PickleRef, CodingPath) {
+        let index = currentIndex
+        return (try nextItem(type), path.appending(index: index))
+    }
+
+    /// The next item, without its path (made only if an error needs it).
+    private mutating func nextItem(_ type: Any.Type) throws -> PickleRef {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(type, .init(codingPath: path.appending(index: currentIndex).keys, debugDescription: "Unkeyed container is at end (\(items.count) items)"))
         }
         defer { currentIndex += 1 }
-        return (items[currentIndex], path.appending(index: currentIndex))
+        return items[currentIndex]
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -158,27 +217,28 @@ struct PickleUnkeyedContainer: UnkeyedDecodingContainer {
         return false
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { let (r, p) = try next(type); return try reader.bool(r, p) }
-    mutating func decode(_ type: String.Type) throws -> String { let (r, p) = try next(type); return try reader.string(r, p) }
-    mutating func decode(_ type: Double.Type) throws -> Double { let (r, p) = try next(type); return try reader.floatingPoint(type, r, p) }
-    mutating func decode(_ type: Float.Type) throws -> Float { let (r, p) = try next(type); return try reader.floatingPoint(type, r, p) }
-    mutating func decode(_ type: Int.Type) throws -> Int { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let (r, p) = try next(type); return try reader.integer(type, r, p) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { let i = currentIndex; return try reader.bool(nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: String.Type) throws -> String { let i = currentIndex; return try reader.string(nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Double.Type) throws -> Double { let i = currentIndex; return try reader.floatingPoint(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Float.Type) throws -> Float { let i = currentIndex; return try reader.floatingPoint(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Int.Type) throws -> Int { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let i = currentIndex; return try reader.integer(type, nextItem(type), path.appending(index: i)) }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (ref, itemPath) = try next(type)
+        let index = currentIndex
+        let ref = try nextItem(type)
         if ref == .none, !(T.self is any ExpressibleByNilLiteral.Type) {
-            throw DecodingError.valueNotFound(type, .init(codingPath: itemPath.keys, debugDescription: "Expected \(type) but found None"))
+            throw DecodingError.valueNotFound(type, .init(codingPath: path.appending(index: index).keys, debugDescription: "Expected \(type) but found None"))
         }
-        return try reader.decode(type, ref, path: itemPath)
+        return try reader.decode(type, ref, path: path.appending(index: index))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
@@ -258,23 +318,23 @@ enum KeyConversion {
 extension PickleValueReader {
     /// The text of a `str` key.
     func keyText(_ ref: PickleRef) -> String? {
-        guard ref.isNode, graph.t.nodes[ref.nodeIndex].kind == .string else { return nil }
-        return graph.t.withPayload(of: graph.t.nodes[ref.nodeIndex]) { String(decoding: $0, as: UTF8.self) }
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .string else { return nil }
+        return t.withPayload(of: t.nodes[ref.nodeIndex]) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The value of an `int` key that fits in `Int`.
     func keyInt(_ ref: PickleRef) -> Int? {
         if ref.isInlineInt { return Int(ref.inlineIntValue) }
-        guard ref.isNode, graph.t.nodes[ref.nodeIndex].kind == .int64 else { return nil }
-        return graph.t.nodes[ref.nodeIndex].a
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .int64 else { return nil }
+        return t.nodes[ref.nodeIndex].a
     }
 
     /// Whether `ref` is a `str` whose UTF-8 bytes are `wanted`.
     func keyBytesEqual(_ ref: PickleRef, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
         guard ref.isNode else { return false }
-        let node = graph.t.nodes[ref.nodeIndex]
+        let node = t.nodes[ref.nodeIndex]
         guard node.kind == .string else { return false }
-        return graph.t.withPayload(of: node) { bytes in
+        return t.withPayload(of: node) { bytes in
             bytes.count == wanted.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, wanted.baseAddress!, bytes.count) == 0)
         }
     }

@@ -23,6 +23,8 @@ final class PickleValueReader: Decoder {
     }
 
     let graph: PickleGraph
+    /// The graph's tables, read in place (a local copy of the struct would retain each of its arrays).
+    let t: GraphTables
     let settings: Settings
     /// The value `T(from:)` is reading now.
     private(set) var ref: PickleRef = .none
@@ -33,6 +35,7 @@ final class PickleValueReader: Decoder {
 
     init(graph: PickleGraph, options: Settings) {
         self.graph = graph
+        self.t = graph.t
         self.settings = options
     }
 
@@ -75,8 +78,9 @@ final class PickleValueReader: Decoder {
     /// to `ref`.
     /// - Parameter fromSingleValue: the value is the one the reader stands at, read again through a single
     ///   value container (a wrapper type): not a cycle.
-    func decode<T: Decodable>(_ type: T.Type, _ ref: PickleRef, path: CodingPath, fromSingleValue: Bool = false) throws -> T {
-        if let plain = try decodePlain(type, ref, path) { return plain }
+    func decode<T: Decodable>(_ type: T.Type, _ ref: PickleRef, path makePath: @autoclosure () -> CodingPath, fromSingleValue: Bool = false) throws -> T {
+        if Self.isPlain(type) { return try decodePlain(type, ref, makePath()) }
+        let path = makePath()
         let entered = fromSingleValue ? false : try enter(ref, path)
         let (savedRef, savedPath) = (self.ref, self.path)
         self.ref = ref
@@ -89,20 +93,28 @@ final class PickleValueReader: Decoder {
         return try T(from: self)
     }
 
-    /// The types decoded without `init(from:)`: the standard library's scalars, strings and byte containers,
-    /// and ``PickleNode``.
-    private func decodePlain<T: Decodable>(_ type: T.Type, _ ref: PickleRef, _ path: CodingPath) throws -> T? {
-        switch type {
-        case is String.Type: return try string(ref, path) as? T
-        case is Int.Type: return try integer(Int.self, ref, path) as? T
-        case is Double.Type: return try floatingPoint(Double.self, ref, path) as? T
-        case is Bool.Type: return try bool(ref, path) as? T
-        case is Data.Type: return try Data(bytes(T.self, ref, path)) as? T
-        case is [UInt8].Type: return try [UInt8](bytes(T.self, ref, path)) as? T
-        case is ArraySlice<UInt8>.Type: return try bytes(T.self, ref, path) as? T
-        case is PickleNode.Type: return PickleNode(graph: graph, ref: ref) as? T
-        default: return nil
-        }
+    /// Whether ``decodePlain(_:_:_:)`` decodes `type`.
+    private static func isPlain(_ type: Any.Type) -> Bool {
+        type == String.self || type == Int.self || type == Double.self || type == Bool.self || type == Data.self
+            || type == [UInt8].self || type == ArraySlice<UInt8>.self || type == PickleNode.self
+    }
+
+    /// A type ``isPlain(_:)`` accepts, decoded without `init(from:)`: the standard library's scalars, strings
+    /// and byte containers, and ``PickleNode``. Apart from ``decode(_:_:path:fromSingleValue:)``, so that the
+    /// generic path asks for no more type metadata than it needs (an optional of `T` is looked up at run time).
+    @inline(never)
+    private func decodePlain<T: Decodable>(_ type: T.Type, _ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> T {
+        let type: Any.Type = type
+        let value: Any
+        if type == String.self { value = try string(ref, path()) }
+        else if type == Int.self { value = try integer(Int.self, ref, path()) }
+        else if type == Double.self { value = try floatingPoint(Double.self, ref, path()) }
+        else if type == Bool.self { value = try bool(ref, path()) }
+        else if type == Data.self { value = try Data(bytes(type, ref, path())) }
+        else if type == [UInt8].self { value = try [UInt8](bytes(type, ref, path())) }
+        else if type == ArraySlice<UInt8>.self { value = try bytes(type, ref, path()) }
+        else { value = PickleNode(graph: graph, ref: ref) }
+        return value as! T  // one of the types above
     }
 
     /// Marks the node `ref` as being decoded; false for values that hold nothing (no node to revisit).
@@ -111,7 +123,7 @@ final class PickleValueReader: Decoder {
         let index = ref.nodeIndex
         if active.contains(index) {
             throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
-                "The \(graph.t.pythonTypeName(of: ref)) here contains itself (a cycle through the graph), which a Swift value cannot hold"))
+                "The \(t.pythonTypeName(of: ref)) here contains itself (a cycle through the graph), which a Swift value cannot hold"))
         }
         guard active.count < settings.maxDepth else {
             throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
@@ -132,7 +144,6 @@ final class PickleValueReader: Decoder {
     /// (an `enum` member, `Color(1)`), else `ref` itself.
     func unwrapped(_ ref: PickleRef) -> PickleRef {
         guard ref.isNode else { return ref }
-        let t = graph.t
         let node = t.nodes[ref.nodeIndex]
         guard node.kind == .object else { return ref }
         let record = t.objects[node.a]
@@ -144,40 +155,40 @@ final class PickleValueReader: Decoder {
 
     func isNone(_ ref: PickleRef) -> Bool { ref == .none }
 
-    func bool(_ ref: PickleRef, _ path: CodingPath) throws -> Bool {
+    func bool(_ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> Bool {
         let value = unwrapped(ref)
         if value == .true { return true }
         if value == .false { return false }
         if settings.bools == .pythonIntegers, value.isInlineInt, value.inlineIntValue == 0 || value.inlineIntValue == 1 {
             return value.inlineIntValue == 1
         }
-        throw mismatch(Bool.self, ref, path)
+        throw mismatch(Bool.self, ref, path())
     }
 
-    func integer<T: FixedWidthInteger>(_ type: T.Type, _ ref: PickleRef, _ path: CodingPath) throws -> T {
+    func integer<T: FixedWidthInteger>(_ type: T.Type, _ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> T {
         let value = unwrapped(ref)
         if value.isInlineInt {
             if let exact = T(exactly: value.inlineIntValue) { return exact }
-            throw outOfRange(type, ref, path)
+            throw outOfRange(type, ref, path())
         }
         if value == .true || value == .false {
-            guard settings.bools == .pythonIntegers else { throw mismatch(type, ref, path) }
+            guard settings.bools == .pythonIntegers else { throw mismatch(type, ref, path()) }
             return value == .true ? 1 : 0
         }
-        guard value.isNode else { throw mismatch(type, ref, path) }
-        let node = graph.t.nodes[value.nodeIndex]
+        guard value.isNode else { throw mismatch(type, ref, path()) }
+        let node = t.nodes[value.nodeIndex]
         switch node.kind {
         case .int64:
             if let exact = T(exactly: node.a) { return exact }
-            throw outOfRange(type, ref, path)
+            throw outOfRange(type, ref, path())
         case .bigInt:
             // Minimal two's-complement little-endian bytes: at most T's width, plus a zero sign byte for an
             // unsigned value whose top bit is set.
-            let bytes = graph.t.payload(of: node)
+            let bytes = t.payload(of: node)
             let negative = (bytes.last ?? 0) & 0x80 != 0
             var significant = bytes.count
             if !T.isSigned && !negative && significant == T.bitWidth / 8 + 1 && bytes.last == 0 { significant -= 1 }
-            guard significant <= T.bitWidth / 8, !(negative && !T.isSigned) else { throw outOfRange(type, ref, path) }
+            guard significant <= T.bitWidth / 8, !(negative && !T.isSigned) else { throw outOfRange(type, ref, path()) }
             var result: T = negative ? ~0 : 0
             for (k, byte) in bytes.prefix(significant).enumerated() {
                 result &= ~(T(0xFF) << (8 * k))
@@ -185,34 +196,34 @@ final class PickleValueReader: Decoder {
             }
             return result
         default:
-            throw mismatch(type, ref, path)
+            throw mismatch(type, ref, path())
         }
     }
 
-    func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type, _ ref: PickleRef, _ path: CodingPath) throws -> T {
+    func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type, _ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> T {
         let value = unwrapped(ref)
-        if value.isNode, graph.t.nodes[value.nodeIndex].kind == .float {
-            let double = Double(bitPattern: UInt64(bitPattern: Int64(graph.t.nodes[value.nodeIndex].a)))
+        if value.isNode, t.nodes[value.nodeIndex].kind == .float {
+            let double = Double(bitPattern: UInt64(bitPattern: Int64(t.nodes[value.nodeIndex].a)))
             let converted = T(double)
-            guard converted.isFinite || !double.isFinite else { throw outOfRange(type, ref, path) }
+            guard converted.isFinite || !double.isFinite else { throw outOfRange(type, ref, path()) }
             return converted
         }
-        if settings.integersAsFloatingPoint, value.isInlineInt || (value.isNode && graph.t.nodes[value.nodeIndex].kind == .int64) {
-            let int = value.isInlineInt ? Int(value.inlineIntValue) : graph.t.nodes[value.nodeIndex].a
+        if settings.integersAsFloatingPoint, value.isInlineInt || (value.isNode && t.nodes[value.nodeIndex].kind == .int64) {
+            let int = value.isInlineInt ? Int(value.inlineIntValue) : t.nodes[value.nodeIndex].a
             return T(Double(int))
         }
-        throw mismatch(type, ref, path)
+        throw mismatch(type, ref, path())
     }
 
-    func string(_ ref: PickleRef, _ path: CodingPath) throws -> String {
+    func string(_ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> String {
         let value = unwrapped(ref)
-        guard value.isNode, graph.t.nodes[value.nodeIndex].kind == .string else { throw mismatch(String.self, ref, path) }
-        return graph.t.withPayload(of: graph.t.nodes[value.nodeIndex]) { String(decoding: $0, as: UTF8.self) }
+        guard value.isNode, t.nodes[value.nodeIndex].kind == .string else { throw mismatch(String.self, ref, path()) }
+        return t.withPayload(of: t.nodes[value.nodeIndex]) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The bytes of a `bytes`, `bytearray` or out-of-band buffer (a slice of the graph's bytes).
-    func bytes(_ type: Any.Type, _ ref: PickleRef, _ path: CodingPath) throws -> ArraySlice<UInt8> {
-        guard let bytes = PickleNode(graph: graph, ref: ref).bytes else { throw mismatch(type, ref, path, "bytes, bytearray or a buffer") }
+    func bytes(_ type: Any.Type, _ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> ArraySlice<UInt8> {
+        guard let bytes = PickleNode(graph: graph, ref: ref).bytes else { throw mismatch(type, ref, path(), "bytes, bytearray or a buffer") }
         return bytes
     }
 
@@ -222,15 +233,19 @@ final class PickleValueReader: Decoder {
     /// and state (`__dict__` and `__slots__` values applied by BUILD), interleaved.
     func keyedEntries(_ ref: PickleRef) -> RefList? {
         guard ref.isNode else { return nil }
-        let t = graph.t
         let node = t.nodes[ref.nodeIndex]
         switch node.kind {
         case .dict: return .run(t.dictEntries(node))
         case .object:
-            if let state = reconstructorState(t.objects[node.a], .dict) { return .run(t.dictEntries(t.nodes[state.nodeIndex])) }
+            let record = t.objects[node.a]
+            if let state = reconstructorState(record, .dict) { return .run(t.dictEntries(t.nodes[state.nodeIndex])) }
+            // The usual instance: one BUILD of a `__dict__`, read in place.
+            if record.operations.count == 1, case .build(let state) = record.operations[0], state.isNode, t.nodes[state.nodeIndex].kind == .dict {
+                return .run(t.dictEntries(t.nodes[state.nodeIndex]))
+            }
             var pairs: [PickleRef] = []
             var any = false
-            for operation in t.objects[node.a].operations {
+            for operation in record.operations {
                 switch operation {
                 case .setItem(let key, let value):
                     pairs += [key, value]
@@ -254,7 +269,6 @@ final class PickleValueReader: Decoder {
     /// alternating, an object's appended or added items, or else the arguments it was made from.
     func sequenceItems(_ ref: PickleRef) -> RefList? {
         guard ref.isNode else { return nil }
-        let t = graph.t
         let node = t.nodes[ref.nodeIndex]
         switch node.kind {
         case .list, .set, .frozenSet: return .run(t.elements(of: node))
@@ -291,7 +305,6 @@ final class PickleValueReader: Decoder {
     /// The state of `copyreg._reconstructor(cls, base, state)` when it is of `kind`: how protocols 0 and 1
     /// write instances of dict, list and tuple subclasses (`namedtuple` included), the items in the state.
     private func reconstructorState(_ record: ObjectRecord, _ kind: NodeKind) -> PickleRef? {
-        let t = graph.t
         guard case .reduce(let callable, let args) = record.constructor, callable.isNode,
               t.nodes[callable.nodeIndex].kind == .global,
               t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "copyreg", name: "_reconstructor") else { return nil }
@@ -319,8 +332,8 @@ final class PickleValueReader: Decoder {
 
     /// The Python type and a short repr of a value, for messages.
     func describe(_ ref: PickleRef) -> String {
-        let text = GraphRepr.repr(graph.t, ref, maxLength: 60)
-        return "a Python \(graph.t.pythonTypeName(of: ref)), \(text)"
+        let text = GraphRepr.repr(t, ref, maxLength: 60)
+        return "a Python \(t.pythonTypeName(of: ref)), \(text)"
     }
 }
 

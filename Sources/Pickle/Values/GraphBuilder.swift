@@ -64,7 +64,7 @@ struct GraphBuilder: Sendable {
         t.tupleItems.makeUnique()
         t.listItems.makeUnique()
         t.dictItems.makeUnique()
-        lastDistinctKeys.makeUnique()
+        for slot in distinctKeySets.indices { distinctKeySets[slot].makeUnique() }
     }
 
     /// Graphs whose arenas hold at most this many bytes are compacted into one allocation when they are
@@ -114,7 +114,7 @@ struct GraphBuilder: Sendable {
         if !dictIndexes.isEmpty { dictIndexes = [:] }
         if !setIndexes.isEmpty { setIndexes = [:] }
         if !keyHashes.hashes.isEmpty || !keyHashes.unhashable.isEmpty { keyHashes = KeyHashCache() }
-        lastDistinctKeys.removeAll()
+        for slot in distinctKeySets.indices { distinctKeySets[slot].removeAll() }
     }
 
     /// Whether the arenas the builder would keep are small enough to keep (after one large pickle, or a
@@ -383,9 +383,12 @@ struct GraphBuilder: Sendable {
     var setIndexes: [Int: KeyIndex] = [:]
     /// Hashes of the tuple and frozenset keys seen so far.
     var keyHashes = KeyHashCache()
-    /// The keys, in order, of the last small dict filled without a repeated key. Keys are immutable values
-    /// (or objects compared by identity), so a dict filled with the same references has no repeats either.
-    private var lastDistinctKeys = FlatBuffer<PickleRef>(capacity: 0)
+    /// The keys, in order, of the last few small dicts filled without a repeated key (several, for records
+    /// that nest records of other classes, whose dicts alternate). Keys are immutable values (or objects
+    /// compared by identity), so a dict filled with the same references has no repeats either.
+    private var distinctKeySets: [FlatBuffer<PickleRef>] = (0 ..< 4).map { _ in FlatBuffer(capacity: 0) }
+    /// The set replaced by the next dict whose keys are none of them.
+    private var nextKeySetSlot = 0
 
     /// Containers up to this size find duplicate keys by a linear scan; larger ones build a hash index.
     static let linearScanLimit = 16
@@ -427,7 +430,7 @@ struct GraphBuilder: Sendable {
     private mutating func fillFlatDict<Pairs: RandomAccessCollection<PickleRef>>(_ index: Int, _ pairs: Pairs) -> Bool where Pairs.Index == Int {
         let wasEmpty = t.nodes[index].b == 0
         let start = wasEmpty ? t.dictItems.count : t.nodes[index].a
-        if wasEmpty && hasKeys(of: pairs, like: lastDistinctKeys) {
+        if wasEmpty && distinctKeySets.contains(where: { hasKeys(of: pairs, like: $0) }) {
             // The same key references as a dict already found free of repeats (records written with
             // memoized keys): nothing to compare.
             t.dictItems.append(contentsOf: pairs)
@@ -455,9 +458,11 @@ struct GraphBuilder: Sendable {
         t.nodes[index].a = start
         t.nodes[index].b = t.dictItems.count - start
         if wasEmpty && !repeated {
-            lastDistinctKeys.removeAll()
+            let slot = nextKeySetSlot
+            nextKeySetSlot = (slot + 1) % distinctKeySets.count
+            distinctKeySets[slot].removeAll()
             var k = pairs.startIndex
-            while k < pairs.endIndex { lastDistinctKeys.append(pairs[k]); k += 2 }
+            while k < pairs.endIndex { distinctKeySets[slot].append(pairs[k]); k += 2 }
         }
         return true
     }
