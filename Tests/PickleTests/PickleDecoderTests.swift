@@ -251,16 +251,34 @@ final class PickleDecoderTests: XCTestCase {
             guard case DecodingError.typeMismatch(_, let context) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(context.codingPath.map(\.stringValue), ["id"])
             XCTAssertTrue(context.debugDescription.contains("a Python str, 'seven'"), context.debugDescription)
+            // SHORT_BINUNICODE 'seven' is where the value is.
+            let offset = bytes.indices.first { bytes[$0...].starts(with: [0x8C, 5] + Array("seven".utf8)) }!
+            XCTAssertTrue(context.debugDescription.hasSuffix("(at byte offset \(offset) of the pickle)"), context.debugDescription)
         }
         struct Tags: Decodable { let tags: [String] }
         XCTAssertThrowsError(try PickleDecoder().decode(Tags.self, from: bytes)) { error in
             guard case DecodingError.typeMismatch(_, let context) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(context.codingPath.map(\.stringValue), ["tags", "Index 1"])
             XCTAssertTrue(context.debugDescription.contains("a Python int"), context.debugDescription)
+            // A small int has no node of its own: the list being decoded (its EMPTY_LIST after 'tags') is named.
+            let key = bytes.indices.first { bytes[$0...].starts(with: Array("tags".utf8)) }!
+            let list = bytes[key...].firstIndex(of: 0x5D)!
+            XCTAssertTrue(context.debugDescription.hasSuffix("(in the list at byte offset \(list) of the pickle)"), context.debugDescription)
         }
         struct Name: Decodable { let nickname: String }
         XCTAssertThrowsError(try PickleDecoder().decode(Name.self, from: bytes)) { error in
-            guard case DecodingError.valueNotFound = error else { return XCTFail("\(error)") }
+            guard case DecodingError.valueNotFound(_, let context) = error else { return XCTFail("\(error)") }
+            // PROTO and FRAME (11 bytes), then the dict's EMPTY_DICT.
+            XCTAssertEqual(bytes[11], 0x7D)
+            XCTAssertTrue(context.debugDescription.hasSuffix("(in the dict at byte offset 11 of the pickle)"), context.debugDescription)
+        }
+        // From a slice, offsets count from the slice's start; from a graph there are none to give.
+        let padded = [0xAA, 0xBB] + bytes
+        XCTAssertThrowsError(try PickleDecoder().decode(Name.self, from: padded[2...])) { error in
+            XCTAssertTrue("\(error)".contains("(in the dict at byte offset 11 of the pickle)"), "\(error)")
+        }
+        XCTAssertThrowsError(try PickleDecoder().decode(Name.self, from: Unpickler.loads(bytes))) { error in
+            XCTAssertFalse("\(error)".contains("byte offset"), "\(error)")
         }
         XCTAssertThrowsError(try PickleDecoder().decode([Int].self, from: try pickles("{'a': 1}", protocols: 5 ... 5)[0].1)) { error in
             guard case DecodingError.typeMismatch = error else { return XCTFail("\(error)") }

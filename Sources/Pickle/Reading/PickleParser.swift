@@ -96,6 +96,17 @@ public struct PickleParser: Sendable {
     /// The graph of a one-shot decode, from its STOP until ``decodeFirstPickle(ofWhole:scratch:)`` returns it.
     private var oneShotGraph: PickleGraph?
 
+    /// When ``recordsNodeOffsets`` is set, the stream offset of the opcode that made each node, by node index (for the messages
+    /// of a failed typed decode, which parses again to find them; see ``nodeOffsets(ofFirstPickleIn:options:buffers:)``).
+    private var recordedNodeOffsets: [Int] = []
+    private var recordsNodeOffsets = false
+
+    /// Gives the nodes the opcode at `position` made its offset.
+    @inline(never)
+    private mutating func recordNodeOffsets(at position: Int) {
+        while recordedNodeOffsets.count < builder.t.nodes.count { recordedNodeOffsets.append(position) }
+    }
+
     /// Creates a parser.
     /// - Parameters:
     ///   - options: encoding, memo mode, limits.
@@ -285,6 +296,18 @@ public struct PickleParser: Sendable {
         return graph
     }
 
+    /// The stream offset of the opcode that made each node of the first pickle of `bytes`, by node index
+    /// (the graph `Unpickler.loads` gives for the same bytes and options numbers its nodes the same way);
+    /// nil if the bytes do not decode. A second parse, for messages only: the decoding path pays nothing.
+    static func nodeOffsets(ofFirstPickleIn bytes: ArraySlice<UInt8>, options: UnpicklerOptions,
+                            buffers: [OutOfBandBuffer]? = nil) -> [Int]? {
+        var parser = PickleParser(options: options, buffers: buffers)
+        parser.recordsNodeOffsets = true
+        var scratch: [PickleGraph] = []
+        guard (try? parser.decodeFirstPickle(ofWhole: bytes, scratch: &scratch)) != nil else { return nil }
+        return parser.recordedNodeOffsets
+    }
+
     /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
     public mutating func feed(_ chunk: [UInt8], into output: inout [PickleGraph]) throws {
         try feed(chunk[...], into: &output)
@@ -363,10 +386,14 @@ public struct PickleParser: Sendable {
             // The hot loop: opcodes of one frame (or of the chunk) until one is incomplete or a FRAME or
             // STOP changes what bounds the next.
             var used = 0
+            // Recording node offsets, one opcode per pass of the outer loop (nothing added to this one).
+            let opcodeStart = i
+            let lastStart = recordsNodeOffsets ? i + 1 : end
             repeat {
                 used = try step(p, i, end, chunk, base + i, &out)
                 i += used
-            } while used != 0 && i < end && !controlChanged
+            } while used != 0 && i < lastStart && !controlChanged
+            if recordsNodeOffsets { recordNodeOffsets(at: base + opcodeStart) }
             if used == 0 {
                 let position = base + i
                 if end < n {

@@ -31,7 +31,8 @@ import Foundation
 ///   members pickle: `Color(1)`) decodes as that argument when a plain value is asked for, so a Swift enum
 ///   with raw values decodes from a Python enum member.
 ///
-/// Errors are `DecodingError`s with the full coding path; their description names the Python type found.
+/// Errors are `DecodingError`s with the full coding path; their description names the Python type found
+/// and, when decoding from bytes, ends with the byte offset of the value in the pickle.
 /// A value that refers to itself (a cycle) cannot become a Swift value and is a `dataCorrupted` error, as is
 /// nesting deeper than ``maxDepth`` or shared objects that would expand past ``maxExpandedValues`` values.
 public final class PickleDecoder {
@@ -81,13 +82,20 @@ public final class PickleDecoder {
     ///   - bytes: a pickle.
     /// - Throws: ``PickleError`` for malformed pickles; `DecodingError` when the value does not fit `type`.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try decode(type, from: Unpickler.loads(bytes, options: unpicklerOptions))
+        try decode(type, from: bytes[...])
     }
 
     /// Decodes a value from the first pickle in `bytes`.
-    /// - Throws: ``PickleError`` for malformed pickles; `DecodingError` when the value does not fit `type`.
+    /// - Throws: ``PickleError`` for malformed pickles; `DecodingError` when the value does not fit `type`,
+    ///   whose description ends with the byte offset in `bytes` of the value it is about.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: ArraySlice<UInt8>) throws -> T {
-        try decode(type, from: Unpickler.loads(bytes, options: unpicklerOptions))
+        let graph = try Unpickler.loads(bytes, options: unpicklerOptions)
+        let reader = PickleValueReader(graph: graph, options: settings(for: graph))
+        do {
+            return try reader.decodeRoot(type, graph.root.ref)
+        } catch let error as DecodingError {
+            throw located(error, reader, bytes)
+        }
     }
 
     /// Decodes a value from the first pickle in `data`.
@@ -107,6 +115,33 @@ public final class PickleDecoder {
     public func decode<T: Decodable>(_ type: T.Type, from node: PickleNode) throws -> T {
         let reader = PickleValueReader(graph: node.graph, options: settings(for: node.graph))
         return try reader.decodeRoot(type, node.ref)
+    }
+
+    /// `error` with the byte offset of the value it is about added to its description: parsed again, which
+    /// numbers the graph's nodes as before, to learn which opcode made each. A value held inline (a small
+    /// int, None, a bool) has no node: the offset given is that of the container being decoded.
+    private func located(_ error: DecodingError, _ reader: PickleValueReader, _ bytes: ArraySlice<UInt8>) -> DecodingError {
+        guard let failure = reader.failure,
+              let offsets = PickleParser.nodeOffsets(ofFirstPickleIn: bytes, options: unpicklerOptions) else { return error }
+        let place: String
+        if failure.value.isNode, failure.value.nodeIndex < offsets.count {
+            place = "at byte offset \(offsets[failure.value.nodeIndex])"
+        } else if let within = failure.within, within < offsets.count {
+            place = "in the \(reader.t.pythonTypeName(of: .node(within))) at byte offset \(offsets[within])"
+        } else {
+            return error
+        }
+        func with(_ context: DecodingError.Context) -> DecodingError.Context {
+            DecodingError.Context(codingPath: context.codingPath, debugDescription: "\(context.debugDescription) (\(place) of the pickle)",
+                                  underlyingError: context.underlyingError)
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return .typeMismatch(type, with(context))
+        case .valueNotFound(let type, let context): return .valueNotFound(type, with(context))
+        case .keyNotFound(let key, let context): return .keyNotFound(key, with(context))
+        case .dataCorrupted(let context): return .dataCorrupted(with(context))
+        @unknown default: return error
+        }
     }
 
     /// The strategies of this decoder, fixed for one decode.

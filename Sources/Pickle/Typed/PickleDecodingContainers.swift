@@ -149,6 +149,7 @@ struct PickleKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let ref = try value(key)
         if ref == .none, !(T.self is any ExpressibleByNilLiteral.Type) {
+            reader.noteFailure(.none)
             throw DecodingError.valueNotFound(type, .init(codingPath: path.appending(key).keys, debugDescription: "Expected \(type) but found None"))
         }
         return try reader.decode(type, ref, path: path.appending(key))
@@ -236,6 +237,7 @@ struct PickleUnkeyedContainer: UnkeyedDecodingContainer {
         let index = currentIndex
         let ref = try nextItem(type)
         if ref == .none, !(T.self is any ExpressibleByNilLiteral.Type) {
+            reader.noteFailure(.none)
             throw DecodingError.valueNotFound(type, .init(codingPath: path.appending(index: index).keys, debugDescription: "Expected \(type) but found None"))
         }
         return try reader.decode(type, ref, path: path.appending(index: index))
@@ -285,6 +287,7 @@ struct PickleSingleValueContainer: SingleValueDecodingContainer {
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if ref == .none, !(T.self is any ExpressibleByNilLiteral.Type) {
+            reader.noteFailure(.none)
             throw DecodingError.valueNotFound(type, .init(codingPath: path.keys, debugDescription: "Expected \(type) but found None"))
         }
         // The reader already stands at this value: decoding it again through init(from:) would not end.

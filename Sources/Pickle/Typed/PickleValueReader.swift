@@ -31,6 +31,9 @@ final class PickleValueReader: Decoder {
     private(set) var path: CodingPath = .root
     /// The nodes being decoded, outermost first.
     private var active: [Int] = []
+    /// Where the first error arose: the value it is about, and the innermost node being decoded then (for
+    /// a value held inline, which has no offset of its own).
+    private(set) var failure: (value: PickleRef, within: Int?)?
     private var expanded = 0
 
     init(graph: PickleGraph, options: Settings) {
@@ -90,7 +93,13 @@ final class PickleValueReader: Decoder {
             self.path = savedPath
             if entered { active.removeLast() }
         }
-        return try T(from: self)
+        do {
+            return try T(from: self)
+        } catch {
+            // Thrown by a container (a missing key, an unkeyed container at its end) or by the type itself.
+            noteFailure(ref)
+            throw error
+        }
     }
 
     /// Whether ``decodePlain(_:_:_:)`` decodes `type`.
@@ -117,20 +126,28 @@ final class PickleValueReader: Decoder {
         return value as! T  // one of the types above
     }
 
+    /// Records where an error arose, unless an inner one already has.
+    func noteFailure(_ value: PickleRef) {
+        if failure == nil { failure = (value, active.last) }
+    }
+
     /// Marks the node `ref` as being decoded; false for values that hold nothing (no node to revisit).
     private func enter(_ ref: PickleRef, _ path: CodingPath) throws -> Bool {
         guard ref.isNode else { return false }
         let index = ref.nodeIndex
         if active.contains(index) {
+            noteFailure(ref)
             throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
                 "The \(t.pythonTypeName(of: ref)) here contains itself (a cycle through the graph), which a Swift value cannot hold"))
         }
         guard active.count < settings.maxDepth else {
+            noteFailure(ref)
             throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
                 "Containers nested deeper than \(settings.maxDepth) (PickleDecoder.maxDepth)"))
         }
         expanded += 1
         guard expanded <= settings.maxExpandedValues else {
+            noteFailure(ref)
             throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
                 "Shared objects expand past \(settings.maxExpandedValues) values (PickleDecoder.maxExpandedValues)"))
         }
@@ -319,6 +336,7 @@ final class PickleValueReader: Decoder {
     /// The error for a value that is not of `type`: `valueNotFound` for `None` (a missing value, as JSON's
     /// `null`), `typeMismatch` for anything else.
     func mismatch(_ type: Any.Type, _ ref: PickleRef, _ path: CodingPath, _ expected: String? = nil) -> DecodingError {
+        noteFailure(ref)
         if ref == .none {
             return DecodingError.valueNotFound(type, .init(codingPath: path.keys, debugDescription: "Expected \(expected ?? "\(type)") but found None"))
         }
@@ -327,7 +345,8 @@ final class PickleValueReader: Decoder {
     }
 
     func outOfRange(_ type: Any.Type, _ ref: PickleRef, _ path: CodingPath) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription: "\(describe(ref)) does not fit in \(type)"))
+        noteFailure(ref)
+        return DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription: "\(describe(ref)) does not fit in \(type)"))
     }
 
     /// The Python type and a short repr of a value, for messages.
