@@ -1,6 +1,8 @@
 /// Python `repr` of graph values, iterative so that any depth prints without recursion.
 ///
-/// Built-in values print exactly as CPython prints them (recursive containers as `[...]` and `{...}`).
+/// Built-in values print exactly as CPython prints them (recursive containers as `[...]` and `{...}`), and
+/// so do the standard library values that ``StdlibRepr`` recognises (`datetime.datetime(2026, 12, 7, 13, 5)`,
+/// `Decimal('1.10')`, `OrderedDict([('a', 1)])`, ...).
 /// Inert objects print as their construction: `module.Class(args)` for REDUCE, INST and OBJ,
 /// `module.Class.__new__(module.Class, args)` for NEWOBJ, followed by what was done to them:
 /// `.__setstate__(state)`, `.extend([...])`, `.update({...})`, `.add(x)`.
@@ -64,6 +66,7 @@ enum GraphRepr {
                         switch node.kind {
                         case .list: out += "[...]"
                         case .dict: out += "{...}"
+                        case .object: out += StdlibRepr.recursionMarker(t, ref) ?? "..."
                         default: out += "..."
                         }
                         continue
@@ -96,7 +99,17 @@ enum GraphRepr {
                             k -= 2
                         }
                     case .object:
-                        pushObject(t.objects[node.a], &work, t)
+                        if let pieces = StdlibRepr.pieces(t, ref) {
+                            // A standard library value: CPython's repr of it.
+                            work.append(contentsOf: pieces.reversed().map {
+                                switch $0 {
+                                case .text(let text): return Task.text(text)
+                                case .value(let item): return Task.value(item)
+                                }
+                            })
+                        } else {
+                            pushObject(t.objects[node.a], &work, t)
+                        }
                     default: break
                     }
                 }
@@ -106,18 +119,6 @@ enum GraphRepr {
     }
 
     private static func pushObject(_ record: ObjectRecord, _ work: inout [Task], _ t: GraphTables) {
-        if let items = orderedDictItems(record, t) {
-            // collections.OrderedDict() + SETITEMS: print it as Python does.
-            var tasks: [Task] = [.text("OrderedDict([")]
-            for (i, (key, value)) in items.enumerated() {
-                if i > 0 { tasks.append(.text(", ")) }
-                tasks += [.text("("), .value(key), .text(", "), .value(value), .text(")")]
-            }
-            tasks.append(.text("])"))
-            if items.isEmpty { tasks = [.text("OrderedDict()")] }
-            work.append(contentsOf: tasks.reversed())
-            return
-        }
         // Operations print after the constructor; group consecutive appends/setitems/adds.
         var tail: [Task] = []
         var k = 0
@@ -178,28 +179,6 @@ enum GraphRepr {
             head = [.text("copyreg.extension(\(code))")]
         }
         work.append(contentsOf: (head + tail).reversed())
-    }
-
-    /// The items of `collections.OrderedDict()` filled only by SETITEM(S), last value per equal key winning.
-    private static func orderedDictItems(_ record: ObjectRecord, _ t: GraphTables) -> [(PickleRef, PickleRef)]? {
-        guard case .reduce(let callable, let args) = record.constructor, callable.isNode,
-              t.nodes[callable.nodeIndex].kind == .global,
-              t.globals[t.nodes[callable.nodeIndex].a] == GlobalName(module: "collections", name: "OrderedDict"),
-              args.isNode, t.nodes[args.nodeIndex].kind == .tuple, t.tupleElements(t.nodes[args.nodeIndex]).isEmpty else { return nil }
-        var items: [(PickleRef, PickleRef)] = []
-        var positions: [Int: [Int]] = [:]  // key hash -> indexes in items: linear however many keys
-        var hashes = KeyHashCache()
-        for operation in record.operations {
-            guard case .setItem(let key, let value) = operation else { return nil }
-            let h = KeyEquality.hash(key, t, &hashes) ?? 0
-            if let i = positions[h]?.first(where: { KeyEquality.equal(items[$0].0, key, t, &hashes) }) {
-                items[i].1 = value
-            } else {
-                positions[h, default: []].append(items.count)
-                items.append((key, value))
-            }
-        }
-        return items
     }
 
     static func stringRepr(_ t: GraphTables, _ node: Node) -> String {
@@ -274,6 +253,16 @@ extension GraphRepr {
         case .list, .tuple, .set, .frozenSet, .dict:
             guard depth < directDepthLimit else { return false }
             return appendContainer(t, node, depth: depth + 1, &valuesLeft, &out)
+        case .object:
+            // The same recognition as the general path; a value inside it that needs the general path (a
+            // cycle through it among them) sends the whole text there.
+            guard depth < directDepthLimit, let pieces = StdlibRepr.pieces(t, ref) else { return false }
+            for piece in pieces {
+                switch piece {
+                case .text(let text): out.append(contentsOf: text.utf8)
+                case .value(let item): if !appendDirect(t, item, depth: depth + 1, &valuesLeft, &out) { return false }
+                }
+            }
         default:
             return false
         }
