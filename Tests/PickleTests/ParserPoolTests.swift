@@ -14,7 +14,7 @@ final class ParserPoolTests: XCTestCase {
             "carryNewlines", "carryLength", "carryLengthIsExact", "announcedInputEnd", "copyToken", "builder",
             "stack", "marks", "memo", "proto", "frameEnd", "decodedBytes", "budget", "grantedBudget", "inPickle",
             "controlChanged", "anticipatedSize", "buffers", "nextBufferIndex", "generation", "sessionGraphs",
-            "importMaps", "failure", "hasFailed", "haltsAfterPickle", "decodesOneShot", "oneShotGraph",
+            "importMaps", "failure", "hasFailed", "haltsAfterPickle", "decodesOneShot", "oneShotGraph", "recordedNodeOffsets", "recordsNodeOffsets",
             "memoEntryCountAtLastComplete",
         ]
         let actual = Mirror(reflecting: PickleParser()).children.compactMap(\.label)
