@@ -99,10 +99,11 @@ final class ConversionFidelityTests: XCTestCase {
         XCTAssertTrue(low.contains("getattr"), low)
     }
 
-    /// STACK_GLOBAL takes any string as a name, but a text GLOBAL or INST line ends at the first newline:
-    /// such a name is refused below protocol 4 rather than written as a line that reads back as another.
+    /// STACK_GLOBAL takes any string as a name, but a text GLOBAL or INST line ends at the first newline and
+    /// needs something on it: such a name (or an empty one) is refused below protocol 4, saying so, rather
+    /// than written as a line that reads back as another.
     func testGlobalNameWithANewlineIsRefusedBelowProtocol4() throws {
-        for name in ["a\nb", "a\r\nb", "\n"] {
+        for name in ["a\nb", "a\r\nb", "\n", ""] {
             for header: [UInt8] in [[], [0x80, 0x04]] {
                 let bytes = header + [0x8C, 0x01, UInt8(ascii: "m"), 0x8C, UInt8(name.utf8.count)] + Array(name.utf8) + [0x93, 0x2E]
                 let graph = try Unpickler.loads(bytes)

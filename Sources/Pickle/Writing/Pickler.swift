@@ -805,13 +805,15 @@ extension Pickler {
     fileprivate mutating func scheduleGlobal(_ name: GlobalName) throws {
         // Below protocol 4 the dots become getattr steps, and an empty step names nothing (CPython could not
         // have found such an object to pickle it either).
-        if proto < 4 && name.name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).contains(where: \.isEmpty) {
+        let dotByte = UInt8(ascii: ".")
+        if proto < 4 && name.name.utf8.contains(dotByte)
+            && name.name.utf8.split(separator: dotByte, omittingEmptySubsequences: false).contains(where: \.isEmpty) {
             throw PickleError(.unpicklable, offset: position,
                               "can't pickle global identifier '\(name)' using pickle protocol \(proto): below protocol 4 each dot of the name is an attribute lookup, and an empty part names nothing")
         }
         if proto >= 4 {
             schedule(.sharedString(name.module), .temporaryString(Array(name.name.utf8)[...]), .opcode(Opcode.stackGlobal.rawValue))
-        } else if let dot = name.name.utf8.lastIndex(of: UInt8(ascii: ".")) {
+        } else if let dot = name.name.utf8.lastIndex(of: dotByte) {
             // Split on the byte, as the reader does: a "." followed by a combining mark is one Character.
             let utf8 = name.name.utf8
             let parent = GlobalName(module: name.module, name: String(decoding: utf8[..<dot], as: UTF8.self))
