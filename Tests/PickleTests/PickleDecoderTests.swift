@@ -6,34 +6,13 @@ import XCTest
 /// classes into Swift types, and hostile shapes (type confusion, cycles, fan-out, depth) as clear
 /// `DecodingError`s.
 final class PickleDecoderTests: XCTestCase {
-    /// `pickle.dumps(<expression>, protocol)` by CPython, for each protocol given. The expression may use
-    /// the modules imported below and fixture_objects' classes.
     private func pickles(_ expression: String, protocols: ClosedRange<Int> = 0 ... 5, setup: String = "") throws -> [(Int, [UInt8])] {
-        let script = """
-        import pickle, sys, collections, dataclasses, enum, fixture_objects as f
-        \(setup)
-        value = \(expression)
-        out = sys.stdout.buffer
-        for p in range(\(protocols.lowerBound), \(protocols.upperBound + 1)):
-            data = pickle.dumps(value, p)
-            out.write(len(data).to_bytes(8, 'little') + data)
-        """
-        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
-        XCTAssertEqual(pieces.count, protocols.count, "one pickle per protocol")
-        return Array(zip(protocols, pieces))
+        try Python.pickles(of: expression, protocols: protocols, setup: setup)
     }
 
-    /// Decodes `bytes` fed whole, one byte at a time and split at every offset: each graph decodes equal.
     private func decodeEveryWay<T: Decodable & Equatable>(_ type: T.Type, _ bytes: [UInt8], _ decoder: PickleDecoder = PickleDecoder(),
                                                          file: StaticString = #filePath, line: UInt = #line) throws -> T {
-        let whole = try decoder.decode(type, from: bytes)
-        _ = Feeding.assertChunkingInvariant(bytes, file: file, line: line)
-        for chunks in [Array(0 ..< bytes.count), [bytes.count / 2]] {
-            let (graphs, error) = Feeding.run(bytes, chunks: chunks)
-            XCTAssertNil(error, file: file, line: line)
-            XCTAssertEqual(try decoder.decode(type, from: graphs[0]), whole, file: file, line: line)
-        }
-        return whole
+        try decoder.decodeEveryWay(type, bytes, file: file, line: line)
     }
 
     struct Record: Decodable, Equatable {

@@ -50,23 +50,8 @@ final class PickleEncoderTests: XCTestCase {
         return pieces
     }
 
-    /// Whether CPython loads `bytes` into a value equal to `expression`'s, with the same type at every level
-    /// (`True` is not `1`, a tuple not a list); the mismatch, if any, in the failure message.
     private func assertCPythonLoads(_ bytes: [UInt8], as expression: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let script = """
-        import pickle, sys
-        def shape(v):
-            if isinstance(v, (list, tuple)): return (type(v).__name__, [shape(x) for x in v])
-            if isinstance(v, (set, frozenset)): return (type(v).__name__, sorted(map(repr, v)))
-            if isinstance(v, dict): return ('dict', [(shape(k), shape(x)) for k, x in v.items()])
-            return (type(v).__name__, v)
-        loaded = pickle.loads(sys.stdin.buffer.read())
-        expected = \(expression)
-        if shape(loaded) != shape(expected):
-            print('loaded', repr(loaded), 'expected', repr(expected)); sys.exit(1)
-        """
-        let result = try Python.run(["-c", script], stdin: bytes)
-        XCTAssertEqual(result.status, 0, result.stdout + result.stderr, file: file, line: line)
+        try Python.assertLoads(bytes, as: expression, file: file, line: line)
     }
 
     func testRecordsAreTheBytesCPythonWritesAtEveryProtocol() throws {

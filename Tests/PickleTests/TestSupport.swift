@@ -225,3 +225,60 @@ enum Hex {
         return out
     }
 }
+
+extension Python {
+    /// `pickle.dumps(<expression>, protocol)` by CPython, for each protocol given. The expression may use
+    /// the modules imported here and fixture_objects' classes; `setup` runs first.
+    static func pickles(of expression: String, protocols: ClosedRange<Int> = 0 ... 5, setup: String = "") throws -> [(Int, [UInt8])] {
+        let script = """
+        import pickle, sys, collections, dataclasses, enum, datetime, decimal, uuid, fractions, pathlib, ipaddress, zoneinfo
+        import fixture_objects as f
+        \(setup)
+        value = \(expression)
+        out = sys.stdout.buffer
+        for p in range(\(protocols.lowerBound), \(protocols.upperBound + 1)):
+            data = pickle.dumps(value, p)
+            out.write(len(data).to_bytes(8, 'little') + data)
+        """
+        let pieces = lengthPrefixedPieces(try Python.script(script))
+        guard pieces.count == protocols.count else { throw Failure(description: "expected \(protocols.count) pickles, got \(pieces.count)") }
+        return Array(zip(protocols, pieces))
+    }
+}
+
+extension PickleDecoder {
+    /// Decodes `bytes` fed whole, one byte at a time and split at every offset: each graph decodes equal.
+    func decodeEveryWay<T: Decodable & Equatable>(_ type: T.Type, _ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws -> T {
+        let whole = try decode(type, from: bytes)
+        _ = Feeding.assertChunkingInvariant(bytes, file: file, line: line)
+        for chunks in [Array(0 ..< bytes.count), [bytes.count / 2]] {
+            let (graphs, error) = Feeding.run(bytes, chunks: chunks)
+            XCTAssertNil(error, file: file, line: line)
+            XCTAssertEqual(try decode(type, from: graphs[0]), whole, file: file, line: line)
+        }
+        return whole
+    }
+}
+
+extension Python {
+    /// Whether CPython loads `bytes` into a value equal to `expression`'s, with the same type at every level
+    /// (`True` is not `1`, a tuple not a list, a datetime not a date); the mismatch, if any, in the failure
+    /// message. The standard library's value modules are imported for the expression; `setup` runs first.
+    static func assertLoads(_ bytes: [UInt8], as expression: String, setup: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+        let script = """
+        import pickle, sys, datetime, decimal, uuid, fractions, pathlib, ipaddress, zoneinfo, collections
+        \(setup)
+        def shape(v):
+            if isinstance(v, (list, tuple)): return (type(v).__name__, [shape(x) for x in v])
+            if isinstance(v, (set, frozenset)): return (type(v).__name__, sorted(map(repr, v)))
+            if isinstance(v, dict): return ('dict', [(shape(k), shape(x)) for k, x in v.items()])
+            return (type(v).__name__, v)
+        loaded = pickle.loads(sys.stdin.buffer.read())
+        expected = \(expression)
+        if shape(loaded) != shape(expected):
+            print('loaded', repr(loaded), 'expected', repr(expected)); sys.exit(1)
+        """
+        let result = try run(["-c", script], stdin: bytes)
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr, file: file, line: line)
+    }
+}

@@ -56,6 +56,23 @@ public final class PickleDecoder {
         case pythonIntegers
     }
 
+    /// How `Date` values are read.
+    public enum DateDecodingStrategy: Sendable {
+        /// From `datetime.datetime`: an aware datetime is its instant; a naive one is the wall time in
+        /// `naiveTimeZone`, its fold choosing between two equal wall times (nil: a naive datetime is a
+        /// `dataCorrupted` error). An `int` or `float` is seconds since 1970, as `time.time()` and
+        /// `datetime.timestamp()` give (a logging record's `created`).
+        case pythonDateTime(naiveTimeZone: TimeZone?)
+        /// From an `int` or `float` of seconds since 1970.
+        case secondsSince1970
+        /// From an `int` or `float` of milliseconds since 1970.
+        case millisecondsSince1970
+        /// `Date`'s own decoding: a number of seconds since 2001-01-01.
+        case deferredToDate
+        /// A function of the decoder standing at the value.
+        case custom(@Sendable (_ decoder: any Decoder) throws -> Date)
+    }
+
     /// Unpickler options (encoding of Python 2 strings, limits) used when decoding from bytes.
     public var unpicklerOptions = UnpicklerOptions()
     /// How keys are matched. Default ``KeyDecodingStrategy/useDefaultKeys``.
@@ -64,6 +81,16 @@ public final class PickleDecoder {
     public var decodesIntegersAsFloatingPoint = true
     /// How `bool` and `int` mix. Default ``BoolDecodingStrategy/strict``.
     public var boolDecodingStrategy: BoolDecodingStrategy = .strict
+    /// How `Date` is read. Default ``DateDecodingStrategy/pythonDateTime(naiveTimeZone:)`` with UTC, the
+    /// zone naive datetimes hold by convention on servers (`datetime.utcnow()`).
+    ///
+    /// The other standard library values need no strategy: `DateComponents` decodes from a
+    /// `datetime.datetime`, `date` or `time` (its fields, the Gregorian calendar, and the zone when it has
+    /// one), `Decimal` from a `decimal.Decimal` it holds exactly, an `int` or a `float`, `UUID` from a
+    /// `uuid.UUID` or a `str`, and `Duration` from a `datetime.timedelta` or seconds as an `int` or `float`.
+    /// The library's own types (``PythonDateTime``, ``PythonDecimal``, ``PythonFraction``, ...) decode
+    /// exactly whatever the value holds.
+    public var dateDecodingStrategy: DateDecodingStrategy = .pythonDateTime(naiveTimeZone: TimeZone(secondsFromGMT: 0)!)
     /// The deepest nesting of containers decoded (Codable decoding recurses). Default 512.
     public var maxDepth = 512
     /// The most values one decode visits, counting a shared object once per place it is decoded into (a
@@ -127,7 +154,7 @@ public final class PickleDecoder {
         if failure.value.isNode, failure.value.nodeIndex < offsets.count {
             place = "at byte offset \(offsets[failure.value.nodeIndex])"
         } else if let within = failure.within, within < offsets.count {
-            place = "in the \(reader.t.pythonTypeName(of: .node(within))) at byte offset \(offsets[within])"
+            place = "in the \(reader.typeName(.node(within))) at byte offset \(offsets[within])"
         } else {
             return error
         }
@@ -148,7 +175,7 @@ public final class PickleDecoder {
     func settings(for graph: PickleGraph) -> PickleValueReader.Settings {
         PickleValueReader.Settings(
             keys: keyDecodingStrategy, integersAsFloatingPoint: decodesIntegersAsFloatingPoint,
-            bools: boolDecodingStrategy, maxDepth: maxDepth,
+            bools: boolDecodingStrategy, dates: dateDecodingStrategy, maxDepth: maxDepth,
             maxExpandedValues: Swift.max(maxExpandedValues, 4 * graph.nodeCount), userInfo: userInfo)
     }
 }

@@ -17,6 +17,7 @@ final class PickleValueReader: Decoder {
         var keys: PickleDecoder.KeyDecodingStrategy
         var integersAsFloatingPoint: Bool
         var bools: PickleDecoder.BoolDecodingStrategy
+        var dates: PickleDecoder.DateDecodingStrategy
         var maxDepth: Int
         var maxExpandedValues: Int
         var userInfo: [CodingUserInfoKey: any Sendable]
@@ -83,7 +84,12 @@ final class PickleValueReader: Decoder {
     ///   value container (a wrapper type): not a cycle.
     func decode<T: Decodable>(_ type: T.Type, _ ref: PickleRef, path makePath: @autoclosure () -> CodingPath, fromSingleValue: Bool = false) throws -> T {
         if Self.isPlain(type) { return try decodePlain(type, ref, makePath()) }
-        let path = makePath()
+        if Self.isFoundationValue(type) { return try decodeFoundationValue(type, ref, makePath(), fromSingleValue: fromSingleValue) }
+        return try standing(at: ref, makePath(), fromSingleValue: fromSingleValue) { try T(from: self) }
+    }
+
+    /// Runs `body` (a type's `init(from:)`) with the reader standing at `ref`, then moves it back.
+    func standing<T>(at ref: PickleRef, _ path: CodingPath, fromSingleValue: Bool, _ body: () throws -> T) throws -> T {
         let entered = fromSingleValue ? false : try enter(ref, path)
         let (savedRef, savedPath) = (self.ref, self.path)
         self.ref = ref
@@ -94,7 +100,7 @@ final class PickleValueReader: Decoder {
             if entered { active.removeLast() }
         }
         do {
-            return try T(from: self)
+            return try body()
         } catch {
             // Thrown by a container (a missing key, an unkeyed container at its end) or by the type itself.
             noteFailure(ref)
@@ -138,7 +144,7 @@ final class PickleValueReader: Decoder {
         if active.contains(index) {
             noteFailure(ref)
             throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
-                "The \(t.pythonTypeName(of: ref)) here contains itself (a cycle through the graph), which a Swift value cannot hold"))
+                "The \(typeName(ref)) here contains itself (a cycle through the graph), which a Swift value cannot hold"))
         }
         guard active.count < settings.maxDepth else {
             noteFailure(ref)
@@ -247,7 +253,8 @@ final class PickleValueReader: Decoder {
     // MARK: - Containers
 
     /// The key-value pairs a keyed container reads: a dict's items, or an object's items (a dict subclass)
-    /// and state (`__dict__` and `__slots__` values applied by BUILD), interleaved.
+    /// and state (`__dict__` and `__slots__` values applied by BUILD), interleaved, or the dict it was made
+    /// from.
     func keyedEntries(_ ref: PickleRef) -> RefList? {
         guard ref.isNode else { return nil }
         let node = t.nodes[ref.nodeIndex]
@@ -277,7 +284,11 @@ final class PickleValueReader: Decoder {
                 default: break
                 }
             }
-            return any ? .array(pairs) : nil
+            if any { return .array(pairs) }
+            // A class called with a dict and nothing applied after (`Counter`: `Counter({'a': 2})`).
+            let argument = unwrapped(ref)
+            guard argument != ref, argument.isNode, t.nodes[argument.nodeIndex].kind == .dict else { return nil }
+            return .run(t.dictEntries(t.nodes[argument.nodeIndex]))
         default: return nil
         }
     }
@@ -352,7 +363,20 @@ final class PickleValueReader: Decoder {
     /// The Python type and a short repr of a value, for messages.
     func describe(_ ref: PickleRef) -> String {
         let text = GraphRepr.repr(t, ref, maxLength: 60)
-        return "a Python \(t.pythonTypeName(of: ref)), \(text)"
+        return "a Python \(typeName(ref)), \(text)"
+    }
+
+    /// The Python type of a value; for an object, the global class (or callable) it was made by.
+    func typeName(_ ref: PickleRef) -> String {
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .object else { return t.pythonTypeName(of: ref) }
+        let maker: PickleRef
+        switch t.objects[t.nodes[ref.nodeIndex].a].constructor {
+        case .reduce(let callable, _): maker = callable
+        case .newObject(let cls, _), .newObjectEx(let cls, _, _), .instance(let cls), .inst(let cls, _), .obj(let cls, _): maker = cls
+        case .persistent, .ext: return "object"
+        }
+        guard let name = t.globalName(maker) else { return "object" }
+        return "\(name) object"
     }
 }
 

@@ -15,6 +15,7 @@ final class PickleValueWriter: Encoder {
     struct Settings {
         var keys: PickleEncoder.KeyEncodingStrategy
         var sortsDictionaryKeys: Bool
+        var dates: PickleEncoder.DateEncodingStrategy
         var userInfo: [CodingUserInfoKey: any Sendable]
     }
 
@@ -22,6 +23,10 @@ final class PickleValueWriter: Encoder {
     final class Graph {
         var builder = GraphBuilder()
         var strings: [String: PickleRef] = [:]
+        /// One node per global name, and one `datetime.timezone.utc`, as CPython's memo refers back to a
+        /// class or singleton it has written.
+        var globals: [GlobalName: PickleRef]? = [:]
+        var utc: PickleRef?
     }
 
     let graph: Graph
@@ -90,19 +95,31 @@ final class PickleValueWriter: Encoder {
         case let bytes as [UInt8] where T.self == [UInt8].self: return graph.builder.payload(.bytes, bytes)
         case let bytes as PickleBytes: return graph.builder.payload(.bytes, bytes.slice)
         case let node as PickleNode: return copy(node)
+        case let date as Date: return try self.date(date, at: path)
+        case let decimal as Decimal: return insert(PythonDecimal(decimal).pickleValue)
+        case let uuid as UUID: return insert(PythonUUID(uuid).pickleValue)
+        case let duration as Duration: return try timedelta(duration, at: path)
+        case let components as DateComponents: return try dateTime(components, at: path)
         case let dictionary as any PickleDictionaryEncoding: return try dictionary.pickleDict(self, path)
         case let set as any PickleSetEncoding: return try set.pickleSet(self, path)
         default: break
         }
+        return try encodeInPlace(at: path) {
+            try value.encode(to: self)
+            if value is any PickleTupleRepresentable, case .container(let items) = stored, items.kind == .list {
+                items.kind = .tuple
+            }
+        }
+    }
+
+    /// Runs `body` (a value's `encode(to:)`, or a custom strategy) with this writer at `path`, and returns
+    /// what it stored: a type that encodes nothing is an empty dict, as JSONEncoder writes `{}`.
+    func encodeInPlace(at path: CodingPath, _ body: () throws -> Void) throws -> PickleRef {
         let (savedStored, savedPath) = (stored, self.path)
         stored = nil
         self.path = path
         defer { (stored, self.path) = (savedStored, savedPath) }
-        try value.encode(to: self)
-        if value is any PickleTupleRepresentable, case .container(let items) = stored, items.kind == .list {
-            items.kind = .tuple
-        }
-        // A type that encodes nothing is an empty dict, as JSONEncoder writes `{}`.
+        try body()
         return try make(stored ?? .container(PendingContainer(.dict, path)))
     }
 

@@ -3,6 +3,13 @@
 extension GraphBuilder {
     /// Adds a value tree to the graph. Every tree node becomes a new graph node (no sharing).
     mutating func insert(_ value: PickleValue) -> PickleRef {
+        var unshared: [GlobalName: PickleRef]? = nil
+        return insert(value, sharingGlobals: &unshared)
+    }
+
+    /// Adds a value tree to the graph; with `globals`, a global already in it is the node it names there
+    /// (new ones are added to it), as a pickler's memo refers back to a class it has written.
+    mutating func insert(_ value: PickleValue, sharingGlobals globals: inout [GlobalName: PickleRef]?) -> PickleRef {
         switch value {
         case .none: return .none
         case .bool(let b): return .bool(b)
@@ -13,49 +20,53 @@ extension GraphBuilder {
         case .rawString(let utf8): return payload(.string, utf8)
         case .bytes(let b): return payload(.bytes, b)
         case .byteArray(let b): return payload(.byteArray, b)
-        case .list(let items): return list(items.map { insert($0) })
-        case .tuple(let items): return tuple(items.map { insert($0) }[...])
+        case .list(let items): return list(items.map { insert($0, sharingGlobals: &globals) })
+        case .tuple(let items): return tuple(items.map { insert($0, sharingGlobals: &globals) }[...])
         case .dict(let entries):
             let ref = dict()
             var pairs: [PickleRef] = []
             pairs.reserveCapacity(entries.count * 2)
             for e in entries {
-                pairs.append(insert(e.key))
-                pairs.append(insert(e.value))
+                pairs.append(insert(e.key, sharingGlobals: &globals))
+                pairs.append(insert(e.value, sharingGlobals: &globals))
             }
             _ = setItems(dict: ref.nodeIndex, pairs)
             return ref
-        case .set(let items): return set(.set, items.map { insert($0) })
-        case .frozenSet(let items): return set(.frozenSet, items.map { insert($0) })
-        case .global(let name): return global(name)
+        case .set(let items): return set(.set, items.map { insert($0, sharingGlobals: &globals) })
+        case .frozenSet(let items): return set(.frozenSet, items.map { insert($0, sharingGlobals: &globals) })
+        case .global(let name):
+            if let known = globals?[name] { return known }
+            let ref = global(name)
+            globals?[name] = ref
+            return ref
         case .buffer(let buffer): return self.buffer(buffer)
         case .object(let object):
             let constructor: ObjectConstructor
             switch object.constructor {
             case .reduce(let callable, let args):
-                constructor = .reduce(callable: insert(callable), args: insert(.tuple(args)))
+                constructor = .reduce(callable: insert(callable, sharingGlobals: &globals), args: insert(.tuple(args), sharingGlobals: &globals))
             case .newObject(let cls, let args):
-                constructor = .newObject(cls: insert(cls), args: insert(.tuple(args)))
+                constructor = .newObject(cls: insert(cls, sharingGlobals: &globals), args: insert(.tuple(args), sharingGlobals: &globals))
             case .newObjectEx(let cls, let args, let kwargs):
-                constructor = .newObjectEx(cls: insert(cls), args: insert(.tuple(args)), kwargs: insert(.dict(kwargs)))
+                constructor = .newObjectEx(cls: insert(cls, sharingGlobals: &globals), args: insert(.tuple(args), sharingGlobals: &globals), kwargs: insert(.dict(kwargs), sharingGlobals: &globals))
             case .instance(let cls):
-                constructor = .instance(cls: insert(cls))
+                constructor = .instance(cls: insert(cls, sharingGlobals: &globals))
             case .inst(let cls, let args):
-                constructor = .inst(cls: global(cls), args: insert(.tuple(args)))
+                constructor = .inst(cls: global(cls), args: insert(.tuple(args), sharingGlobals: &globals))
             case .obj(let cls, let args):
-                constructor = .obj(cls: insert(cls), args: insert(.tuple(args)))
+                constructor = .obj(cls: insert(cls, sharingGlobals: &globals), args: insert(.tuple(args), sharingGlobals: &globals))
             case .persistent(let id, let textual):
-                constructor = .persistent(id: insert(id), textual: textual)
+                constructor = .persistent(id: insert(id, sharingGlobals: &globals), textual: textual)
             case .ext(let code):
                 constructor = .ext(code: code)
             }
             let ref = self.object(constructor)
             let operations: [ObjectOperation] = object.operations.map {
                 switch $0 {
-                case .extend(let items): return .extend(items.map { insert($0) })
-                case .setItem(let k, let v): return .setItem(key: insert(k), value: insert(v))
-                case .add(let v): return .add(insert(v))
-                case .build(let s): return .build(state: insert(s))
+                case .extend(let items): return .extend(items.map { insert($0, sharingGlobals: &globals) })
+                case .setItem(let k, let v): return .setItem(key: insert(k, sharingGlobals: &globals), value: insert(v, sharingGlobals: &globals))
+                case .add(let v): return .add(insert(v, sharingGlobals: &globals))
+                case .build(let s): return .build(state: insert(s, sharingGlobals: &globals))
                 }
             }
             t.objects[t.nodes[ref.nodeIndex].a].operations = operations
