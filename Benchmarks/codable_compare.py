@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
 """PickleDecoder against JSONDecoder and CPython on the same 100,000 records.
 
-Each record is a dataclass with ints, strings, a float, an optional, a list, a nested dataclass and a
-timestamp. CPython pickles them (protocol 5) and writes the same records as JSON; the Swift side decodes the
-pickle with PickleDecoder and the JSON with JSONDecoder into the same Codable structs, and CPython's
-pickle.loads rebuilds the dataclasses from the same pickle. Rounds alternate; the medians and their ratios
+Each record is a dataclass with ints, strings, a float, an optional, a list, a nested dataclass and an
+aware datetime. CPython pickles them (protocol 5) and writes the same records as JSON (the datetime as ISO
+8601 text); the Swift side decodes the pickle with PickleDecoder and the JSON with JSONDecoder (dates
+`.iso8601`) into the same Codable structs, and CPython's pickle.loads rebuilds the dataclasses from the same
+pickle. Rounds alternate; the medians and their ratios
 are printed.
 
     python3 Benchmarks/codable_compare.py [--rounds N] [--records N] [--no-build]
 """
-import argparse, dataclasses, json, os, pickle, statistics, subprocess, sys, tempfile, time
+import argparse, dataclasses, datetime, json, os, pickle, statistics, subprocess, sys, tempfile, time
 
 MODULE = '''
-import dataclasses, typing
+import dataclasses, datetime, typing
 
 @dataclasses.dataclass
 class Address:
@@ -29,7 +30,7 @@ class Record:
     nickname: typing.Optional[str]
     tags: list
     address: Address
-    created: float
+    created: datetime.datetime
 '''
 
 def main():
@@ -54,14 +55,15 @@ def main():
         records = [m.Record(id=i, name=f'user{i}', email=f'user{i}@example.org', score=i * 0.5 + 0.25,
                             nickname=None if i % 3 else f'nick{i}', tags=['a', 'b'] if i % 2 else ['c'],
                             address=m.Address(street=f'{i} Main St', city=cities[i % 5], zip=10000 + i % 90000),
-                            created=1.7e9 + i / 1000)
+                            created=datetime.datetime.fromtimestamp(1_700_000_000 + 37 * i, datetime.timezone.utc))
                    for i in range(args.records)]
         data = pickle.dumps(records, 5)
         pkl, js = os.path.join(work, 'records.pkl'), os.path.join(work, 'records.json')
         with open(pkl, 'wb') as f:
             f.write(data)
         with open(js, 'w') as f:
-            json.dump([dataclasses.asdict(r) for r in records], f)
+            json.dump([dataclasses.asdict(r) for r in records], f,
+                      default=lambda d: d.strftime('%Y-%m-%dT%H:%M:%SZ'))
 
         swift_pickle, swift_json, cpython = [], [], []
         for _ in range(args.rounds):

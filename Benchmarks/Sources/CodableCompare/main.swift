@@ -20,7 +20,7 @@ struct Record: Codable, Equatable {
     let nickname: String?
     let tags: [String]
     let address: Address
-    let created: Double
+    let created: Date
 }
 
 func milliseconds(_ body: () throws -> Void) rethrows -> Double {
@@ -38,6 +38,7 @@ let pickle = [UInt8](try Data(contentsOf: URL(fileURLWithPath: arguments[1])))
 let json = try Data(contentsOf: URL(fileURLWithPath: arguments[2]))
 let pickleDecoder = PickleDecoder()
 let jsonDecoder = JSONDecoder()
+jsonDecoder.dateDecodingStrategy = .iso8601
 
 // Both decoders must agree before either is timed.
 let fromPickle = try pickleDecoder.decode([Record].self, from: pickle)

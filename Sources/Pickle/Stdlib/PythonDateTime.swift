@@ -125,8 +125,8 @@ public struct PythonDateTime: PickleStdlibValue, Hashable {
         self = value
     }
 
-    static func recognize(_ t: GraphTables, _ ref: PickleRef) -> PythonDateTime? {
-        guard let (read, zone) = DateTimeState.read(t, ref, GlobalName("datetime", "datetime"), count: 10) else { return nil }
+    static func recognize(_ t: GraphTables, _ ref: PickleRef, zones: ZoneCache? = nil) -> PythonDateTime? {
+        guard let (read, zone) = DateTimeState.read(t, ref, GlobalName("datetime", "datetime"), count: 10, zones: zones) else { return nil }
         var state = read
         let fold = state[2] & 0x80 != 0 ? 1 : 0
         state[2] &= 0x7F

@@ -92,11 +92,12 @@ public struct PythonTime: PickleStdlibValue, Hashable {
 /// The state argument shared by `date`, `time` and `datetime`.
 enum DateTimeState {
     /// The state bytes of `name(state)` / `name(state, tzinfo)`, and the zone (None is naive).
-    static func read(_ t: GraphTables, _ ref: PickleRef, _ name: GlobalName, count: Int) -> ([UInt8], PythonTZInfo?)? {
+    /// - Parameter zones: remembers the last zone recognised, for a run of values sharing one.
+    static func read(_ t: GraphTables, _ ref: PickleRef, _ name: GlobalName, count: Int, zones: ZoneCache? = nil) -> ([UInt8], PythonTZInfo?)? {
         guard let args = t.reduceArgs(ref, name), args.count == 1 || args.count == 2,
               let state = t.bytesOrLatin1(args[0]), state.count == count else { return nil }
         guard args.count == 2, args[1] != .none else { return (state, nil) }
-        guard let zone = PythonTZInfo.recognize(t, args[1]) else { return nil }
+        guard let zone = zones?.zone(t, args[1]) ?? PythonTZInfo.recognize(t, args[1]) else { return nil }
         return (state, zone)
     }
 

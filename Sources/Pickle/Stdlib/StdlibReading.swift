@@ -38,6 +38,28 @@ enum ReprPiece {
     case value(PickleRef)
 }
 
+/// A call's arguments in place, indexed from 0.
+struct CallArguments: RandomAccessCollection {
+    let run: RefRun
+    var startIndex: Int { 0 }
+    var endIndex: Int { run.count }
+    subscript(position: Int) -> PickleRef { run[run.startIndex + position] }
+}
+
+/// The zone of the last aware value recognised, by reference: the datetimes of one pickle usually share
+/// one memoized `tzinfo` object, recognised once.
+final class ZoneCache {
+    private var ref: PickleRef?
+    private var zone: PythonTZInfo?
+
+    func zone(_ t: GraphTables, _ candidate: PickleRef) -> PythonTZInfo? {
+        if candidate.isNode, candidate == ref { return zone }
+        let recognized = PythonTZInfo.recognize(t, candidate)
+        (ref, zone) = (candidate, recognized)
+        return recognized
+    }
+}
+
 /// The call an inert object was made by, read for recognition.
 struct StdlibCall {
     enum Form { case reduce, newObject, instance }
@@ -88,10 +110,13 @@ extension GraphTables {
         }
     }
 
-    /// REDUCE of the global `name` with no operations after it: the arguments.
-    func reduceArgs(_ ref: PickleRef, _ name: GlobalName) -> [PickleRef]? {
-        guard let call = stdlibCall(ref), call.form == .reduce, call.name == name, call.operations.isEmpty else { return nil }
-        return call.args
+    /// REDUCE of the global `name` with no operations after it: the arguments, read in place.
+    func reduceArgs(_ ref: PickleRef, _ name: GlobalName) -> CallArguments? {
+        guard let node = node(ref, .object) else { return nil }
+        let record = objects[node.a]
+        guard record.operations.isEmpty, case .reduce(let callable, let args) = record.constructor,
+              globalName(callable) == name, let tuple = self.node(args, .tuple) else { return nil }
+        return CallArguments(run: tupleElements(tuple))
     }
 
     /// The items of a tuple.

@@ -41,7 +41,7 @@ extension PickleValueReader {
     private func date(_ ref: PickleRef, _ path: CodingPath, fromSingleValue: Bool) throws -> Date {
         switch settings.dates {
         case .pythonDateTime(let naiveTimeZone):
-            if let datetime = PythonDateTime.recognize(t, ref) {
+            if let datetime = PythonDateTime.recognize(t, ref, zones: zones) {
                 if let date = datetime.foundationDate(assumingTimeZone: naiveTimeZone) { return date }
                 noteFailure(ref)
                 let reason = datetime.timeZone == nil

@@ -36,6 +36,8 @@ final class PickleValueReader: Decoder {
     /// a value held inline, which has no offset of its own).
     private(set) var failure: (value: PickleRef, within: Int?)?
     private var expanded = 0
+    /// The time zone of the last aware datetime decoded.
+    private(set) lazy var zones = ZoneCache()
 
     init(graph: PickleGraph, options: Settings) {
         self.graph = graph
