@@ -1,0 +1,194 @@
+import Foundation
+import XCTest
+@testable import Pickle
+
+/// numpy arrays, dtypes and scalars read from pickles numpy writes at test time, at every protocol and in
+/// every form (numpy's `_reconstruct` with BUILD, protocol 5's `_frombuffer` in and out of band), judged by
+/// numpy's own view of the same array; hostile arrays are clear errors.
+final class NumpyArrayTests: XCTestCase {
+    /// For each case: the pickle, the array's bytes in memory order, and `str;name;repr;shape;fortran`.
+    private func numpyCases(_ expressions: [String], protocols: ClosedRange<Int> = 0 ... 5) throws -> [(expression: String, protocolVersion: Int, pickle: [UInt8], bytes: [UInt8], facts: [String])] {
+        let script = """
+        import pickle, sys, numpy as np
+        out = sys.stdout.buffer
+        def piece(b): out.write(len(b).to_bytes(8, 'little') + b)
+        for e in sys.argv[1:]:
+            a = eval(e)
+            fortran = a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+            for p in range(\(protocols.lowerBound), \(protocols.upperBound + 1)):
+                piece(pickle.dumps(a, p))
+                piece(a.tobytes(order='F' if fortran else 'C'))
+                piece(';'.join([a.dtype.str, a.dtype.name, repr(a.dtype), ','.join(map(str, a.shape)), str(fortran)]).encode())
+        """
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script, expressions))
+        XCTAssertEqual(pieces.count, expressions.count * protocols.count * 3)
+        var cases: [(String, Int, [UInt8], [UInt8], [String])] = []
+        for (n, start) in stride(from: 0, to: pieces.count, by: 3).enumerated() {
+            let facts = String(decoding: pieces[start + 2], as: UTF8.self).split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+            cases.append((expressions[n / protocols.count], protocols.lowerBound + n % protocols.count, pieces[start], pieces[start + 1], facts))
+        }
+        return cases
+    }
+
+    func testEveryBuiltinDTypeAtEveryProtocolAndInEveryChunking() throws {
+        let dtypes = ["?", "i1", "<i2", ">i4", "<i8", "u1", ">u2", "<u4", ">u8", "<f2", ">f4", "<f8", ">c8", "<c16",
+                      "S5", "<U3", ">U2", "<M8[ms]", ">m8[10s]", "M8[D]", "V4"]
+        let expressions = dtypes.map { "np.arange(6).astype('\($0)').reshape(2, 3)" } + [
+            "np.zeros((0, 4), 'f4')", "np.array(7, 'i2')", "np.asfortranarray(np.arange(24, dtype='>i4').reshape(2, 3, 4))",
+        ]
+        for c in try numpyCases(expressions) {
+            let graphs = Feeding.run(c.pickle, chunks: Array(0 ..< c.pickle.count)).0
+            XCTAssertEqual(graphs.count, 1)
+            for graph in [try Unpickler.loads(c.pickle), graphs[0]] {
+                let array = try NDArrayView(graph.root)
+                let label = "\(c.expression) at protocol \(c.protocolVersion)"
+                XCTAssertEqual([array.dtype.typeString, array.dtype.name, array.dtype.description], Array(c.facts[0 ..< 3]), label)
+                XCTAssertEqual(array.shape.map(String.init).joined(separator: ","), c.facts[3], label)
+                XCTAssertEqual(String(array.isFortranOrder).capitalized, c.facts[4], label)
+                XCTAssertEqual(Array(array.bytes), c.bytes, label)
+                XCTAssertEqual(array.arrayClass.map { "\($0)" } ?? "numpy.ndarray", "numpy.ndarray", label)
+            }
+        }
+    }
+
+    func testTypedElementsComeOutInCOrderInThisMachinesByteOrder() throws {
+        for c in try numpyCases(["np.asfortranarray(np.arange(24, dtype='>i4').reshape(2, 3, 4))"], protocols: 2 ... 5) {
+            let array = try NDArrayView(try Unpickler.loads(c.pickle).root)
+            XCTAssertTrue(array.isFortranOrder)
+            XCTAssertEqual(array.strides, [4, 8, 24])
+            XCTAssertEqual(try array.elements(as: Int32.self), Array(0 ..< 24))
+            // Memory order, swapped into this machine's order: column-major.
+            XCTAssertEqual(try array.withUnsafeBufferPointer(as: Int32.self) { Array($0.prefix(3)) }, [0, 12, 4])
+            XCTAssertThrowsError(try array.elements(as: Float.self)) { error in
+                XCTAssertEqual(error as? NumpyArrayError, .typeMismatch(expected: "Float", found: array.dtype))
+            }
+            XCTAssertThrowsError(try array.elements(as: Int64.self))
+        }
+        let values = try numpyCases(["np.array([1.5, -2.25, 1e300], '>f8')", "np.array([0.5, 65504], '<f2')", "np.array([True, False])",
+                                     "np.array(['2026-12-07T13:05', 'NaT'], 'M8[m]')", "np.array([[1, 2], [3, 4]], '<u2')"], protocols: 5 ... 5)
+        XCTAssertEqual(try NDArrayView(Unpickler.loads(values[0].pickle).root).elements(as: Double.self), [1.5, -2.25, 1e300])
+        XCTAssertEqual(try NDArrayView(Unpickler.loads(values[1].pickle).root).elements(as: Float16.self), [0.5, 65504])
+        XCTAssertEqual(try NDArrayView(Unpickler.loads(values[2].pickle).root).elements(as: Bool.self), [true, false])
+        let minutes = try NDArrayView(Unpickler.loads(values[3].pickle).root)
+        XCTAssertEqual(minutes.dtype.timeUnit?.unit, "m")
+        XCTAssertEqual(try minutes.elements(as: Int64.self), [1_796_648_700 / 60, Int64.min], "minutes since 1970, and NaT")
+        let matrix = try NDArrayView(Unpickler.loads(values[4].pickle).root)
+        XCTAssertEqual(try matrix.withUnsafeBufferPointer(as: UInt16.self) { Array($0) }, [1, 2, 3, 4])
+    }
+
+    func testScalarsStructuredAndObjectArrays() throws {
+        let script = """
+        import pickle, sys, numpy as np
+        out = sys.stdout.buffer
+        for v in [np.float32(1.5), np.int64(-3), np.zeros(2, [('x', '<f4'), ('name', 'S3'), ('grid', '<i2', (2, 3))]),
+                  np.array([1, 'a', None], dtype=object), np.datetime64('2026-12-07', 'D')]:
+            for p in (2, 5):
+                data = pickle.dumps(v, p)
+                out.write(len(data).to_bytes(8, 'little') + data)
+        """
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
+        XCTAssertEqual(pieces.count, 10)
+        for p in 0 ..< 2 {
+            let float = try NDArrayView(Unpickler.loads(pieces[p]).root)
+            XCTAssertEqual(float.shape, [])
+            XCTAssertEqual(try float.elements(as: Float.self), [1.5])
+            XCTAssertEqual(try NDArrayView(Unpickler.loads(pieces[2 + p]).root).elements(as: Int64.self), [-3])
+            let records = try NDArrayView(Unpickler.loads(pieces[4 + p]).root)
+            XCTAssertEqual(records.dtype.itemSize, 19)
+            XCTAssertEqual(records.dtype.fields?.map(\.name), ["x", "name", "grid"])
+            XCTAssertEqual(records.dtype.fields?.map(\.offset), [0, 4, 7])
+            XCTAssertEqual(records.dtype.fields?[2].dtype.subarray?.shape, [2, 3])
+            XCTAssertEqual(records.dtype.fields?[2].dtype.subarray?.base.name, "int16")
+            XCTAssertEqual(records.bytes.count, 38)
+            XCTAssertThrowsError(try records.elements(as: UInt8.self))
+            let objects = try NDArrayView(Unpickler.loads(pieces[6 + p]).root)
+            XCTAssertEqual(objects.objects?.map(\.description), ["1", "'a'", "None"])
+            XCTAssertEqual(objects.dtype.description, "dtype('O')")
+            let day = try NDArrayView(Unpickler.loads(pieces[8 + p]).root)
+            XCTAssertEqual(try day.elements(as: Int64.self), [20794])
+            XCTAssertEqual(day.dtype.name, "datetime64[D]")
+        }
+    }
+
+    /// A large array's elements are the input's bytes in band, and the caller's buffer out of band: no copy.
+    func testLargeArraysAreSlicesOfTheInputOrOfTheBuffer() throws {
+        let script = """
+        import pickle, sys, numpy as np
+        a = np.arange(1 << 18, dtype='<f4')
+        out = sys.stdout.buffer
+        buffers = []
+        for data in [pickle.dumps(a, 4), pickle.dumps(a, 5), pickle.dumps(a, 5, buffer_callback=buffers.append), bytes(buffers[0].raw())]:
+            out.write(len(data).to_bytes(8, 'little') + data)
+        """
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
+        for input in pieces[0 ..< 2] {
+            let graph = try Unpickler.loads(input)
+            let array = try NDArrayView(graph.root)
+            XCTAssertEqual(array.count, 1 << 18)
+            input.withUnsafeBytes { whole in
+                array.bytes.withUnsafeBytes { elements in
+                    XCTAssertTrue(elements.baseAddress! >= whole.baseAddress! && elements.baseAddress! + elements.count <= whole.baseAddress! + whole.count,
+                                  "the elements are the input's own bytes")
+                }
+            }
+            XCTAssertEqual(try array.withUnsafeBufferPointer(as: Float.self) { $0[12345] }, 12345)
+        }
+        let buffer = OutOfBandBuffer(pieces[3][...], isReadonly: false)
+        let array = try NDArrayView(Unpickler.loads(pieces[2], buffers: [buffer]).root)
+        pieces[3].withUnsafeBytes { original in
+            array.bytes.withUnsafeBytes { XCTAssertEqual($0.baseAddress, original.baseAddress, "the buffer itself") }
+        }
+        XCTAssertEqual(try array.withUnsafeBufferPointer(as: Float.self) { $0.last }, Float((1 << 18) - 1))
+    }
+
+    /// Arrays that lie (a shape the data does not fill, dimensions that overflow, a dtype numpy never writes,
+    /// an order that is not C or F) are errors that say what is wrong; other values are not arrays.
+    func testHostileArraysAreClearErrors() throws {
+        let script = """
+        import pickle, sys, numpy as np, copyreg
+        mod = np.ndarray.__reduce__(np.zeros(1))[0].__module__
+        rec = np.ndarray.__reduce__(np.zeros(1))[0]
+        frombuffer = np.zeros(1).__reduce_ex__(5)[0]
+        class Fake:
+            def __init__(self, r): self.r = r
+            def __reduce__(self): return self.r
+        f8 = np.dtype('f8')
+        cases = [
+            (rec, (np.ndarray, (0,), b'b'), (1, (1000,), f8, False, b'\\0' * 8)),
+            (rec, (np.ndarray, (0,), b'b'), (1, (-1,), f8, False, b'')),
+            (rec, (np.ndarray, (0,), b'b'), (1, (1 << 40, 1 << 40), f8, False, b'')),
+            (rec, (np.ndarray, (0,), b'b'), (1, (1,), 'f8', False, b'\\0' * 8)),
+            (rec, (np.ndarray, (0,), b'b'), (1, (1,), f8, 0, b'\\0' * 8)),
+            (rec, (np.ndarray, (0,), b'b'), (2, (1,), f8, False, b'\\0' * 8)),
+            (rec, (np.ndarray, (0,), b'b'), (1, (2,), np.dtype(object), False, [1])),
+            (frombuffer, (bytearray(8), f8, (1,), 'X')),
+            (frombuffer, (bytearray(8), f8, (2,), 'C')),
+            (np.dtype, ('i3', False, True), (3, '<', None, None, None, -1, -1, 0)),
+        ]
+        out = sys.stdout.buffer
+        for case in cases:
+            data = pickle.dumps(Fake(case), 5)
+            out.write(len(data).to_bytes(8, 'little') + data)
+        """
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
+        let reasons = ["needs 8000 bytes; the data has 8", "a dimension is not an int of at least 0", "overflows", "the dtype is not one numpy writes",
+                       "is_fortran is not a bool", "the array's state is not", "holds 2 objects, the list 1", "the order is not 'C' or 'F'",
+                       "needs 16 bytes; the data has 8"]
+        XCTAssertEqual(pieces.count, reasons.count + 1)
+        for (bytes, reason) in zip(pieces, reasons) {
+            XCTAssertThrowsError(try NDArrayView(Unpickler.loads(bytes).root), reason) { error in
+                guard case .invalid(let text)? = error as? NumpyArrayError else { return XCTFail("\(reason): \(error)") }
+                XCTAssertTrue(text.contains(reason), "\(text) should say \(reason)")
+            }
+        }
+        XCTAssertNil(NumpyDType(try Unpickler.loads(pieces[9]).root), "an int of 3 bytes")
+        XCTAssertThrowsError(try NDArrayView(Unpickler.loads(try Python.pickles(of: "{'a': 1}", protocols: 5 ... 5)[0].1).root)) { error in
+            XCTAssertEqual(error as? NumpyArrayError, .notAnArray)
+        }
+        // A bool array whose bytes are not 0 or 1 reads them as numpy does, never as invalid Bools.
+        let bools = try numpyCases(["np.frombuffer(bytes([0, 2, 255]), '?')"], protocols: 5 ... 5)[0]
+        let array = try NDArrayView(Unpickler.loads(bools.pickle).root)
+        XCTAssertEqual(try array.elements(as: Bool.self), [false, true, true])
+        XCTAssertEqual(try array.withUnsafeBufferPointer(as: Bool.self) { Array($0) }, [false, true, true])
+    }
+}
