@@ -60,7 +60,7 @@ final class NumpyArrayTests: XCTestCase {
             // Memory order, swapped into this machine's order: column-major.
             XCTAssertEqual(try array.withUnsafeBufferPointer(as: Int32.self) { Array($0.prefix(3)) }, [0, 12, 4])
             XCTAssertThrowsError(try array.elements(as: Float.self)) { error in
-                XCTAssertEqual(error as? NumpyArrayError, .typeMismatch(expected: "Float", found: array.dtype))
+                XCTAssertEqual(error as? ArrayError, .typeMismatch(expected: "Float", found: array.dtype))
             }
             XCTAssertThrowsError(try array.elements(as: Int64.self))
         }
@@ -177,13 +177,13 @@ final class NumpyArrayTests: XCTestCase {
         XCTAssertEqual(pieces.count, reasons.count + 1)
         for (bytes, reason) in zip(pieces, reasons) {
             XCTAssertThrowsError(try NDArrayView(Unpickler.loads(bytes).root), reason) { error in
-                guard case .invalid(let text)? = error as? NumpyArrayError else { return XCTFail("\(reason): \(error)") }
+                guard case .invalid(let text)? = error as? ArrayError else { return XCTFail("\(reason): \(error)") }
                 XCTAssertTrue(text.contains(reason), "\(text) should say \(reason)")
             }
         }
         XCTAssertNil(NumpyDType(try Unpickler.loads(pieces[9]).root), "an int of 3 bytes")
         XCTAssertThrowsError(try NDArrayView(Unpickler.loads(try Python.pickles(of: "{'a': 1}", protocols: 5 ... 5)[0].1).root)) { error in
-            XCTAssertEqual(error as? NumpyArrayError, .notAnArray)
+            XCTAssertEqual(error as? ArrayError, .notAnArray)
         }
         // A bool array whose bytes are not 0 or 1 reads them as numpy does, never as invalid Bools.
         let bools = try numpyCases(["np.frombuffer(bytes([0, 2, 255]), '?')"], protocols: 5 ... 5)[0]

@@ -42,7 +42,7 @@ public struct NDArrayView: Sendable {
     // MARK: - Reading a pickle
 
     /// Recognises a numpy array or scalar.
-    /// - Throws: ``NumpyArrayError/notAnArray`` when the node is not one; ``NumpyArrayError/invalid(_:)``
+    /// - Throws: ``ArrayError/notAnArray`` when the node is not one; ``ArrayError/invalid(_:)``
     ///   when it is shaped as one but its parts disagree (a shape whose elements do not fill the data, a
     ///   dtype numpy would not write, an order other than 'C' or 'F').
     public init(_ node: PickleNode) throws {
@@ -62,49 +62,49 @@ public struct NDArrayView: Sendable {
 
     private static func read(_ node: PickleNode) throws -> NDArrayView {
         let t = node.t
-        guard let call = t.stdlibCall(node.ref), call.form == .reduce, numpyModules.contains(call.name.module) else { throw NumpyArrayError.notAnArray }
+        guard let call = t.stdlibCall(node.ref), call.form == .reduce, numpyModules.contains(call.name.module) else { throw ArrayError.notAnArray }
         let isMultiarray = call.name.module.hasSuffix(".multiarray")
         switch call.name.name {
         case "_reconstruct" where isMultiarray:
-            guard call.args.count == 3, let cls = t.globalName(call.args[0]) else { throw NumpyArrayError.invalid("_reconstruct's arguments are not (class, shape, typecode)") }
+            guard call.args.count == 3, let cls = t.globalName(call.args[0]) else { throw ArrayError.invalid("_reconstruct's arguments are not (class, shape, typecode)") }
             guard call.operations.count == 1, case .build(let stateRef) = call.operations[0], let state = t.tupleItems(stateRef), state.count == 5,
                   t.intValue(state[0]) == 1 else {
-                throw NumpyArrayError.invalid("the array's state is not (1, shape, dtype, is_fortran, data)")
+                throw ArrayError.invalid("the array's state is not (1, shape, dtype, is_fortran, data)")
             }
             let dtype = try dtypeOf(t, state[2])
             let shape = try shapeOf(t, state[1])
-            guard state[3] == .true || state[3] == .false else { throw NumpyArrayError.invalid("is_fortran is not a bool") }
+            guard state[3] == .true || state[3] == .false else { throw ArrayError.invalid("is_fortran is not a bool") }
             return try make(node, dtype, shape, fortran: state[3] == .true, data: state[4], arrayClass: cls)
         case "_frombuffer" where !isMultiarray:
-            guard call.args.count == 4, call.operations.isEmpty else { throw NumpyArrayError.invalid("_frombuffer's arguments are not (buffer, dtype, shape, order)") }
+            guard call.args.count == 4, call.operations.isEmpty else { throw ArrayError.invalid("_frombuffer's arguments are not (buffer, dtype, shape, order)") }
             let dtype = try dtypeOf(t, call.args[1])
             let shape = try shapeOf(t, call.args[2])
             let order = t.stringValue(call.args[3])
-            guard order == "C" || order == "F" else { throw NumpyArrayError.invalid("the order is not 'C' or 'F'") }
-            guard dtype.kind != .object else { throw NumpyArrayError.invalid("an object array cannot come from a buffer") }
+            guard order == "C" || order == "F" else { throw ArrayError.invalid("the order is not 'C' or 'F'") }
+            guard dtype.kind != .object else { throw ArrayError.invalid("an object array cannot come from a buffer") }
             return try make(node, dtype, shape, fortran: order == "F", data: call.args[0], arrayClass: nil)
         case "scalar" where isMultiarray:
-            guard call.args.count == 2, call.operations.isEmpty else { throw NumpyArrayError.invalid("scalar's arguments are not (dtype, data)") }
+            guard call.args.count == 2, call.operations.isEmpty else { throw ArrayError.invalid("scalar's arguments are not (dtype, data)") }
             let dtype = try dtypeOf(t, call.args[0])
             if dtype.kind == .object {
                 return NDArrayView(dtype: dtype, shape: [], isFortranOrder: false, bytes: [], objects: [PickleNode(graph: node.graph, ref: call.args[1])], arrayClass: nil)
             }
             return try make(node, dtype, [], fortran: false, data: call.args[1], arrayClass: nil)
         default:
-            throw NumpyArrayError.notAnArray
+            throw ArrayError.notAnArray
         }
     }
 
     private static func dtypeOf(_ t: GraphTables, _ ref: PickleRef) throws -> NumpyDType {
-        guard let dtype = NumpyDType.recognize(t, ref, depth: 0) else { throw NumpyArrayError.invalid("the dtype is not one numpy writes") }
+        guard let dtype = NumpyDType.recognize(t, ref, depth: 0) else { throw ArrayError.invalid("the dtype is not one numpy writes") }
         return dtype
     }
 
     private static func shapeOf(_ t: GraphTables, _ ref: PickleRef) throws -> [Int] {
-        guard let items = t.tupleItems(ref) else { throw NumpyArrayError.invalid("the shape is not a tuple") }
-        guard items.count <= 64 else { throw NumpyArrayError.invalid("the shape has \(items.count) dimensions; numpy allows 64") }
+        guard let items = t.tupleItems(ref) else { throw ArrayError.invalid("the shape is not a tuple") }
+        guard items.count <= 64 else { throw ArrayError.invalid("the shape has \(items.count) dimensions; numpy allows 64") }
         return try items.map {
-            guard let n = t.intValue($0), n >= 0 else { throw NumpyArrayError.invalid("a dimension is not an int of at least 0") }
+            guard let n = t.intValue($0), n >= 0 else { throw ArrayError.invalid("a dimension is not an int of at least 0") }
             return n
         }
     }
@@ -113,23 +113,23 @@ public struct NDArrayView: Sendable {
         var count = 1
         for n in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: n)
-            guard !overflow else { throw NumpyArrayError.invalid("the shape \(shape) overflows") }
+            guard !overflow else { throw ArrayError.invalid("the shape \(shape) overflows") }
             count = product
         }
         let element = PickleNode(graph: node.graph, ref: data)
         if dtype.kind == .object {
             guard let items = element.elements, element.t.node(data, .list) != nil else {
-                throw NumpyArrayError.invalid("an object array's data is not a list")
+                throw ArrayError.invalid("an object array's data is not a list")
             }
             guard items.count == count else {
-                throw NumpyArrayError.invalid("the shape \(shape) holds \(count) objects, the list \(items.count)")
+                throw ArrayError.invalid("the shape \(shape) holds \(count) objects, the list \(items.count)")
             }
             return NDArrayView(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: [], objects: items, arrayClass: arrayClass)
         }
-        guard let bytes = element.bytes else { throw NumpyArrayError.invalid("the data is not bytes, a bytearray or a buffer") }
+        guard let bytes = element.bytes else { throw ArrayError.invalid("the data is not bytes, a bytearray or a buffer") }
         let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
         guard !overflow, size == bytes.count else {
-            throw NumpyArrayError.invalid("the shape \(shape) of \(dtype.itemSize)-byte elements needs \(overflow ? "more than Int.max" : String(size)) bytes; the data has \(bytes.count)")
+            throw ArrayError.invalid("the shape \(shape) of \(dtype.itemSize)-byte elements needs \(overflow ? "more than Int.max" : String(size)) bytes; the data has \(bytes.count)")
         }
         return NDArrayView(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: bytes, objects: nil, arrayClass: arrayClass)
     }
@@ -139,7 +139,7 @@ public struct NDArrayView: Sendable {
     /// Calls `body` with the elements in memory order, typed: without copying when the bytes are aligned for
     /// `T`, in this machine's byte order and valid as they are (the usual case for out-of-band buffers), else
     /// through an aligned copy in this machine's order (a bool array's non-zero bytes read as true).
-    /// - Throws: ``NumpyArrayError/typeMismatch(expected:found:)`` when the dtype is not `T`'s.
+    /// - Throws: ``ArrayError/typeMismatch(expected:found:)`` when the dtype is not `T`'s.
     public func withUnsafeBufferPointer<T: NumpyElement, R>(as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R) throws -> R {
         try check(type)
         if dtype.byteOrder != .notApplicable && dtype.byteOrder != .native {
@@ -155,7 +155,7 @@ public struct NDArrayView: Sendable {
     }
 
     /// The elements as a Swift array in C (row-major) order, whatever the array's order and byte order.
-    /// - Throws: ``NumpyArrayError/typeMismatch(expected:found:)`` when the dtype is not `T`'s.
+    /// - Throws: ``ArrayError/typeMismatch(expected:found:)`` when the dtype is not `T`'s.
     public func elements<T: NumpyElement>(as type: T.Type) throws -> [T] {
         try check(type)
         let inMemory = try memoryOrderElements(type)
@@ -181,7 +181,7 @@ public struct NDArrayView: Sendable {
 
     private func check<T: NumpyElement>(_ type: T.Type) throws {
         guard T.numpyKinds.contains(dtype.kind), dtype.itemSize == MemoryLayout<T>.size, dtype.fields == nil, dtype.subarray == nil else {
-            throw NumpyArrayError.typeMismatch(expected: "\(T.self)", found: dtype)
+            throw ArrayError.typeMismatch(expected: "\(T.self)", found: dtype)
         }
     }
 
@@ -199,9 +199,9 @@ public struct NDArrayView: Sendable {
     }
 }
 
-/// Why a node is not a usable numpy array.
-public enum NumpyArrayError: Error, Equatable, CustomStringConvertible {
-    /// The node is not a numpy array, array scalar or dtype at all.
+/// Why a node is not a usable numpy array or tensor.
+public enum ArrayError: Error, Equatable, CustomStringConvertible {
+    /// The node is not a numpy array or array scalar at all.
     case notAnArray
     /// It is shaped as an array, but its parts disagree.
     case invalid(String)
@@ -211,8 +211,8 @@ public enum NumpyArrayError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notAnArray: return "not a numpy array"
-        case .invalid(let reason): return "not a valid numpy array: \(reason)"
-        case .typeMismatch(let expected, let found): return "a numpy array of \(found) read as \(expected)"
+        case .invalid(let reason): return "not a valid array: \(reason)"
+        case .typeMismatch(let expected, let found): return "an array of \(found) read as \(expected)"
         }
     }
 }

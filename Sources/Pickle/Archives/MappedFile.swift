@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file mapped read-only into memory: its bytes are read by the kernel as they are touched, so opening a
+/// large archive costs neither its size in time nor in memory.
+///
+/// Invariants (the reason this type may be `@unchecked Sendable`): `base` points at `count` bytes mapped
+/// `PROT_READ` and `MAP_PRIVATE` from `init` until `deinit` unmaps them, and nothing in this process writes
+/// them; every view of the bytes (``MappedBytes``) holds the file, so the mapping outlives its views. A file
+/// changed by another process while mapped may show the change (or, if truncated, fault on access): map only
+/// files that are not being rewritten.
+public final class MappedFile: @unchecked Sendable {
+    /// The file's size in bytes.
+    public let count: Int
+    private let base: UnsafeRawPointer?
+
+    /// Maps the file at `path`.
+    /// - Throws: ``ArchiveError/io(_:)`` naming the path and the system error.
+    public init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ArchiveError.io("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ArchiveError.io("\(path) is not a regular file") }
+        count = Int(info.st_size)
+        guard count > 0 else {
+            base = nil
+            return
+        }
+        let mapping = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let mapping, mapping != MAP_FAILED else { throw ArchiveError.io("cannot map \(path): \(String(cString: strerror(errno)))") }
+        base = UnsafeRawPointer(mapping)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+
+    /// The bytes in `range` (which must lie within the file).
+    public subscript(range: Range<Int>) -> MappedBytes {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside the mapped file")
+        return MappedBytes(file: self, range: range)
+    }
+
+    /// Calls `body` with the bytes in `range`, valid only during the call.
+    func withUnsafeBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside the mapped file")
+        return try withExtendedLifetime(self) {
+            try body(UnsafeRawBufferPointer(start: base.map { $0 + range.lowerBound }, count: range.count))
+        }
+    }
+}
+
+/// A range of a ``MappedFile``'s bytes, which it keeps mapped: a tensor's storage, a zip entry's data.
+public struct MappedBytes: Sendable, RandomAccessCollection {
+    /// The file the bytes are in.
+    public let file: MappedFile
+    /// Where in the file.
+    public let range: Range<Int>
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { range.count }
+    public subscript(position: Int) -> UInt8 {
+        precondition(position >= 0 && position < range.count, "index out of range")
+        return file.withUnsafeBytes(range) { $0[position] }
+    }
+
+    /// The bytes in `subrange` (offsets within these bytes).
+    public func slice(_ subrange: Range<Int>) -> MappedBytes {
+        precondition(subrange.lowerBound >= 0 && subrange.upperBound <= range.count, "range outside the bytes")
+        return MappedBytes(file: file, range: range.lowerBound + subrange.lowerBound ..< range.lowerBound + subrange.upperBound)
+    }
+
+    /// Calls `body` with the bytes in place, valid only during the call.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try file.withUnsafeBytes(range, body)
+    }
+
+    /// The bytes copied into an array.
+    public var array: [UInt8] { withUnsafeBytes { Array($0) } }
+}
