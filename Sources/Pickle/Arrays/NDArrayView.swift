@@ -160,22 +160,12 @@ public struct NDArrayView: Sendable {
         try check(type)
         let inMemory = try memoryOrderElements(type)
         guard isFortranOrder, shape.count > 1 else { return inMemory }
-        // Walk the C-order index and read the Fortran-order position.
-        var result: [T] = []
-        result.reserveCapacity(inMemory.count)
-        var index = [Int](repeating: 0, count: shape.count)
+        // The C-order walk over Fortran-order memory.
         var fortranStrides = [Int](repeating: 1, count: shape.count)
         for axis in 1 ..< shape.count { fortranStrides[axis] = fortranStrides[axis - 1] * shape[axis - 1] }
-        for _ in 0 ..< inMemory.count {
-            result.append(inMemory[zip(index, fortranStrides).reduce(0) { $0 + $1.0 * $1.1 }])
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        var result: [T] = []
+        result.reserveCapacity(inMemory.count)
+        for position in StridedOffsets(shape: shape, strides: fortranStrides) { result.append(inMemory[position]) }
         return result
     }
 

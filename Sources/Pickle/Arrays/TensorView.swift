@@ -154,18 +154,8 @@ public struct TensorView: Sendable {
         result.reserveCapacity(count)
         guard count > 0 else { return result }
         storage.bytes.withUnsafeBytes { raw in
-            var index = [Int](repeating: 0, count: shape.count)
-            for _ in 0 ..< count {
-                var element = storageOffset
-                for axis in shape.indices { element += index[axis] * stride[axis] }
+            for element in StridedOffsets(shape: shape, strides: stride, start: storageOffset) {
                 result.append(T.load(from: raw, at: element * size, swapped: swap))
-                var axis = shape.count - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    if index[axis] < shape[axis] { break }
-                    index[axis] = 0
-                    axis -= 1
-                }
             }
         }
         return result
