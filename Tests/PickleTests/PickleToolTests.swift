@@ -314,4 +314,39 @@ final class PickleToolTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(parts[1]), "\(result.stderr) vs \(parts[1])")
         }
     }
+
+    /// `tensors` lists a checkpoint's tensors and a pickle's numpy arrays, as a table and as JSON.
+    func testTensorsListsACheckpointAndAPickleOfArrays() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tensors-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoint = directory.appendingPathComponent("m.pt").path, arrays = directory.appendingPathComponent("a.pkl").path
+        try Python.script("""
+        import collections, pickle, numpy as np, torch_layout as t
+        w = t.tensor('0', np.arange(12, dtype='float32').reshape(3, 4))
+        t.save({'model': collections.OrderedDict([('weight', t.Parameter(w)), ('bias', t.tensor('1', np.zeros(3, 'float16')))])}, \(StdlibText.quoted(checkpoint)))
+        pickle.dump({'a': np.arange(1000, dtype='<f8'), 'b': [np.float32(2)]}, open(\(StdlibText.quoted(arrays)), 'wb'), 5)
+        """)
+        let table = try runTool(["tensors", checkpoint], stdin: [])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = String(decoding: table.stdout, as: UTF8.self).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertEqual(lines[1].prefix(5), ["model.weight", "float32", "(3,", "4)", "48"])
+        XCTAssertEqual(lines[2].prefix(4), ["model.bias", "float16", "(3,)", "6"])
+        XCTAssertEqual(lines[3], ["2", "tensors,", "54", "bytes"])
+        let json = try runTool(["tensors", "--json", checkpoint], stdin: [])
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout)) as? [[String: Any]])
+        XCTAssertEqual(parsed.map { $0["name"] as? String }, ["model.weight", "model.bias"])
+        XCTAssertEqual(parsed[0]["shape"] as? [Int], [3, 4])
+        let offset = try XCTUnwrap(parsed[0]["offset"] as? Int)
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: checkpoint)))
+        XCTAssertEqual(Array(file[offset + 4 ..< offset + 8]), [0, 0, 0x80, 0x3F], "the second element, 1.0, where the offset says")
+        let listed = try runTool(["tensors", "--json", arrays], stdin: [])
+        let items = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout)) as? [[String: Any]])
+        XCTAssertEqual(items.map { $0["name"] as? String }, ["a", "b.0"])
+        XCTAssertEqual(items.map { $0["bytes"] as? Int }, [8000, 4])
+        XCTAssertTrue(items[1]["offset"] is NSNull, "a small array's bytes are copied, so it has no offset")
+        let bad = try runTool(["tensors", "/dev/null"], stdin: [])
+        XCTAssertNotEqual(bad.status, 0)
+    }
 }

@@ -63,7 +63,7 @@ public struct TorchCheckpoint: Sendable {
         }
         graph = try Unpickler.loads(try archive.data(of: pickleEntry).array)
         var walker = TensorWalker(archive: archive, folder: folder, graph: graph, byteOrder: byteOrder)
-        try walker.walk(graph.root.ref, name: "", depth: 0)
+        try walker.walkAll()
         tensors = walker.found
         sharedStorageKeys = walker.viewsPerKey.filter { $0.value > 1 }.map(\.key).sorted()
     }
@@ -81,42 +81,13 @@ private struct TensorWalker {
     var found: [(name: String, tensor: TensorView)] = []
     var storages: [String: TorchStorage] = [:]
     var viewsPerKey: [String: Int] = [:]
-    var visiting: Set<Int> = []
 
-    static let maxDepth = 256
-
-    mutating func walk(_ ref: PickleRef, name: String, depth: Int) throws {
-        let t = graph.t
-        guard ref.isNode, depth < Self.maxDepth, !visiting.contains(ref.nodeIndex) else { return }
-        visiting.insert(ref.nodeIndex)
-        defer { visiting.remove(ref.nodeIndex) }
-        if let tensor = try tensor(ref, name: name) {
+    mutating func walkAll() throws {
+        try GraphPaths.walk(graph) { ref, name in
+            guard let tensor = try tensor(ref, name: name) else { return false }
             found.append((name, tensor))
             viewsPerKey[tensor.storage.key, default: 0] += 1
-            return
-        }
-        func child(_ key: PickleRef) -> String {
-            let part = t.stringValue(key) ?? t.intValue(key).map(String.init) ?? GraphRepr.repr(t, key, maxLength: 40)
-            return name.isEmpty ? part : name + "." + part
-        }
-        let node = t.nodes[ref.nodeIndex]
-        switch node.kind {
-        case .dict:
-            for (key, value) in t.dictPairs(ref) ?? [] { try walk(value, name: child(key), depth: depth + 1) }
-        case .list, .tuple:
-            let items = node.kind == .list ? t.listItems(ref) ?? [] : t.tupleItems(ref) ?? []
-            for (index, item) in items.enumerated() { try walk(item, name: name.isEmpty ? String(index) : "\(name).\(index)", depth: depth + 1) }
-        case .object:
-            // A dict subclass (OrderedDict) is items set on the object; other objects' states are walked too.
-            for operation in t.objects[node.a].operations {
-                switch operation {
-                case .setItem(let key, let value): try walk(value, name: child(key), depth: depth + 1)
-                case .build(let state): try walk(state, name: name, depth: depth + 1)
-                default: break
-                }
-            }
-        default:
-            break
+            return true
         }
     }
 

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Pickle
+
+/// `pickletool tensors FILE`: the arrays and tensors a checkpoint or pickle holds, without running anything.
+struct Tensors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every tensor of a PyTorch checkpoint (torch.save's zip), or every numpy array of a pickle: name, dtype, shape, bytes and where they lie in the file.",
+        discussion: "Nothing is imported or executed; the file is mapped, not read, so a large checkpoint lists at once. The offset is that of the first element in the file (a tensor's in its storage record; an array's in the pickle when its bytes are stored there in one piece, else '-').")
+
+    @Flag(help: "Print a JSON array of objects (name, dtype, shape, stride, bytes, offset, storage) instead of a table.")
+    var json = false
+
+    @Argument(help: "A torch.save checkpoint or a pickle file.") var input: String
+
+    struct Row {
+        var name: String, dtype: String, shape: [Int], stride: [Int]?, bytes: Int, offset: Int?, storage: String?
+    }
+
+    func run() throws {
+        let file = try MappedFile(path: input)
+        let rows: [Row]
+        let noun: String
+        if file.count >= 4, file[0 ..< 4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) {
+            let checkpoint = try TorchCheckpoint(archive: ZipArchive(file))
+            noun = "tensor"
+            rows = checkpoint.tensors.map { name, tensor in
+                Row(name: name, dtype: tensor.dtype.name, shape: tensor.shape, stride: tensor.stride, bytes: tensor.count * tensor.dtype.itemSize,
+                    offset: tensor.storage.bytes.range.lowerBound + tensor.storageOffset * tensor.dtype.itemSize, storage: tensor.storage.key)
+            }
+        } else {
+            noun = "array"
+            let bytes = file[0 ..< file.count].array
+            let graph = try Unpickler.loads(bytes)
+            rows = try NDArrayView.arrays(in: graph).map { name, array in
+                // The elements' offset in the file, when they are a slice of the bytes read.
+                let offset: Int? = bytes.withUnsafeBytes { whole in
+                    array.bytes.withUnsafeBytes { elements in
+                        guard let start = elements.baseAddress, let base = whole.baseAddress, start >= base, start + elements.count <= base + whole.count,
+                              !elements.isEmpty else { return nil }
+                        return start - base
+                    }
+                }
+                return Row(name: name, dtype: array.dtype.name, shape: array.shape, stride: nil, bytes: array.bytes.count, offset: offset, storage: nil)
+            }
+        }
+        let out = OutputFile(fd: 1)
+        if json {
+            out.write("[\n" + rows.map { row in
+                var fields = ["\"name\": \(jsonString(row.name))", "\"dtype\": \(jsonString(row.dtype))", "\"shape\": \(row.shape)"]
+                if let stride = row.stride { fields.append("\"stride\": \(stride)") }
+                fields.append("\"bytes\": \(row.bytes)")
+                fields.append("\"offset\": \(row.offset.map(String.init) ?? "null")")
+                if let storage = row.storage { fields.append("\"storage\": \(jsonString(storage))") }
+                return "  {" + fields.joined(separator: ", ") + "}"
+            }.joined(separator: ",\n") + (rows.isEmpty ? "]\n" : "\n]\n"))
+        } else {
+            let table = [["name", "dtype", "shape", "bytes", "offset"]] + rows.map {
+                [$0.name.isEmpty ? "(root)" : $0.name, $0.dtype, "(" + $0.shape.map(String.init).joined(separator: ", ") + ($0.shape.count == 1 ? ",)" : ")"),
+                 String($0.bytes), $0.offset.map(String.init) ?? "-"]
+            }
+            let widths = (0 ..< 5).map { column in table.map { $0[column].count }.max() ?? 0 }
+            for line in table {
+                out.write(zip(line, widths).enumerated().map { index, cell in
+                    let padding = String(repeating: " ", count: cell.1 - cell.0.count)
+                    return index >= 3 ? padding + cell.0 : cell.0 + padding
+                }.joined(separator: "  ") + "\n")
+            }
+            let total = rows.reduce(0) { $0 + $1.bytes }
+            out.write("\(rows.count) \(noun)\(rows.count == 1 ? "" : "s"), \(total) bytes\n")
+        }
+        out.flush()
+        try out.stopIfTheReaderHasGone()
+    }
+
+    private func jsonString(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}
