@@ -21,6 +21,8 @@ python3 -c "from backports import zstd" 2>/dev/null || python3 -m pip install --
 # pandas: the real-world corpus (Tests/Fixtures/corpus.py) pickles DataFrames, Series and Indexes, and fails
 # loudly without it.
 python3 -c "import pandas" 2>/dev/null || python3 -m pip install --quiet pandas
+# safetensors: the safetensors tests load what the writer wrote with the reference implementation.
+python3 -c "import safetensors" 2>/dev/null || python3 -m pip install --quiet safetensors
 # hypothesis: the differential test generates random object graphs with it.
 python3 -c "import hypothesis" 2>/dev/null || python3 -m pip install --quiet hypothesis
 

@@ -72,18 +72,34 @@ struct Tensors: ParsableCommand {
         try out.stopIfTheReaderHasGone()
     }
 
-    private func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
+    private func jsonString(_ text: String) -> String { JSONText.quoted(text) }
+}
+
+/// `pickletool safetensors INPUT OUTPUT`: a checkpoint's tensors, or a pickle's arrays, as a .safetensors file.
+struct SafetensorsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "safetensors",
+        abstract: "Write the tensors of a PyTorch checkpoint (or the numpy arrays of a pickle) to a .safetensors file, without running anything.",
+        discussion: "Tensors are copied straight from the mapped input, so memory stays near one block however large the file. Tensors that are the same view of one storage (tied weights) are written once, under the first name, and listed; safetensors has no shared storage.")
+
+    @Argument(help: "A torch.save checkpoint or a pickle file.") var input: String
+    @Argument(help: "The .safetensors file to write.") var output: String
+
+    func run() throws {
+        let file = try MappedFile(path: input)
+        var writer = SafetensorsWriter()
+        if file.count >= 4, file[0 ..< 4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) {
+            let checkpoint = try TorchCheckpoint(archive: ZipArchive(file))
+            for (name, tensor) in checkpoint.tensors { try writer.add(tensor, named: name) }
+        } else {
+            let graph = try Unpickler.loads(file[0 ..< file.count].array)
+            for (name, array) in try NDArrayView.arrays(in: graph) { try writer.add(array, named: name.isEmpty ? "array" : name) }
         }
-        return result + "\""
+        try writer.write(to: output, metadata: ["format": "pt"])
+        let out = OutputFile(fd: 1)
+        let bytes = writer.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) * $1.itemSizeInBytes }
+        out.write("wrote \(writer.tensors.count) tensor\(writer.tensors.count == 1 ? "" : "s"), \(bytes) bytes, to \(output)\n")
+        for alias in writer.aliases { out.write("  \(alias.dropped): the same view as \(alias.kept), written once\n") }
+        out.flush()
     }
 }

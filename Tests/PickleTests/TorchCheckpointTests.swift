@@ -137,4 +137,68 @@ final class TorchCheckpointTests: XCTestCase {
             }
         }
     }
+
+    /// Checkpoints and pickles of arrays become .safetensors files that the reference implementation loads
+    /// into numpy's own values: contiguous, strided, big-endian and Fortran-order sources, a tied weight
+    /// written once, bfloat16 kept bit for bit.
+    func testSafetensorsFilesLoadInTheReferenceImplementation() throws {
+        let path = try checkpoint("tied.pt", """
+        w = t.tensor('0', np.arange(12, dtype='float32').reshape(3, 4) - 5)
+        sd = collections.OrderedDict([('embed.weight', w), ('head.weight', t.Tensor(w.storage, (3, 4))), ('wt', t.Tensor(w.storage, (4, 3), stride=(1, 4))),
+            ('ids', t.tensor('1', np.array([-1, 1 << 40], 'int64'))), ('mask', t.tensor('2', np.array([True, False]))),
+            ('bf', t.Tensor(t.Storage('3', np.array([0x3fc0, 0xc000], 'uint16'), type_name='BFloat16Storage'), (2,)))])
+        t.save(sd, path)
+        """)
+        let checkpoint = try TorchCheckpoint(path: path)
+        var writer = SafetensorsWriter()
+        for (name, tensor) in checkpoint.tensors { try writer.add(tensor, named: name) }
+        XCTAssertEqual(writer.aliases.map { "\($0.dropped)=\($0.kept)" }, ["head.weight=embed.weight"])
+        let output = directory.appendingPathComponent("tied.safetensors").path
+        try writer.write(to: output, metadata: ["format": "pt"])
+        try Python.script("""
+        import json, struct, numpy as np
+        from safetensors.numpy import load
+        data = open(\(StdlibText.quoted(output)), 'rb').read()
+        n = struct.unpack('<Q', data[:8])[0]
+        header = json.loads(data[8:8 + n])
+        assert n % 8 == 0 and header['__metadata__'] == {'format': 'pt'}, header
+        assert header['bf'] == {'dtype': 'BF16', 'shape': [2], 'data_offsets': [header['bf']['data_offsets'][0], header['bf']['data_offsets'][0] + 4]}
+        start = 8 + n + header['bf']['data_offsets'][0]
+        assert data[start:start + 4] == bytes([0xc0, 0x3f, 0x00, 0xc0]), data[start:start + 4]
+        del header['bf']
+        # The reference loader, on the file without the bfloat16 tensor numpy cannot hold.
+        w = np.arange(12, dtype='float32').reshape(3, 4) - 5
+        body = {k: v for k, v in header.items() if k != '__metadata__'}
+        arrays = {k: np.frombuffer(data[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]], {'F32': '<f4', 'I64': '<i8', 'BOOL': '?'}[v['dtype']]).reshape(v['shape']) for k, v in body.items()}
+        assert sorted(arrays) == ['embed.weight', 'ids', 'mask', 'wt'], sorted(arrays)
+        assert (arrays['embed.weight'] == w).all() and (arrays['wt'] == w.T).all()
+        assert arrays['ids'].tolist() == [-1, 1 << 40] and arrays['mask'].tolist() == [True, False]
+        """)
+        // numpy arrays of a pickle, in every layout, through safetensors' own loader.
+        let arrays = directory.appendingPathComponent("arrays.pkl").path
+        try Python.script("""
+        import pickle, numpy as np
+        a = {'c': np.arange(6, dtype='<f8').reshape(2, 3), 'f': np.asfortranarray(np.arange(6, dtype='>i4').reshape(2, 3)), 'h': np.array([0.5, 2], '>f2'), 'u': np.array([7], 'u2')}
+        pickle.dump(a, open(\(StdlibText.quoted(arrays)), 'wb'), 4)
+        """)
+        var fromPickle = SafetensorsWriter()
+        for (name, array) in try NDArrayView.arrays(in: Unpickler.loads([UInt8](Data(contentsOf: URL(fileURLWithPath: arrays))))) {
+            try fromPickle.add(array, named: name)
+        }
+        let arraysOut = directory.appendingPathComponent("arrays.safetensors").path
+        try fromPickle.write(to: arraysOut)
+        try Python.script("""
+        import numpy as np
+        from safetensors.numpy import load_file
+        d = load_file(\(StdlibText.quoted(arraysOut)))
+        assert (d['c'] == np.arange(6).reshape(2, 3)).all() and d['c'].dtype == np.float64
+        assert (d['f'] == np.arange(6).reshape(2, 3)).all() and d['f'].dtype == np.int32
+        assert d['h'].tolist() == [0.5, 2] and d['u'].tolist() == [7], d
+        """)
+        var complex = SafetensorsWriter()
+        let complexPickle = try Python.pickles(of: "{'z': __import__('numpy').zeros(2, 'complex64')}", protocols: 4 ... 4)[0].1
+        for (name, array) in try NDArrayView.arrays(in: Unpickler.loads(complexPickle)) {
+            XCTAssertThrowsError(try complex.add(array, named: name)) { XCTAssertTrue("\($0)".contains("safetensors cannot hold"), "\($0)") }
+        }
+    }
 }
