@@ -46,6 +46,17 @@ public final class MappedFile: @unchecked Sendable {
         return MappedBytes(file: self, range: range)
     }
 
+    /// Lets the kernel take the pages wholly inside `range` out of this process's memory: read once (a
+    /// tensor copied out), they need not stay resident; touched again, they are read from the file again.
+    /// Nothing is lost, since the mapping is read-only and private.
+    public func dropResidentPages(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
     /// Calls `body` with the bytes in `range`, valid only during the call.
     func withUnsafeBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside the mapped file")

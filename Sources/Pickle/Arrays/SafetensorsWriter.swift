@@ -10,7 +10,8 @@ import Darwin
 ///
 /// Tensors are written straight from where they lie (a checkpoint's mapping, a pickle's payload): a
 /// contiguous little-endian tensor is one write of its bytes; a strided or big-endian one is gathered in
-/// blocks of ``blockSize``, so memory stays near one block whatever the file's size.
+/// blocks of ``blockSize``; a checkpoint's pages are let go once written, so memory stays near one tensor
+/// whatever the file's size.
 public struct SafetensorsWriter {
     /// One tensor to write.
     public struct Tensor {
@@ -77,12 +78,18 @@ public struct SafetensorsWriter {
             let span = tensor.storage.bytes.slice(tensor.storageOffset * size ..< (tensor.storageOffset + tensor.count) * size)
             tensors.append(Tensor(name: name, dtype: dtype, shape: tensor.shape, itemSize: size, swapUnit: 0,
                                   offsets: StridedOffsets(shape: [tensor.count], strides: [1]), isContiguous: true,
-                                  source: { try span.withUnsafeBytes($0) }))
+                                  source: { write in
+                                      try span.withUnsafeBytes(write)
+                                      span.file.dropResidentPages(span.range)
+                                  }))
         } else {
             let bytes = tensor.storage.bytes
             tensors.append(Tensor(name: name, dtype: dtype, shape: tensor.shape, itemSize: size, swapUnit: swap ? size : 0,
                                   offsets: StridedOffsets(shape: tensor.shape, strides: tensor.stride, start: tensor.storageOffset),
-                                  isContiguous: false, source: { try bytes.withUnsafeBytes($0) }))
+                                  isContiguous: false, source: { write in
+                                      try bytes.withUnsafeBytes(write)
+                                      bytes.file.dropResidentPages(bytes.range)
+                                  }))
         }
     }
 
