@@ -3,7 +3,7 @@
 
 Makes two checkpoints in torch.save's layout (Tests/Fixtures/torch_layout.py; no torch needed), a small one
 (16 tensors of 1 MiB) and a large one (256 tensors of 4 MiB, 1 GiB), then times, whole process, in
-alternating rounds with the files in the page cache:
+alternating rounds with the files in the page cache (GNU time for each command's peak RSS):
 
   * `pickletool tensors` on each (the archive is mapped, only data.pkl and the directory are read): time and
     peak RSS of the large one against the small one;
@@ -11,22 +11,18 @@ alternating rounds with the files in the page cache:
 
     python3 Benchmarks/tensors_compare.py [--rounds N] [--no-build] [--keep DIR]
 """
-import argparse, collections, os, resource, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, collections, os, shutil, statistics, subprocess, sys, tempfile, time
 
 
 def timed(argv):
-    """Wall time (s) and peak RSS (MiB) of a child process."""
+    """Wall time (s) and peak RSS (MiB) of a command: the time measured here, the RSS by GNU time (a fresh
+    process, so its RSS is its own, not this interpreter's)."""
     start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.execvp(argv[0], argv)
-    _, status, usage = os.wait4(pid, 0)
+    result = subprocess.run(['/usr/bin/time', '-f', '%M', *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f'{argv} failed with status {status}')
-    return elapsed, usage.ru_maxrss / 1024
+    if result.returncode != 0:
+        sys.exit(f'{argv} failed: {result.stderr}')
+    return elapsed, int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main():
