@@ -191,4 +191,46 @@ final class NumpyArrayTests: XCTestCase {
         XCTAssertEqual(try array.elements(as: Bool.self), [false, true, true])
         XCTAssertEqual(try array.withUnsafeBufferPointer(as: Bool.self) { Array($0) }, [false, true, true])
     }
+
+    /// `.npy` files as numpy.save writes them (versions 1 and 2), object arrays through their pickle, and
+    /// files that lie as errors.
+    func testNpyFilesReadInPlace() throws {
+        let script = """
+        import io, sys, numpy as np
+        out = sys.stdout.buffer
+        def piece(b): out.write(len(b).to_bytes(8, 'little') + b)
+        arrays = [np.arange(6, dtype='<f8').reshape(2, 3), np.asfortranarray(np.arange(6, dtype='>i4').reshape(2, 3)), np.array(['ab', 'xyz']),
+                  np.array(['2026-12-07T13:05'], 'M8[ms]'), np.array(True), np.array([1, 'a', None], dtype=object)]
+        for a in arrays:
+            f = io.BytesIO(); np.save(f, a); piece(f.getvalue()); piece(a.tobytes(order='A'))
+        f = io.BytesIO(); np.lib.format.write_array(f, arrays[0], version=(2, 0)); piece(f.getvalue()); piece(arrays[0].tobytes())
+        f = io.BytesIO(); np.save(f, np.zeros(2, [('x', '<f4')])); piece(f.getvalue()); piece(b'')
+        """
+        let pieces = Python.lengthPrefixedPieces(try Python.script(script))
+        XCTAssertEqual(pieces.count, 16)
+        let expected: [(String, [Int], Bool)] = [("<f8", [2, 3], false), (">i4", [2, 3], true), ("<U3", [2], false), ("<M8[ms]", [1], false),
+                                                 ("|b1", [], false), ("|O", [3], false), ("<f8", [2, 3], false)]
+        for (index, (type, shape, fortran)) in expected.enumerated() {
+            let file = pieces[2 * index]
+            let array = try NDArrayView(npy: file)
+            XCTAssertEqual(array.dtype.typeString, type, "file \(index)")
+            XCTAssertEqual(array.shape, shape, "file \(index)")
+            XCTAssertEqual(array.isFortranOrder, fortran, "file \(index)")
+            if type == "|O" {
+                XCTAssertEqual(array.objects?.map(\.description), ["1", "'a'", "None"])
+                continue
+            }
+            XCTAssertEqual(Array(array.bytes), pieces[2 * index + 1], "file \(index)")
+            // In place: the elements are the file's last bytes.
+            XCTAssertEqual(array.bytes.endIndex, file.endIndex, "file \(index)")
+        }
+        XCTAssertEqual(try NDArrayView(npy: pieces[2]).elements(as: Int32.self), [0, 1, 2, 3, 4, 5])
+        XCTAssertThrowsError(try NDArrayView(npy: pieces[14])) { XCTAssertTrue("\($0)".contains("structured"), "\($0)") }
+        var truncated = pieces[0]
+        truncated.removeLast(8)
+        for (bytes, reason) in [(truncated, "needs 48 bytes; the data has 40"), (Array(pieces[0].prefix(12)), "runs past the file"),
+                                (Array("not numpy".utf8), "no \\x93NUMPY magic")] {
+            XCTAssertThrowsError(try NDArrayView(npy: bytes), reason) { XCTAssertTrue("\($0)".contains(reason), "\($0) should say \(reason)") }
+        }
+    }
 }

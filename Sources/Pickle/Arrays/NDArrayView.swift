@@ -109,13 +109,28 @@ public struct NDArrayView: Sendable {
         }
     }
 
-    private static func make(_ node: PickleNode, _ dtype: NumpyDType, _ shape: [Int], fortran: Bool, data: PickleRef, arrayClass: GlobalName?) throws -> NDArrayView {
+    /// An array of the elements in `data`, which its shape must fill exactly.
+    init(dtype: NumpyDType, shape: [Int], fortran: Bool, data: ArraySlice<UInt8>, arrayClass: GlobalName? = nil) throws {
+        let count = try Self.elementCount(shape)
+        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
+        guard !overflow, size == data.count else {
+            throw ArrayError.invalid("the shape \(shape) of \(dtype.itemSize)-byte elements needs \(overflow ? "more than Int.max" : String(size)) bytes; the data has \(data.count)")
+        }
+        self.init(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: data, objects: nil, arrayClass: arrayClass)
+    }
+
+    private static func elementCount(_ shape: [Int]) throws -> Int {
         var count = 1
         for n in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: n)
             guard !overflow else { throw ArrayError.invalid("the shape \(shape) overflows") }
             count = product
         }
+        return count
+    }
+
+    private static func make(_ node: PickleNode, _ dtype: NumpyDType, _ shape: [Int], fortran: Bool, data: PickleRef, arrayClass: GlobalName?) throws -> NDArrayView {
+        let count = try elementCount(shape)
         let element = PickleNode(graph: node.graph, ref: data)
         if dtype.kind == .object {
             guard let items = element.elements, element.t.node(data, .list) != nil else {
@@ -127,11 +142,7 @@ public struct NDArrayView: Sendable {
             return NDArrayView(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: [], objects: items, arrayClass: arrayClass)
         }
         guard let bytes = element.bytes else { throw ArrayError.invalid("the data is not bytes, a bytearray or a buffer") }
-        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
-        guard !overflow, size == bytes.count else {
-            throw ArrayError.invalid("the shape \(shape) of \(dtype.itemSize)-byte elements needs \(overflow ? "more than Int.max" : String(size)) bytes; the data has \(bytes.count)")
-        }
-        return NDArrayView(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: bytes, objects: nil, arrayClass: arrayClass)
+        return try NDArrayView(dtype: dtype, shape: shape, fortran: fortran, data: bytes, arrayClass: arrayClass)
     }
 
     // MARK: - Typed access

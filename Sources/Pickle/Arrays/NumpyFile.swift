@@ -1,0 +1,152 @@
+/// `.npy` files (`numpy.save`): the magic `\x93NUMPY`, a version, a header that is a Python dict literal
+/// (`{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }`), then the elements; for `dtype=object`,
+/// a pickle of the array instead, read here as an inert graph (nothing is imported).
+extension NDArrayView {
+    /// Reads a `.npy` file's bytes. The elements are a slice of `bytes`, not a copy.
+    /// - Throws: ``ArrayError/invalid(_:)`` for a file that is not a `.npy` file or whose header disagrees
+    ///   with its data; ``PickleError`` for an object array's malformed pickle.
+    public init(npy bytes: [UInt8]) throws {
+        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+        guard bytes.count >= 10, bytes.starts(with: magic) else { throw ArrayError.invalid("not a .npy file (no \\x93NUMPY magic)") }
+        let major = bytes[6]
+        let lengthSize = major == 1 ? 2 : 4
+        guard (1 ... 3).contains(major), bytes.count >= 8 + lengthSize else { throw ArrayError.invalid(".npy version \(major).\(bytes[7]) is not 1, 2 or 3") }
+        let length = (0 ..< lengthSize).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+        let start = 8 + lengthSize
+        guard length <= bytes.count - start else { throw ArrayError.invalid("the header of \(length) bytes runs past the file") }
+        let text = major == 3 ? String(decoding: bytes[start ..< start + length], as: UTF8.self)
+                              : String(bytes[start ..< start + length].map { Character(Unicode.Scalar($0)) })
+        var parser = PythonLiteralParser(text)
+        guard case .dict(let header)? = try? parser.parse() else { throw ArrayError.invalid("the header is not a Python dict literal") }
+        if case .tuple? = header["descr"] { throw ArrayError.invalid("the descr is a field list: structured .npy dtypes are not read") }
+        guard case .string(let descr)? = header["descr"], case .bool(let fortran)? = header["fortran_order"],
+              case .tuple(let dims)? = header["shape"] else {
+            throw ArrayError.invalid("the header lacks descr (a type string), fortran_order or shape")
+        }
+        let shape = try dims.map { item -> Int in
+            guard case .int(let n) = item, n >= 0 else { throw ArrayError.invalid("a dimension is not an int of at least 0") }
+            return n
+        }
+        let typeText = descr.dropFirst().prefix { $0 != "[" }
+        guard let (kind, declared) = NumpyDType.parseTypeString(String(typeText)), let order = descr.first,
+              let byteOrder = NumpyDType.ByteOrder(rawValue: String(order)) ?? (order == "=" ? .native : nil) else {
+            throw ArrayError.invalid("descr '\(descr)' is not a numpy type string")
+        }
+        let data = bytes[(start + length)...]
+        if kind == .object {
+            let graph = try Unpickler.loads(data)
+            let array = try NDArrayView(graph.root)
+            guard array.shape == shape else { throw ArrayError.invalid("the pickled object array's shape \(array.shape) is not the header's \(shape)") }
+            self = array
+            return
+        }
+        let itemSize = kind == .unicode ? declared * 4 : declared
+        guard NumpyDType.sizeFits(kind, itemSize), itemSize > 0 || kind == .bytes || kind == .void else {
+            throw ArrayError.invalid("descr '\(descr)' has a size numpy does not use")
+        }
+        var unit: (String, Int)?
+        if kind == .datetime || kind == .timedelta, let open = descr.firstIndex(of: "["), descr.last == "]" {
+            let inside = descr[descr.index(after: open) ..< descr.index(before: descr.endIndex)]
+            let digits = inside.prefix { $0.isASCII && $0.isNumber }
+            let name = String(inside.dropFirst(digits.count))
+            guard NumpyDType.timeUnits.contains(name) else { throw ArrayError.invalid("'\(name)' is not a datetime unit") }
+            unit = (name, Int(digits) ?? 1)
+        }
+        let dtype = NumpyDType(kind: kind, itemSize: itemSize, byteOrder: byteOrder, timeUnit: unit)
+        try self.init(dtype: dtype, shape: shape, fortran: fortran, data: data)
+    }
+}
+
+/// The Python literals of a `.npy` header: dicts, tuples, lists, strings, ints, booleans and None.
+struct PythonLiteralParser {
+    indirect enum Value: Equatable {
+        case dict([String: Value]), tuple([Value]), string(String), int(Int), bool(Bool), none
+    }
+
+    private let scalars: [Unicode.Scalar]
+    private var position = 0
+    private var depth = 0
+
+    init(_ text: String) { scalars = Array(text.unicodeScalars) }
+
+    struct Failure: Error {}
+
+    mutating func parse() throws -> Value {
+        let value = try self.value()
+        skipSpace()
+        guard position == scalars.count else { throw Failure() }
+        return value
+    }
+
+    private mutating func skipSpace() {
+        while position < scalars.count, scalars[position].properties.isWhitespace { position += 1 }
+    }
+
+    private mutating func value() throws -> Value {
+        skipSpace()
+        guard position < scalars.count, depth < 32 else { throw Failure() }
+        let c = scalars[position]
+        switch c {
+        case "{":
+            depth += 1
+            defer { depth -= 1 }
+            position += 1
+            var dict: [String: Value] = [:]
+            while true {
+                skipSpace()
+                if position < scalars.count, scalars[position] == "}" { position += 1; return .dict(dict) }
+                guard case .string(let key) = try value() else { throw Failure() }
+                skipSpace()
+                guard position < scalars.count, scalars[position] == ":" else { throw Failure() }
+                position += 1
+                dict[key] = try value()
+                try separator(closing: "}")
+            }
+        case "(", "[":
+            depth += 1
+            defer { depth -= 1 }
+            let closing: Unicode.Scalar = c == "(" ? ")" : "]"
+            position += 1
+            var items: [Value] = []
+            while true {
+                skipSpace()
+                if position < scalars.count, scalars[position] == closing { position += 1; return .tuple(items) }
+                items.append(try value())
+                try separator(closing: closing)
+            }
+        case "'", "\"":
+            position += 1
+            var text = ""
+            while position < scalars.count, scalars[position] != c {
+                guard scalars[position] != "\\" else { throw Failure() }  // numpy writes no escapes
+                text.unicodeScalars.append(scalars[position])
+                position += 1
+            }
+            guard position < scalars.count else { throw Failure() }
+            position += 1
+            return .string(text)
+        default:
+            var word = ""
+            while position < scalars.count, scalars[position].properties.isAlphabetic || ("0" ... "9").contains(scalars[position]) || scalars[position] == "-" {
+                word.unicodeScalars.append(scalars[position])
+                position += 1
+            }
+            switch word {
+            case "True": return .bool(true)
+            case "False": return .bool(false)
+            case "None": return .none
+            default:
+                guard word.count <= 19, let n = Int(word) else { throw Failure() }
+                return .int(n)
+            }
+        }
+    }
+
+    /// A comma (or nothing) before the closing bracket.
+    private mutating func separator(closing: Unicode.Scalar) throws {
+        skipSpace()
+        guard position < scalars.count else { throw Failure() }
+        if scalars[position] == "," { position += 1; return }
+        guard scalars[position] == closing else { throw Failure() }
+    }
+}
