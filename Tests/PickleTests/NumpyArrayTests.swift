@@ -233,4 +233,62 @@ final class NumpyArrayTests: XCTestCase {
             XCTAssertThrowsError(try NDArrayView(npy: bytes), reason) { XCTAssertTrue("\($0)".contains(reason), "\($0) should say \(reason)") }
         }
     }
+
+    /// Arrays written back as numpy pickles them load in numpy as equal arrays (dtype, shape, order, bytes),
+    /// without a warning: at protocols 2 to 5, out of band at 5 too, under numpy 2's names and (below 5) numpy
+    /// 1's.
+    func testArraysWrittenBackLoadInNumpyAsEqualArrays() throws {
+        let dtypes = ["?", "i1", ">i4", "<u8", "<f2", ">f8", "<c16", "S5", "<U3", ">m8[10s]", "M8[D]", "V4"]
+        let expressions = dtypes.map { "np.arange(6).astype('\($0)').reshape(2, 3)" } + [
+            "np.zeros((0, 4), 'f4')", "np.array(7, 'i2')", "np.asfortranarray(np.arange(24, dtype='>i4').reshape(2, 3, 4))", "np.float32(1.5)",
+        ]
+        var input: [UInt8] = []
+        func piece(_ bytes: [UInt8]) { input += withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) + bytes }
+        var written = 0
+        for c in try numpyCases(expressions, protocols: 4 ... 4) {
+            let array = try NDArrayView(Unpickler.loads(c.pickle).root)
+            for p in 2 ... 5 {
+                for (outOfBand, modules) in p == 5 ? [(false, NDArrayView.NumpyModules.numpy2), (true, .numpy2)] : [(false, .numpy2), (false, .numpy1)] {
+                    let buffers = BufferCollector()
+                    var options = PicklerOptions(protocolVersion: p)
+                    if outOfBand { options.bufferCallback = { buffers.add($0); return false } }
+                    piece(c.pickle)
+                    piece(try Pickler.dumps(array.pickleGraph(forProtocol: p, modules: modules), options: options))
+                    piece(Array(String(buffers.all.count).utf8))
+                    for buffer in buffers.all { piece(Array(buffer.bytes)) }
+                    XCTAssertEqual(buffers.all.count, outOfBand && !array.isScalar ? 1 : 0, "a scalar is in band, as numpy writes it")
+                    written += 1
+                }
+            }
+        }
+        let script = """
+        import pickle, sys, numpy as np
+        data = sys.stdin.buffer.read()
+        pieces, at = [], 0
+        while at < len(data):
+            n = int.from_bytes(data[at:at + 8], 'little'); pieces.append(data[at + 8:at + 8 + n]); at += 8 + n
+        checked = 0
+        while pieces:
+            original, new, count, pieces = pieces[0], pieces[1], int(pieces[2]), pieces[3:]
+            buffers, pieces = pieces[:count], pieces[count:]
+            a = pickle.loads(original); b = pickle.loads(new, buffers=buffers)
+            # numpy itself loads its protocol 2-4 pickles of big-endian arrays in native order: compare values.
+            little = lambda x: np.asarray(x).astype(x.dtype.newbyteorder('<')).tobytes(order='A')
+            assert type(a) is type(b) and a.dtype.kind == b.dtype.kind and a.dtype.itemsize == b.dtype.itemsize and a.shape == b.shape, (a, b)
+            assert little(a) == little(b) and np.asarray(a).flags.f_contiguous == np.asarray(b).flags.f_contiguous, (a, b)
+            checked += 1
+        print(checked)
+        """
+        let result = try Python.run(["-W", "error", "-c", script], stdin: input)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), String(written))
+        XCTAssertThrowsError(try NDArrayView(Unpickler.loads(try numpyCases(["np.array([1, None], dtype=object)"], protocols: 4 ... 4)[0].pickle).root)
+            .pickleGraph(forProtocol: 4))
+    }
+}
+
+/// Collects the out-of-band buffers a pickler hands out.
+private final class BufferCollector: @unchecked Sendable {  // used from one test, on one thread
+    private(set) var all: [OutOfBandBuffer] = []
+    func add(_ buffer: OutOfBandBuffer) { all.append(buffer) }
 }

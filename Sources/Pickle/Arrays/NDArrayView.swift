@@ -24,6 +24,8 @@ public struct NDArrayView: Sendable {
     /// The array's class (`numpy.ndarray`, or a subclass such as `numpy.matrix`); nil for `_frombuffer` and
     /// scalars.
     public let arrayClass: GlobalName?
+    /// Whether it is a numpy scalar (`np.float32(1.5)`, pickled by `multiarray.scalar`) rather than an array.
+    public let isScalar: Bool
 
     /// How many elements the array holds.
     public var count: Int { shape.reduce(1, *) }
@@ -49,7 +51,9 @@ public struct NDArrayView: Sendable {
         self = try Self.read(node)
     }
 
-    private init(dtype: NumpyDType, shape: [Int], isFortranOrder: Bool, bytes: ArraySlice<UInt8>, objects: [PickleNode]?, arrayClass: GlobalName?) {
+    private init(dtype: NumpyDType, shape: [Int], isFortranOrder: Bool, bytes: ArraySlice<UInt8>, objects: [PickleNode]?, arrayClass: GlobalName?,
+                 isScalar: Bool = false) {
+        self.isScalar = isScalar
         self.dtype = dtype
         self.shape = shape
         self.isFortranOrder = isFortranOrder
@@ -87,9 +91,11 @@ public struct NDArrayView: Sendable {
             guard call.args.count == 2, call.operations.isEmpty else { throw ArrayError.invalid("scalar's arguments are not (dtype, data)") }
             let dtype = try dtypeOf(t, call.args[0])
             if dtype.kind == .object {
-                return NDArrayView(dtype: dtype, shape: [], isFortranOrder: false, bytes: [], objects: [PickleNode(graph: node.graph, ref: call.args[1])], arrayClass: nil)
+                return NDArrayView(dtype: dtype, shape: [], isFortranOrder: false, bytes: [], objects: [PickleNode(graph: node.graph, ref: call.args[1])],
+                                   arrayClass: nil, isScalar: true)
             }
-            return try make(node, dtype, [], fortran: false, data: call.args[1], arrayClass: nil)
+            let array = try make(node, dtype, [], fortran: false, data: call.args[1], arrayClass: nil)
+            return NDArrayView(dtype: dtype, shape: [], isFortranOrder: false, bytes: array.bytes, objects: nil, arrayClass: nil, isScalar: true)
         default:
             throw ArrayError.notAnArray
         }
