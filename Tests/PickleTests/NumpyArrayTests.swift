@@ -285,6 +285,30 @@ final class NumpyArrayTests: XCTestCase {
         XCTAssertThrowsError(try NDArrayView(Unpickler.loads(try numpyCases(["np.array([1, None], dtype=object)"], protocols: 4 ... 4)[0].pickle).root)
             .pickleGraph(forProtocol: 4))
     }
+
+    /// An array is a Codable field: decoded in place from CPython's pickle of a dict holding one, and
+    /// encoded back so that numpy loads an equal array; a value that is not an array is a DecodingError.
+    func testArraysAreCodableFields() throws {
+        struct Sample: Codable { let label: String; let pixels: NDArrayView }
+        let bytes = try Python.pickles(of: "{'label': 'cat', 'pixels': __import__('numpy').arange(12, dtype='uint8').reshape(3, 4)}", protocols: 5 ... 5)[0].1
+        let sample = try PickleDecoder().decode(Sample.self, from: bytes)
+        XCTAssertEqual(sample.pixels.shape, [3, 4])
+        XCTAssertEqual(try sample.pixels.elements(as: UInt8.self), Array(0 ..< 12))
+        let written = try PickleEncoder().encode(sample)
+        let result = try Python.run(["-W", "error", "-c", """
+        import pickle, sys, numpy as np
+        d = pickle.loads(sys.stdin.buffer.read())
+        assert d['label'] == 'cat' and (d['pixels'] == np.arange(12, dtype='uint8').reshape(3, 4)).all() and d['pixels'].dtype == np.uint8, d
+        """], stdin: written)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let notAnArray = try Python.pickles(of: "{'label': 'cat', 'pixels': [1, 2]}", protocols: 5 ... 5)[0].1
+        XCTAssertThrowsError(try PickleDecoder().decode(Sample.self, from: notAnArray)) { error in
+            guard case DecodingError.typeMismatch(_, let context) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(context.codingPath.map(\.stringValue), ["pixels"])
+            XCTAssertTrue(context.debugDescription.contains("Expected to decode a numpy array but found a Python list"), context.debugDescription)
+        }
+        XCTAssertThrowsError(try JSONDecoder().decode([NDArrayView].self, from: Data("[1]".utf8)))
+    }
 }
 
 /// Collects the out-of-band buffers a pickler hands out.

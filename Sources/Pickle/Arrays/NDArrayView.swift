@@ -297,3 +297,37 @@ extension Float16: NumpyElement {
     }
 }
 #endif
+
+extension NDArrayView: Codable {
+    /// The numpy array being decoded, with ``PickleDecoder``: a field of this type reads an array in place.
+    /// - Throws: `DecodingError.typeMismatch` when the value is not an array or from any other decoder;
+    ///   `dataCorrupted` when it is shaped as one but its parts disagree.
+    public init(from decoder: any Decoder) throws {
+        guard let reader = decoder as? PickleValueReader else {
+            throw DecodingError.typeMismatch(NDArrayView.self, .init(codingPath: decoder.codingPath, debugDescription: "An NDArrayView is decoded only by PickleDecoder"))
+        }
+        do {
+            self = try NDArrayView(PickleNode(graph: reader.graph, ref: reader.ref))
+        } catch ArrayError.invalid(let reason) {
+            reader.noteFailure(reader.ref)
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "Not a valid numpy array: \(reason)"))
+        } catch {
+            throw reader.mismatch(NDArrayView.self, reader.ref, reader.path, "a numpy array")
+        }
+    }
+
+    /// Writes the array as numpy pickles it below protocol 5 (`_reconstruct`), which loads at every protocol,
+    /// with ``PickleEncoder``.
+    /// - Throws: `EncodingError.invalidValue` for an object array or a dtype that is not written, or from any
+    ///   encoder but ``PickleEncoder``'s.
+    public func encode(to encoder: any Encoder) throws {
+        guard let writer = encoder as? PickleValueWriter else {
+            throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "An NDArrayView is encoded only by PickleEncoder"))
+        }
+        do {
+            try pickleGraph(forProtocol: 4).root.encode(to: writer)
+        } catch let error as ArrayError {
+            throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "\(error)"))
+        }
+    }
+}
