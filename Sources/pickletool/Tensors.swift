@@ -4,13 +4,13 @@ import Pickle
 /// `pickletool tensors FILE`: the arrays and tensors a checkpoint or pickle holds, without running anything.
 struct Tensors: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List every tensor of a PyTorch checkpoint (torch.save's zip), or every numpy array of a pickle: name, dtype, shape, bytes and where they lie in the file.",
+        abstract: "List every tensor of a PyTorch checkpoint (torch.save's zip), or every numpy array of an .npz file or a pickle: name, dtype, shape, bytes and where they lie in the file.",
         discussion: "Nothing is imported or executed; the file is mapped, not read, so a large checkpoint lists at once. The offset is that of the first element in the file (a tensor's in its storage record; an array's in the pickle when its bytes are stored there in one piece, else '-').")
 
     @Flag(help: "Print a JSON array of objects (name, dtype, shape, stride, bytes, offset, storage) instead of a table.")
     var json = false
 
-    @Argument(help: "A torch.save checkpoint or a pickle file.") var input: String
+    @Argument(help: "A torch.save checkpoint, an .npz file or a pickle file.") var input: String
 
     struct Row {
         var name: String, dtype: String, shape: [Int], stride: [Int]?, bytes: Int, offset: Int?, storage: String?
@@ -20,8 +20,14 @@ struct Tensors: ParsableCommand {
         let file = try MappedFile(path: input)
         let rows: [Row]
         let noun: String
-        if file.count >= 4, file[0 ..< 4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) {
-            let checkpoint = try TorchCheckpoint(archive: ZipArchive(file))
+        let archive = try Tensors.zipArchive(file)
+        if let archive, NumpyArchive.isNumpyArchive(archive) {
+            noun = "array"
+            rows = try NumpyArchive(archive: archive).arrays.map { name, array in
+                Row(name: name, dtype: array.dtype.name, shape: array.shape, stride: nil, bytes: array.bytes.count, offset: nil, storage: nil)
+            }
+        } else if let archive {
+            let checkpoint = try TorchCheckpoint(archive: archive)
             noun = "tensor"
             rows = checkpoint.tensors.map { name, tensor in
                 Row(name: name, dtype: tensor.dtype.name, shape: tensor.shape, stride: tensor.stride, bytes: tensor.count * tensor.dtype.itemSize,
@@ -73,23 +79,32 @@ struct Tensors: ParsableCommand {
     }
 
     private func jsonString(_ text: String) -> String { JSONText.quoted(text) }
+
+    /// The zip archive in `file`, when it starts as one (a local file header); nil for anything else.
+    static func zipArchive(_ file: MappedFile) throws -> ZipArchive? {
+        guard file.count >= 4, file[0 ..< 4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) else { return nil }
+        return try ZipArchive(file)
+    }
 }
 
 /// `pickletool safetensors INPUT OUTPUT`: a checkpoint's tensors, or a pickle's arrays, as a .safetensors file.
 struct SafetensorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "safetensors",
-        abstract: "Write the tensors of a PyTorch checkpoint (or the numpy arrays of a pickle) to a .safetensors file, without running anything.",
+        abstract: "Write the tensors of a PyTorch checkpoint (or the numpy arrays of an .npz file or a pickle) to a .safetensors file, without running anything.",
         discussion: "Tensors are copied straight from the mapped input, so memory stays near one block however large the file. Tensors that are the same view of one storage (tied weights) are written once, under the first name, and listed; safetensors has no shared storage.")
 
-    @Argument(help: "A torch.save checkpoint or a pickle file.") var input: String
+    @Argument(help: "A torch.save checkpoint, an .npz file or a pickle file.") var input: String
     @Argument(help: "The .safetensors file to write.") var output: String
 
     func run() throws {
         let file = try MappedFile(path: input)
         var writer = SafetensorsWriter()
-        if file.count >= 4, file[0 ..< 4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) {
-            let checkpoint = try TorchCheckpoint(archive: ZipArchive(file))
+        let archive = try Tensors.zipArchive(file)
+        if let archive, NumpyArchive.isNumpyArchive(archive) {
+            for (name, array) in try NumpyArchive(archive: archive).arrays { try writer.add(array, named: name) }
+        } else if let archive {
+            let checkpoint = try TorchCheckpoint(archive: archive)
             for (name, tensor) in checkpoint.tensors { try writer.add(tensor, named: name) }
         } else {
             let graph = try Unpickler.loads(file[0 ..< file.count].array)

@@ -309,6 +309,28 @@ final class NumpyArrayTests: XCTestCase {
         }
         XCTAssertThrowsError(try JSONDecoder().decode([NDArrayView].self, from: Data("[1]".utf8)))
     }
+
+    /// `.npz` files: every array by name; `savez_compressed`'s deflated entries are a clear error.
+    func testNpzArchivesGiveTheirArraysByName() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("npz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = directory.appendingPathComponent("a.npz").path, compressed = directory.appendingPathComponent("c.npz").path
+        try Python.script("""
+        import numpy as np
+        np.savez(\(StdlibText.quoted(plain)), weights=np.arange(6, dtype='<f4').reshape(2, 3), ids=np.array([1, -2], '>i8'), names=np.array(['a', 'bc']))
+        np.savez_compressed(\(StdlibText.quoted(compressed)), weights=np.zeros(3))
+        """)
+        let archive = try NumpyArchive(path: plain)
+        XCTAssertEqual(archive.arrays.map(\.name), ["weights", "ids", "names"])
+        XCTAssertEqual(try archive.arrays[0].array.elements(as: Float.self), [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(try archive.arrays[1].array.elements(as: Int64.self), [1, -2])
+        XCTAssertEqual(archive.arrays[2].array.dtype.typeString, "<U2")
+        XCTAssertTrue(NumpyArchive.isNumpyArchive(archive.archive))
+        XCTAssertThrowsError(try NumpyArchive(path: compressed)) { error in
+            XCTAssertTrue("\(error)".contains("compressed (method 8)"), "\(error)")
+        }
+    }
 }
 
 /// Collects the out-of-band buffers a pickler hands out.
