@@ -23,8 +23,9 @@ struct Tensors: ParsableCommand {
         let archive = try Tensors.zipArchive(file)
         if let archive, NumpyArchive.isNumpyArchive(archive) {
             noun = "array"
-            rows = try NumpyArchive(archive: archive).arrays.map { name, array in
-                Row(name: name, dtype: array.dtype.name, shape: array.shape, stride: nil, bytes: array.bytes.count, offset: nil, storage: nil)
+            rows = try NumpyArchive(archive: archive).arrays.map { name, array, offset in
+                Row(name: name, dtype: array.dtype.name, shape: array.shape, stride: nil, bytes: array.bytes.count,
+                    offset: array.objects == nil ? offset : nil, storage: nil)
             }
         } else if let archive {
             let checkpoint = try TorchCheckpoint(archive: archive)
@@ -102,7 +103,7 @@ struct SafetensorsCommand: ParsableCommand {
         var writer = SafetensorsWriter()
         let archive = try Tensors.zipArchive(file)
         if let archive, NumpyArchive.isNumpyArchive(archive) {
-            for (name, array) in try NumpyArchive(archive: archive).arrays { try writer.add(array, named: name) }
+            for (name, array, _) in try NumpyArchive(archive: archive).arrays { try writer.add(array, named: name) }
         } else if let archive {
             let checkpoint = try TorchCheckpoint(archive: archive)
             for (name, tensor) in checkpoint.tensors { try writer.add(tensor, named: name) }

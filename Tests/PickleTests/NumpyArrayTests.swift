@@ -327,6 +327,10 @@ final class NumpyArrayTests: XCTestCase {
         XCTAssertEqual(try archive.arrays[1].array.elements(as: Int64.self), [1, -2])
         XCTAssertEqual(archive.arrays[2].array.dtype.typeString, "<U2")
         XCTAssertTrue(NumpyArchive.isNumpyArchive(archive.archive))
+        // The file offset is where the elements lie in the file.
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: plain)))
+        let offset = archive.arrays[1].fileOffset
+        XCTAssertEqual(Array(file[offset ..< offset + 16]), [0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE])
         XCTAssertThrowsError(try NumpyArchive(path: compressed)) { error in
             XCTAssertTrue("\(error)".contains("compressed (method 8)"), "\(error)")
         }

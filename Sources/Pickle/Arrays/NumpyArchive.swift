@@ -6,8 +6,8 @@
 public struct NumpyArchive: Sendable {
     /// The archive.
     public let archive: ZipArchive
-    /// The arrays, in the archive's order.
-    public let arrays: [(name: String, array: NDArrayView)]
+    /// The arrays, in the archive's order, with the file offset of each one's first element.
+    public let arrays: [(name: String, array: NDArrayView, fileOffset: Int)]
 
     /// Opens the `.npz` file at `path`.
     /// - Throws: ``ArchiveError`` for an archive that cannot be read, ``ArrayError`` for an entry that is not
@@ -19,11 +19,13 @@ public struct NumpyArchive: Sendable {
     /// Reads the arrays of an opened archive.
     public init(archive: ZipArchive) throws {
         self.archive = archive
-        var arrays: [(name: String, array: NDArrayView)] = []
+        var arrays: [(name: String, array: NDArrayView, fileOffset: Int)] = []
         for entry in archive.entries where entry.name.hasSuffix(".npy") {
             let name = String(entry.name.dropLast(4))
             do {
-                arrays.append((name, try NDArrayView(npy: archive.data(of: entry).array)))
+                let array = try NDArrayView(npy: archive.data(of: entry).array)
+                // The elements are a slice of the entry's copy: their index there is their place in the entry.
+                arrays.append((name, array, entry.dataRange.lowerBound + array.bytes.startIndex))
             } catch ArrayError.invalid(let reason) {
                 throw ArrayError.invalid("array '\(name)': \(reason)")
             }
