@@ -316,7 +316,7 @@ final class NumpyArrayTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let plain = directory.appendingPathComponent("a.npz").path, compressed = directory.appendingPathComponent("c.npz").path
-        try Python.script("""
+        _ = try Python.script("""
         import numpy as np
         np.savez(\(StdlibText.quoted(plain)), weights=np.arange(6, dtype='<f4').reshape(2, 3), ids=np.array([1, -2], '>i8'), names=np.array(['a', 'bc']))
         np.savez_compressed(\(StdlibText.quoted(compressed)), weights=np.zeros(3))

@@ -93,7 +93,7 @@ public struct ZipArchive: Sendable {
     private static let localSignature: UInt32 = 0x0403_4B50
 
     private static func readDirectory(_ raw: UnsafeRawBufferPointer) throws -> ([Entry], Int) {
-        var reader = LittleEndianReader(raw)
+        let reader = LittleEndianReader(raw)
         // The end record is the last 22 bytes plus a comment of at most 65,535.
         guard raw.count >= 22 else { throw ArchiveError.invalid("too short for a zip archive (\(raw.count) bytes)", offset: 0) }
         var end = raw.count - 22

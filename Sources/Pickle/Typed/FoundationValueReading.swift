@@ -18,27 +18,27 @@ extension PickleValueReader {
     /// A Foundation value type ``isFoundationValue(_:)`` accepts, read from the Python value of the same
     /// meaning.
     @inline(never)
-    func decodeFoundationValue<T: Decodable>(_ type: T.Type, _ ref: PickleRef, _ path: CodingPath, fromSingleValue: Bool) throws -> T {
+    func decodeFoundationValue<T: Decodable>(_ type: T.Type, _ ref: PickleRef, _ path: @autoclosure () -> CodingPath, fromSingleValue: Bool) throws -> T {
         let type: Any.Type = type
         let value: Any
         if type == Date.self {
-            value = try date(ref, path, fromSingleValue: fromSingleValue)
+            value = try date(ref, path(), fromSingleValue: fromSingleValue)
         } else if type == Decimal.self {
-            value = try decimal(ref, path)
+            value = try decimal(ref, path())
         } else if type == UUID.self {
-            value = try uuid(ref, path)
+            value = try uuid(ref, path())
         } else if type == Duration.self {
-            value = try duration(ref, path)
+            value = try duration(ref, path())
         } else if let components = dateComponents(ref) {
             value = components
         } else {
             // Anything else is read as Foundation encodes DateComponents (a keyed container).
-            return try standing(at: ref, path, fromSingleValue: fromSingleValue) { try T(from: self) }
+            return try standing(at: ref, path(), fromSingleValue: fromSingleValue) { try T(from: self) }
         }
         return value as! T  // of the type compared above
     }
 
-    private func date(_ ref: PickleRef, _ path: CodingPath, fromSingleValue: Bool) throws -> Date {
+    private func date(_ ref: PickleRef, _ path: @autoclosure () -> CodingPath, fromSingleValue: Bool) throws -> Date {
         switch settings.dates {
         case .pythonDateTime(let naiveTimeZone):
             if let datetime = PythonDateTime.recognize(t, ref, zones: zones) {
@@ -47,22 +47,22 @@ extension PickleValueReader {
                 let reason = datetime.timeZone == nil
                     ? "is naive, and PickleDecoder.dateDecodingStrategy gives no time zone to read it in"
                     : "has a time zone Foundation does not know"
-                throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription: "\(datetime.pythonRepr) \(reason)"))
+                throw DecodingError.dataCorrupted(.init(codingPath: path().keys, debugDescription: "\(datetime.pythonRepr) \(reason)"))
             }
             guard let seconds = number(ref) else {
-                throw mismatch(Date.self, ref, path, "a datetime.datetime, or seconds since 1970 as an int or float")
+                throw mismatch(Date.self, ref, path(), "a datetime.datetime, or seconds since 1970 as an int or float")
             }
             return Date(timeIntervalSince1970: seconds)
         case .secondsSince1970:
-            guard let seconds = number(ref) else { throw mismatch(Date.self, ref, path, "seconds since 1970 as an int or float") }
+            guard let seconds = number(ref) else { throw mismatch(Date.self, ref, path(), "seconds since 1970 as an int or float") }
             return Date(timeIntervalSince1970: seconds)
         case .millisecondsSince1970:
-            guard let milliseconds = number(ref) else { throw mismatch(Date.self, ref, path, "milliseconds since 1970 as an int or float") }
+            guard let milliseconds = number(ref) else { throw mismatch(Date.self, ref, path(), "milliseconds since 1970 as an int or float") }
             return Date(timeIntervalSince1970: milliseconds / 1000)
         case .deferredToDate:
-            return try standing(at: ref, path, fromSingleValue: fromSingleValue) { try Date(from: self) }
+            return try standing(at: ref, path(), fromSingleValue: fromSingleValue) { try Date(from: self) }
         case .custom(let decode):
-            return try standing(at: ref, path, fromSingleValue: fromSingleValue) { try decode(self) }
+            return try standing(at: ref, path(), fromSingleValue: fromSingleValue) { try decode(self) }
         }
     }
 
@@ -77,11 +77,11 @@ extension PickleValueReader {
         return nil
     }
 
-    private func decimal(_ ref: PickleRef, _ path: CodingPath) throws -> Decimal {
+    private func decimal(_ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> Decimal {
         if let python = PythonDecimal.recognize(t, ref) {
             if let exact = python.foundationDecimal { return exact }
             noteFailure(ref)
-            throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription:
+            throw DecodingError.dataCorrupted(.init(codingPath: path().keys, debugDescription:
                 "\(python.pythonRepr) is not exactly a Foundation Decimal (38 digits, exponent -128 to 127, no infinity or -0): decode PythonDecimal to keep it"))
         }
         // An int or a float as the number its repr writes (Swift and Python both print the shortest digits
@@ -93,27 +93,27 @@ extension PickleValueReader {
             let double = Double(bitPattern: UInt64(bitPattern: Int64(t.nodes[ref.nodeIndex].a)))
             text = double.isFinite ? "\(double)" : nil
         } else {
-            throw mismatch(Decimal.self, ref, path, "a decimal.Decimal, an int or a float")
+            throw mismatch(Decimal.self, ref, path(), "a decimal.Decimal, an int or a float")
         }
         guard let text, let python = PythonDecimal(text), let exact = python.foundationDecimal else {
             noteFailure(ref)
-            throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription: "\(describe(ref)) is not exactly a Foundation Decimal"))
+            throw DecodingError.dataCorrupted(.init(codingPath: path().keys, debugDescription: "\(describe(ref)) is not exactly a Foundation Decimal"))
         }
         return exact
     }
 
-    private func uuid(_ ref: PickleRef, _ path: CodingPath) throws -> UUID {
+    private func uuid(_ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> UUID {
         if let python = PythonUUID.recognize(t, ref) { return python.uuid }
-        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .string else { throw mismatch(UUID.self, ref, path, "a uuid.UUID or a str") }
-        let text = try string(ref, path)
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .string else { throw mismatch(UUID.self, ref, path(), "a uuid.UUID or a str") }
+        let text = try string(ref, path())
         guard let uuid = UUID(uuidString: text) else {
             noteFailure(ref)
-            throw DecodingError.dataCorrupted(.init(codingPath: path.keys, debugDescription: "\(describe(ref)) is not a UUID"))
+            throw DecodingError.dataCorrupted(.init(codingPath: path().keys, debugDescription: "\(describe(ref)) is not a UUID"))
         }
         return uuid
     }
 
-    private func duration(_ ref: PickleRef, _ path: CodingPath) throws -> Duration {
+    private func duration(_ ref: PickleRef, _ path: @autoclosure () -> CodingPath) throws -> Duration {
         if let delta = PythonTimeDelta.recognize(t, ref) {
             // Days up to 999,999,999 in seconds fit in Int64; in microseconds they may not.
             return Duration(secondsComponent: Int64(delta.days) * 86_400 + Int64(delta.seconds),
@@ -123,9 +123,9 @@ extension PickleValueReader {
         if ref.isNode, t.nodes[ref.nodeIndex].kind == .float {
             let seconds = Double(bitPattern: UInt64(bitPattern: Int64(t.nodes[ref.nodeIndex].a)))
             if seconds.isFinite, abs(seconds) < 9e18 { return .seconds(seconds) }
-            throw outOfRange(Duration.self, ref, path)
+            throw outOfRange(Duration.self, ref, path())
         }
-        throw mismatch(Duration.self, ref, path, "a datetime.timedelta, or seconds as an int or float")
+        throw mismatch(Duration.self, ref, path(), "a datetime.timedelta, or seconds as an int or float")
     }
 
     /// The fields of a `datetime.datetime`, `date` or `time`.

@@ -27,15 +27,19 @@ final class PickleValueReader: Decoder {
     /// The graph's tables, read in place (a local copy of the struct would retain each of its arrays).
     let t: GraphTables
     let settings: Settings
+    // The decode's moving state. Only this reader's own methods change it, one decode on one thread, each
+    // change a plain assignment or an append/removeLast that never spans a call out: no access can overlap
+    // another, so the run-time exclusivity checks are left out.
+
     /// The value `T(from:)` is reading now.
-    private(set) var ref: PickleRef = .none
-    private(set) var path: CodingPath = .root
+    @exclusivity(unchecked) private(set) var ref: PickleRef = .none
+    @exclusivity(unchecked) private(set) var path: CodingPath = .root
     /// The nodes being decoded, outermost first.
-    private var active: [Int] = []
+    @exclusivity(unchecked) private var active: [Int] = []
     /// Where the first error arose: the value it is about, and the innermost node being decoded then (for
     /// a value held inline, which has no offset of its own).
     private(set) var failure: (value: PickleRef, within: Int?)?
-    private var expanded = 0
+    @exclusivity(unchecked) private var expanded = 0
     /// The time zone of the last aware datetime decoded.
     private(set) lazy var zones = ZoneCache()
 
