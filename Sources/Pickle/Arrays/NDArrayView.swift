@@ -19,7 +19,9 @@ public struct NDArrayView: Sendable {
     public let isFortranOrder: Bool
     /// The element bytes in memory order (empty for an object array).
     public let bytes: ArraySlice<UInt8>
-    /// The items of an object array (`dtype=object`), in memory order; nil for other arrays.
+    /// The items of an array whose elements hold Python objects (``NumpyDType/holdsObjects``), in memory
+    /// order: each object of a `dtype=object` array, each record of a structured array with an object field
+    /// as a tuple of its fields; nil for other arrays.
     public let objects: [PickleNode]?
     /// The array's class (`numpy.ndarray`, or a subclass such as `numpy.matrix`); nil for `_frombuffer` and
     /// scalars.
@@ -138,7 +140,7 @@ public struct NDArrayView: Sendable {
     private static func make(_ node: PickleNode, _ dtype: NumpyDType, _ shape: [Int], fortran: Bool, data: PickleRef, arrayClass: GlobalName?) throws -> NDArrayView {
         let count = try elementCount(shape)
         let element = PickleNode(graph: node.graph, ref: data)
-        if dtype.kind == .object {
+        if dtype.holdsObjects {
             guard let items = element.elements, element.t.node(data, .list) != nil else {
                 throw ArrayError.invalid("an object array's data is not a list")
             }

@@ -72,6 +72,12 @@ public struct NumpyDType: Hashable, Sendable, CustomStringConvertible {
     /// A subarray dtype's element type and shape; nil for other dtypes.
     public var subarray: Subarray? { subarrayStorage.first }
 
+    /// Whether elements hold Python objects, directly or in a field or subarray (numpy's `hasobject`):
+    /// such arrays are pickled, their bytes being pointers.
+    public var holdsObjects: Bool {
+        kind == .object || (fields?.contains { $0.dtype.holdsObjects } ?? false) || (subarray?.base.holdsObjects ?? false)
+    }
+
     /// A plain dtype.
     /// - Parameters:
     ///   - kind: the kind.

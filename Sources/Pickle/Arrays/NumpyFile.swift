@@ -18,28 +18,87 @@ extension NDArrayView {
                               : String(bytes[start ..< start + length].map { Character(Unicode.Scalar($0)) })
         var parser = PythonLiteralParser(text)
         guard case .dict(let header)? = try? parser.parse() else { throw ArrayError.invalid("the header is not a Python dict literal") }
-        if case .tuple? = header["descr"] { throw ArrayError.invalid("the descr is a field list: structured .npy dtypes are not read") }
-        guard case .string(let descr)? = header["descr"], case .bool(let fortran)? = header["fortran_order"],
-              case .tuple(let dims)? = header["shape"] else {
-            throw ArrayError.invalid("the header lacks descr (a type string), fortran_order or shape")
+        guard let descr = header["descr"], case .bool(let fortran)? = header["fortran_order"], case .tuple(let dims)? = header["shape"] else {
+            throw ArrayError.invalid("the header lacks descr, fortran_order or shape")
         }
         let shape = try dims.map { item -> Int in
             guard case .int(let n) = item, n >= 0 else { throw ArrayError.invalid("a dimension is not an int of at least 0") }
             return n
         }
-        let typeText = descr.dropFirst().prefix { $0 != "[" }
-        guard let (kind, declared) = NumpyDType.parseTypeString(String(typeText)), let order = descr.first,
-              let byteOrder = NumpyDType.ByteOrder(rawValue: String(order)) ?? (order == "=" ? .native : nil) else {
-            throw ArrayError.invalid("descr '\(descr)' is not a numpy type string")
-        }
+        let dtype = try Self.npyDType(descr, depth: 0)
         let data = bytes[(start + length)...]
-        if kind == .object {
+        if dtype.holdsObjects {
+            // numpy pickles an array with Python objects in it instead of writing its bytes.
             let graph = try Unpickler.loads(data)
             let array = try NDArrayView(graph.root)
             guard array.shape == shape else { throw ArrayError.invalid("the pickled object array's shape \(array.shape) is not the header's \(shape)") }
             self = array
             return
         }
+        try self.init(dtype: dtype, shape: shape, fortran: fortran, data: data)
+    }
+
+    /// The dtype a header's `descr` describes, as `numpy.lib.format.descr_to_dtype` reads it: a type string
+    /// (`'<f8'`, `'<M8[ms]'`), or a structured dtype's field list (`[('x', '<f4'), ('pos', '<i8', (3,))]`),
+    /// fields packed in order, a field named `''` of type `V` being padding and a `(title, name)` pair a
+    /// titled field.
+    static func npyDType(_ descr: PythonLiteralParser.Value, depth: Int) throws -> NumpyDType {
+        guard depth < NumpyDType.maxNesting else { throw ArrayError.invalid("the descr nests deeper than \(NumpyDType.maxNesting)") }
+        switch descr {
+        case .string(let text):
+            return try typeStringDType(text)
+        case .tuple(let items):
+            var fields: [NumpyDType.Field] = []
+            var offset = 0
+            for item in items {
+                guard case .tuple(let parts) = item, parts.count == 2 || parts.count == 3 else {
+                    throw ArrayError.invalid("a field of the descr is not (name, type) or (name, type, shape)")
+                }
+                let name: String
+                switch parts[0] {
+                case .string(let text): name = text
+                case .tuple(let pair) where pair.count == 2: guard case .string(let text) = pair[1] else { fallthrough }; name = text
+                default: throw ArrayError.invalid("a field name of the descr is not a str or a (title, name) pair")
+                }
+                var type = try npyDType(parts[1], depth: depth + 1)
+                if parts.count == 3 {
+                    guard case .tuple(let dims) = parts[2] else { throw ArrayError.invalid("the shape of field '\(name)' is not a tuple") }
+                    var elements = 1
+                    var shape: [Int] = []
+                    for dim in dims {
+                        guard case .int(let n) = dim, n >= 0 else { throw ArrayError.invalid("the shape of field '\(name)' is not of ints of at least 0") }
+                        let (product, overflow) = elements.multipliedReportingOverflow(by: n)
+                        guard !overflow else { throw ArrayError.invalid("the shape of field '\(name)' overflows") }
+                        elements = product
+                        shape.append(n)
+                    }
+                    let (size, overflow) = elements.multipliedReportingOverflow(by: type.itemSize)
+                    guard !overflow else { throw ArrayError.invalid("field '\(name)' overflows") }
+                    type = NumpyDType(kind: .void, itemSize: size, byteOrder: .notApplicable, timeUnit: nil, fields: nil,
+                                      subarray: NumpyDType.Subarray(base: type, shape: shape))
+                }
+                if !(name.isEmpty && type.kind == .void && type.fields == nil && type.subarray == nil) {
+                    guard !fields.contains(where: { $0.name == name }) else { throw ArrayError.invalid("the descr names field '\(name)' twice") }
+                    fields.append(NumpyDType.Field(name: name, dtype: type, offset: offset))
+                }
+                let (end, overflow) = offset.addingReportingOverflow(type.itemSize)
+                guard !overflow else { throw ArrayError.invalid("the record's size overflows") }
+                offset = end
+            }
+            return NumpyDType(kind: .void, itemSize: offset, byteOrder: .notApplicable, timeUnit: nil, fields: fields, subarray: nil)
+        default:
+            throw ArrayError.invalid("the descr is neither a type string nor a list of fields")
+        }
+    }
+
+    /// The dtype of a type string: a byte order, a kind, a size, and a datetime's unit.
+    private static func typeStringDType(_ descr: String) throws -> NumpyDType {
+        let typeText = descr.dropFirst().prefix { $0 != "[" }
+        guard let (kind, declared) = NumpyDType.parseTypeString(String(typeText)), let order = descr.first,
+              let byteOrder = NumpyDType.ByteOrder(rawValue: String(order)) ?? (order == "=" ? .native : nil) else {
+            throw ArrayError.invalid("descr '\(descr)' is not a numpy type string")
+        }
+        if kind == .object { return NumpyDType(kind: .object, itemSize: MemoryLayout<Int>.size, byteOrder: .notApplicable) }
         let itemSize = kind == .unicode ? declared * 4 : declared
         guard NumpyDType.sizeFits(kind, itemSize), itemSize > 0 || kind == .bytes || kind == .void else {
             throw ArrayError.invalid("descr '\(descr)' has a size numpy does not use")
@@ -48,12 +107,13 @@ extension NDArrayView {
         if kind == .datetime || kind == .timedelta, let open = descr.firstIndex(of: "["), descr.last == "]" {
             let inside = descr[descr.index(after: open) ..< descr.index(before: descr.endIndex)]
             let digits = inside.prefix { $0.isASCII && $0.isNumber }
+            guard digits.count <= 9 else { throw ArrayError.invalid("'\(inside)' is not a datetime unit") }
             let name = String(inside.dropFirst(digits.count))
-            guard NumpyDType.timeUnits.contains(name) else { throw ArrayError.invalid("'\(name)' is not a datetime unit") }
-            unit = (name, Int(digits) ?? 1)
+            let count = Int(digits) ?? 1
+            guard NumpyDType.timeUnits.contains(name), count >= 1 else { throw ArrayError.invalid("'\(inside)' is not a datetime unit") }
+            unit = (name, count)
         }
-        let dtype = NumpyDType(kind: kind, itemSize: itemSize, byteOrder: byteOrder, timeUnit: unit)
-        try self.init(dtype: dtype, shape: shape, fortran: fortran, data: data)
+        return NumpyDType(kind: kind, itemSize: itemSize, byteOrder: byteOrder, timeUnit: unit)
     }
 }
 
@@ -84,7 +144,7 @@ struct PythonLiteralParser {
 
     private mutating func value() throws -> Value {
         skipSpace()
-        guard position < scalars.count, depth < 32 else { throw Failure() }
+        guard position < scalars.count, depth < 100 else { throw Failure() }
         let c = scalars[position]
         switch c {
         case "{":
