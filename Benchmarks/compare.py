@@ -3,8 +3,9 @@
 
     python3 Benchmarks/compare.py [--quick] [--no-build] [--repeat N] [--keep DIR]
                                   [--streaming-only | --no-streaming | --zstd-only] [--no-zstd]
-                                  [--stream-rounds R]
+                                  [--stream-rounds R] [--no-tensors]
     python3 Benchmarks/compare.py --tool-streams-only [--quick] [--repeat N] [--tool-stream-objects N]
+    python3 Benchmarks/compare.py --tensors-only [--repeat N] [--keep DIR]
 
 Builds Benchmarks' PickleCompare in release mode (scratch path .build-bench), generates the datasets into
 a temporary directory, then times, on the same bytes:
@@ -43,6 +44,10 @@ equivalent CPython loop (``pickle.load(f)`` until EOFError, printing ``repr`` / 
 from the file and through a pipe, whole process, alternating; with write(2) counts (``strace -c -f``). (Peak RSS
 is not reported: a child's ``ru_maxrss`` starts from this script's own size at fork; use ``/usr/bin/time -v``.)
 
+Checkpoint section (alone with ``--tensors-only``; ``--no-tensors`` skips it): ``tensors_compare.py``'s
+1 GiB and 16 MiB PyTorch checkpoints, ``pickletool tensors`` on each and ``pickletool safetensors`` of the
+large one against ``cp`` of the same file.
+
 Runs alternate: each measurement is split into rounds, and every round runs the CPython worker and then the
 Swift binary, so slow drifts of the machine (frequency, noisy neighbours) hit both sides alike. The median
 over all rounds' samples is reported. Ratios are CPython time / Swift time: > 1 means Swift is faster.
@@ -63,6 +68,8 @@ import sys
 import tempfile
 import time
 import timeit
+
+import tensors_compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -91,6 +98,8 @@ def buffer_path(path):
 
 def size_of(obj):
     """What both sides report as a sanity check: the root's length, or a buffer's byte count."""
+    if hasattr(obj, "dtype") and hasattr(obj, "nbytes"):  # a numpy array: its element bytes
+        return obj.nbytes
     try:
         return len(obj)
     except TypeError:
@@ -242,6 +251,17 @@ def dataset_bytes_oob():
     return Pickled(data, bytes(buffers[0].raw()))
 
 
+def dataset_numpy():
+    import numpy as np
+    return np.frombuffer(dataset_bytes(), dtype="<f4")
+
+
+def dataset_numpy_oob():
+    buffers = []
+    data = pickle.dumps(dataset_numpy(), PROTOCOL, buffer_callback=buffers.append)
+    return Pickled(data, bytes(buffers[0].raw()))
+
+
 def dataset_record():
     return issue_datasets.record(7)
 
@@ -270,6 +290,10 @@ DATASETS = [
     # Not one of issue 6's either: the other side of its zero-copy check, "decoding 100 MiB of bytes from a
     # contiguous buffer costs the same as decoding 1 KiB" ((f) against this).
     ("kib", "(j) 1 KiB bytes, one call each", dataset_kib, False),
+    # A numpy array of the same 100 MiB: decoded in the time of (f) and (g), its elements a slice of the input
+    # or the buffer.
+    ("numpy", "(k) 100 MiB float32 numpy array (in-band)", dataset_numpy, False),
+    ("numpy_oob", "(l) 100 MiB float32 numpy array (out-of-band)", dataset_numpy_oob, False),
 ]
 
 # Smaller copies of (a) and (b) for the linearity check of 1-byte feeding.
@@ -1078,6 +1102,9 @@ def main():
                          help="run only pickletool show/convert on streams of many small pickles against the CPython loop")
     parser.add_argument("--tool-stream-objects", type=int, default=1_000_000, metavar="N",
                         help="pickles per stream in the tool-streams section (default 1,000,000)")
+    section.add_argument("--tensors-only", action="store_true",
+                         help="run only the checkpoint section (tensors_compare.py: pickletool tensors and safetensors against cp)")
+    parser.add_argument("--no-tensors", action="store_true", help="skip the checkpoint section")
     parser.add_argument("--no-zstd", action="store_true", help="skip the zstd section")
     parser.add_argument("--stream-rounds", type=int, metavar="R",
                         help="alternating rounds of the 1M-object stream (default 7, --quick 3)")
@@ -1091,6 +1118,11 @@ def main():
     command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:])
     if opts.tool_streams_only:
         run_tool_streams(opts, command)
+        return
+    if opts.tensors_only:
+        if not opts.no_build:
+            subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--product", "pickletool"], check=True, stdout=sys.stderr)
+        print("\n".join(tensors_compare.measure(os.path.join(ROOT, ".build", "release", "pickletool"), opts.repeat or 7, opts.keep)))
         return
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -1119,6 +1151,7 @@ def main():
     streaming = None
     zstd = None
     convert = None
+    tensors = None
     try:
         if not only_section:
             print(f"generating datasets in {directory}", file=sys.stderr)
@@ -1150,8 +1183,8 @@ def main():
                 "chunk64": median(chunk64), "chunk1": median(chunk1) if chunk1 else None,
                 "identical": identical,
             }
-            if key == "bytes":
-                # The zero-copy check against (j): timed like (j), INNER_CALLS calls a sample (one call is below
+            if key in ("bytes", "numpy"):
+                # The zero-copy checks, (f) against (j) and (k) against (f): timed like (j), INNER_CALLS calls a sample (one call is below
                 # the clock's resolution, and a lone call finds its few cache lines cold).
                 row["sw_decode_inner"] = median(measure_swift(["decode", "--inner", str(INNER_CALLS)], path, rounds,
                                                               per_round))
@@ -1173,6 +1206,9 @@ def main():
                                 os.path.join(directory, "dicts100.pkl"), opts.quick, notes)
             if zstd:
                 zstd["elapsed"] = time.perf_counter() - zstd_started
+        if not only_section and not opts.no_tensors:
+            print("timing the checkpoint section ...", file=sys.stderr)
+            tensors = tensors_compare.measure(os.path.join(ROOT, ".build", "release", "pickletool"), 3 if opts.quick else 7)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -1208,6 +1244,9 @@ def main():
         print(f"(zstd section: {zstd['elapsed']:.0f} s)")
         print()
         print_zstd(zstd)
+    if tensors:
+        print()
+        print("\n".join(tensors))
     for note in notes:
         print(f"\nWARNING: {note}")
 
@@ -1269,6 +1308,11 @@ def print_main(rows, linear):
               f"1 KiB, in {ms(j['sw_decode'])}, both timed {INNER_CALLS:,} calls a sample: (f) / (j) = "
               f"{f['sw_decode_inner'] / j['sw_decode']:.2f} (CPython {f['py_loads'] / j['py_loads']:,.0f}, "
               f"a copy).")
+    if "(f)" in by_key and "(k)" in by_key:
+        f, k = by_key["(f)"], by_key["(k)"]
+        print(f"A numpy array of the same 100 MiB, (k), decodes in {ms(k['sw_decode_inner'])} a call: (k) / (f) = "
+              f"{k['sw_decode_inner'] / f['sw_decode_inner']:.2f} (CPython {k['py_loads'] / f['py_loads']:.2f}); "
+              f"its elements are a slice of the input (`NDArrayView(graph.root).bytes`).")
     print()
     print("1-byte feeding, linearity check (the ratio and ns per input byte should not grow with size):")
     print()

@@ -10,6 +10,8 @@ alternating rounds with the files in the page cache (GNU time for each command's
   * `pickletool safetensors` of the large one against `cp` of the same file, on the same file system.
 
     python3 Benchmarks/tensors_compare.py [--rounds N] [--no-build] [--keep DIR]
+
+`python3 Benchmarks/compare.py` runs the same section after its tables (`--tensors-only`: only it).
 """
 import argparse, collections, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -25,21 +27,14 @@ def timed(argv):
     return elapsed, int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--rounds', type=int, default=7)
-    parser.add_argument('--no-build', action='store_true')
-    parser.add_argument('--keep', help='a directory to write the checkpoints into (kept)')
-    args = parser.parse_args()
+def measure(tool, rounds, keep=None):
+    """Makes the checkpoints (in `keep`, or a temporary directory), times them, and returns the report's lines."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if not args.no_build:
-        subprocess.run(['swift', 'build', '-c', 'release', '--package-path', root, '--product', 'pickletool'], check=True, stdout=sys.stderr)
-    tool = os.path.join(root, '.build', 'release', 'pickletool')
     sys.path.insert(0, os.path.join(root, 'Tests', 'Fixtures'))
     import numpy as np
     import torch_layout as t
 
-    work = args.keep or tempfile.mkdtemp(prefix='tensors-bench-')
+    work = keep or tempfile.mkdtemp(prefix='tensors-bench-')
     os.makedirs(work, exist_ok=True)
     try:
         paths = {}
@@ -59,27 +54,41 @@ def main():
                 while f.read(1 << 24):
                     pass
         results = collections.defaultdict(list)
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for label, path in paths.items():
                 results['tensors ' + label].append(timed([tool, 'tensors', path]))
             results['safetensors large'].append(timed([tool, 'safetensors', paths['large'], out]))
             results['cp large'].append(timed(['cp', paths['large'], copy]))
         medians = {k: (statistics.median(x for x, _ in v), statistics.median(r for _, r in v)) for k, v in results.items()}
-        print(f'Checkpoints: small {sizes["small"] / 2**20:.0f} MiB (16 tensors), large {sizes["large"] / 2**20:.0f} MiB (256 tensors); '
-              f'medians of {args.rounds} alternating rounds, whole process, files in the page cache')
-        print()
-        print('| command | small | large | large / small |')
-        print('|---|---:|---:|---:|')
         s, l = medians['tensors small'], medians['tensors large']
-        print(f'| `pickletool tensors`, time | {s[0] * 1000:.1f} ms | {l[0] * 1000:.1f} ms | {l[0] / s[0]:.2f}x |')
-        print(f'| `pickletool tensors`, peak RSS | {s[1]:.1f} MiB | {l[1]:.1f} MiB | {l[1] / s[1]:.2f}x |')
         c, w = medians['cp large'], medians['safetensors large']
-        print()
-        print(f'1 GiB checkpoint: `pickletool safetensors` {w[0] * 1000:.0f} ms (peak RSS {w[1]:.0f} MiB), `cp` {c[0] * 1000:.0f} ms: '
-              f'{w[0] / c[0]:.2f}x the time of copying the file')
+        return [
+            f'Checkpoints: small {sizes["small"] / 2**20:.0f} MiB (16 tensors), large {sizes["large"] / 2**20:.0f} MiB (256 tensors); '
+            f'medians of {rounds} alternating rounds, whole process, files in the page cache',
+            '',
+            '| command | small | large | large / small |',
+            '|---|---:|---:|---:|',
+            f'| `pickletool tensors`, time | {s[0] * 1000:.1f} ms | {l[0] * 1000:.1f} ms | {l[0] / s[0]:.2f}x |',
+            f'| `pickletool tensors`, peak RSS | {s[1]:.1f} MiB | {l[1]:.1f} MiB | {l[1] / s[1]:.2f}x |',
+            '',
+            f'1 GiB checkpoint: `pickletool safetensors` {w[0] * 1000:.0f} ms (peak RSS {w[1]:.0f} MiB), `cp` {c[0] * 1000:.0f} ms: '
+            f'{w[0] / c[0]:.2f}x the time of copying the file',
+        ]
     finally:
-        if not args.keep:
+        if not keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--no-build', action='store_true')
+    parser.add_argument('--keep', help='a directory to write the checkpoints into (kept)')
+    args = parser.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not args.no_build:
+        subprocess.run(['swift', 'build', '-c', 'release', '--package-path', root, '--product', 'pickletool'], check=True, stdout=sys.stderr)
+    print('\n'.join(measure(os.path.join(root, '.build', 'release', 'pickletool'), args.rounds, args.keep)))
 
 
 if __name__ == '__main__':

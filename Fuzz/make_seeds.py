@@ -32,4 +32,27 @@ for name, make in targets.items():
     for k, data in enumerate(chosen):
         with open(os.path.join(directory, '%04d' % k), 'wb') as f:
             f.write(make(k, data))
-print(len(inputs), 'seeds per target')
+# Archives for FuzzArchives: .npy files, .npz files stored and deflated, checkpoints in torch.save's layout.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'Tests', 'Fixtures'))
+import io, collections, tempfile
+import numpy as np
+import torch_layout
+archives = []
+for a in [np.arange(6, dtype='<f4').reshape(2, 3), np.zeros(3, [('x', '<i2'), ('y', '>f8', (2,))]), np.array(['ab', 'c']),
+          np.array([1, None], dtype=object)]:
+    f = io.BytesIO(); np.save(f, a); archives.append(f.getvalue())
+with tempfile.TemporaryDirectory() as work:
+    for k, save in enumerate([np.savez, np.savez_compressed]):
+        path = os.path.join(work, '%d.npz' % k)
+        save(path, w=np.arange(40, dtype='<i8') % 5, names=np.array(['x', 'yz']))
+        archives.append(open(path, 'rb').read())
+    path = os.path.join(work, 'model.pt')
+    torch_layout.save(collections.OrderedDict([('w', torch_layout.tensor('0', np.arange(4, dtype='<f4'))),
+                                               ('b', torch_layout.tensor('1', np.arange(3, dtype='<i8')))]), path)
+    archives.append(open(path, 'rb').read())
+directory = os.path.join(out, 'FuzzArchives')
+os.makedirs(directory, exist_ok=True)
+for k, data in enumerate(archives):
+    with open(os.path.join(directory, '%04d' % k), 'wb') as f:
+        f.write(data)
+print(len(inputs), 'seeds per pickle target,', len(archives), 'archives')

@@ -28,11 +28,12 @@ run_target() {
 }
 
 status=0
-for pair in "FuzzUnpickle FuzzChunked" "FuzzRoundTrip FuzzZstd"; do
-    set -- $pair
-    echo "== $1 and $2: $seconds s each"
-    run_target "$1" & run_target "$2" & wait
-    for target in "$1" "$2"; do
+for group in "FuzzUnpickle FuzzChunked" "FuzzRoundTrip FuzzZstd" "FuzzArchives"; do
+    set -- $group
+    echo "== $*: $seconds s each"
+    for target in "$@"; do run_target "$target" & done
+    wait
+    for target in "$@"; do
         if [ "$(cat "artifacts/$target.status")" != 0 ]; then
             echo "!! $target found a failure:"; tail -30 "artifacts/$target.log"
             cp artifacts/"$target"-* FailCases/ 2>/dev/null || true

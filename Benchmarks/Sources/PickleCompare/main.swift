@@ -163,7 +163,7 @@ nonisolated(unsafe) var sink = 0
 /// the root's item count, or its byte count for a buffer.
 @inline(__always)
 func summary(_ graph: PickleGraph) -> Int {
-    graph.root.count ?? graph.root.bytes?.count ?? -1
+    graph.root.count ?? graph.root.bytes?.count ?? (try? NDArrayView(graph.root))?.bytes.count ?? -1
 }
 
 /// Decodes `bytes` with the one-shot API; the graph is released before returning. Returns its node count

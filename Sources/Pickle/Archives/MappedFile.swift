@@ -36,6 +36,26 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(mapping)
     }
 
+    /// Bytes already in memory, copied into a read-only mapping of their own: an archive received over a
+    /// socket, or made in a test, read as a file would be.
+    /// - Throws: ``ArchiveError/io(_:)`` when the memory cannot be mapped.
+    public init(copying bytes: some Collection<UInt8>) throws {
+        count = bytes.count
+        guard count > 0 else {
+            base = nil
+            return
+        }
+        let mapping = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapping, mapping != MAP_FAILED else { throw ArchiveError.io("cannot map \(count) bytes: \(String(cString: strerror(errno)))") }
+        _ = UnsafeMutableRawBufferPointer(start: mapping, count: count).copyBytes(from: bytes)
+        // Read-only from here on, as the invariants above ask.
+        guard mprotect(mapping, count, PROT_READ) == 0 else {
+            munmap(mapping, count)
+            throw ArchiveError.io("cannot protect \(count) mapped bytes: \(String(cString: strerror(errno)))")
+        }
+        base = UnsafeRawPointer(mapping)
+    }
+
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }

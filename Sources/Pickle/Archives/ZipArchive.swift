@@ -82,6 +82,29 @@ public struct ZipArchive: Sendable {
         return bytes
     }
 
+    /// The data of a stored or deflated entry, as an array of its own: a stored entry's bytes copied out of
+    /// the mapping (unchecked, as ``data(of:verifyingCRC:)`` gives them), a deflated one's inflated
+    /// (`zipfile.ZIP_DEFLATED`, `numpy.savez_compressed`) and its CRC-32 checked.
+    /// - Parameter maxCount: the largest entry read: a deflated entry inflates to no more than this, whatever
+    ///   the archive says (default 4 GiB).
+    /// - Throws: ``ArchiveError/unsupported(_:)`` for other methods and encrypted entries,
+    ///   ``ArchiveError/invalid(_:offset:)`` for malformed deflated data, a size other than the one the
+    ///   directory gives, or a CRC mismatch.
+    public func contents(of entry: Entry, maxCount: Int = 1 << 32) throws -> [UInt8] {
+        guard entry.compressionMethod == 8, !entry.isEncrypted else { return try data(of: entry).array }
+        guard entry.uncompressedSize <= maxCount else {
+            throw ArchiveError.unsupported("entry '\(entry.name)' inflates to \(entry.uncompressedSize) bytes, more than the \(maxCount) asked for")
+        }
+        let inflated = try file.withUnsafeBytes(entry.dataRange) {
+            try Inflater.inflate($0, statedCount: entry.uncompressedSize, fileOffset: entry.dataRange.lowerBound)
+        }
+        let crc = inflated.withUnsafeBytes { CRC32.checksum($0) }
+        guard crc == entry.crc32 else {
+            throw ArchiveError.invalid("entry '\(entry.name)' inflates to CRC-32 \(hex(crc)); the directory says \(hex(entry.crc32))", offset: entry.dataRange.lowerBound)
+        }
+        return inflated
+    }
+
     private func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
 
     // MARK: - The directory

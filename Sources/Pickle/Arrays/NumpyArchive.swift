@@ -1,13 +1,14 @@
 /// An `.npz` file (`numpy.savez`): a zip archive of `.npy` files, one array per entry, named by the entry
 /// without its `.npy` suffix.
 ///
-/// Each array's file is copied once out of the mapping (an ``NDArrayView``'s elements are array storage).
-/// `numpy.savez_compressed` deflates its entries; reading them is an ``ArchiveError/unsupported(_:)`` error.
+/// Each array's file is copied once out of the mapping (an ``NDArrayView``'s elements are array storage);
+/// `numpy.savez_compressed`'s deflated entries are inflated, their CRC-32 checked.
 public struct NumpyArchive: Sendable {
     /// The archive.
     public let archive: ZipArchive
-    /// The arrays, in the archive's order, with the file offset of each one's first element.
-    public let arrays: [(name: String, array: NDArrayView, fileOffset: Int)]
+    /// The arrays, in the archive's order, with the file offset of each one's first element (nil for a
+    /// deflated entry, whose elements are not in the file as they are).
+    public let arrays: [(name: String, array: NDArrayView, fileOffset: Int?)]
 
     /// Opens the `.npz` file at `path`.
     /// - Throws: ``ArchiveError`` for an archive that cannot be read, ``ArrayError`` for an entry that is not
@@ -19,13 +20,14 @@ public struct NumpyArchive: Sendable {
     /// Reads the arrays of an opened archive.
     public init(archive: ZipArchive) throws {
         self.archive = archive
-        var arrays: [(name: String, array: NDArrayView, fileOffset: Int)] = []
+        var arrays: [(name: String, array: NDArrayView, fileOffset: Int?)] = []
         for entry in archive.entries where entry.name.hasSuffix(".npy") {
             let name = String(entry.name.dropLast(4))
             do {
-                let array = try NDArrayView(npy: archive.data(of: entry).array)
+                let array = try NDArrayView(npy: archive.contents(of: entry))
                 // The elements are a slice of the entry's copy: their index there is their place in the entry.
-                arrays.append((name, array, entry.dataRange.lowerBound + array.bytes.startIndex))
+                let isStored = entry.compressionMethod == 0
+                arrays.append((name, array, isStored ? entry.dataRange.lowerBound + array.bytes.startIndex : nil))
             } catch ArrayError.invalid(let reason) {
                 throw ArrayError.invalid("array '\(name)': \(reason)")
             }
