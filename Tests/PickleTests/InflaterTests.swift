@@ -42,6 +42,25 @@ final class InflaterTests: XCTestCase {
         }
     }
 
+    /// CRC-32 eight bytes a step agrees with zlib's at every length around the step and on long inputs.
+    func testCRC32AgreesWithZlib() throws {
+        let lengths = Array(0 ... 17) + [255, 4096, 100_003]
+        let pieces = Python.lengthPrefixedPieces(try Python.script("""
+        import sys, zlib
+        def piece(b): sys.stdout.buffer.write(len(b).to_bytes(8, 'little') + b)
+        data = bytes((i * 2654435761 >> 13) & 255 for i in range(100003))
+        piece(data)
+        piece(' '.join(str(zlib.crc32(data[:n])) for n in [\(lengths.map(String.init).joined(separator: ", "))]).encode())
+        """))
+        XCTAssertEqual(pieces.count, 2)
+        let data = pieces[0]
+        let expected = String(decoding: pieces[1], as: UTF8.self).split(separator: " ").compactMap { UInt32($0) }
+        XCTAssertEqual(expected.count, lengths.count)
+        for (length, crc) in zip(lengths, expected) {
+            XCTAssertEqual(data.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[..<length])) }, crc, "length \(length)")
+        }
+    }
+
     func testStreamsThatLieAreErrorsNamingTheProblem() throws {
         let cases = try zlibCases()
         let (original, deflated) = cases[cases.count - 1]  // 3,000 bytes of text at level 6: a dynamic block

@@ -57,7 +57,19 @@ struct Inflater {
 
     // MARK: - Bits
 
+    @inline(__always)
     private mutating func refill() {
+        guard bitCount <= 56 else { return }
+        if input.count - position >= 8 {
+            // Eight bytes at once, keeping the whole ones that fit above the bits still loaded.
+            let word = UInt64(littleEndian: input.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+            let added = (63 - bitCount) >> 3
+            bits |= word << bitCount
+            position += added
+            bitCount += 8 * added
+            bits &= (1 << bitCount) &- 1
+            return
+        }
         while bitCount <= 56, position < input.count {
             bits |= UInt64(input[position]) << bitCount
             position += 1
@@ -66,6 +78,7 @@ struct Inflater {
     }
 
     /// The next `count` bits (at most 16), lowest first.
+    @inline(__always)
     private mutating func take(_ count: Int) throws -> Int {
         if bitCount < count {
             refill()
@@ -118,12 +131,18 @@ struct Inflater {
             let distance = Self.distanceBase[distanceSymbol] + (try take(Self.distanceExtra[distanceSymbol]))
             guard distance <= produced else { throw failure("a match \(distance) bytes back, before the start of the data") }
             try reserve(length)
-            var from = produced - distance
-            for _ in 0 ..< length {
-                output[produced] = output[from]
-                produced += 1
-                from += 1
+            let (start, from) = (produced, produced - distance)
+            output.withUnsafeMutableBufferPointer { bytes in
+                // Checked above: from + distance == start, start + length <= bytes.count.
+                let base = bytes.baseAddress!
+                if distance >= length {
+                    (base + start).update(from: base + from, count: length)
+                } else {
+                    // The match overlaps what it writes: byte by byte, repeating the last `distance` bytes.
+                    for k in 0 ..< length { base[start + k] = base[from + k] }
+                }
             }
+            produced += length
         }
     }
 

@@ -47,7 +47,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         let mapping = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapping, mapping != MAP_FAILED else { throw ArchiveError.io("cannot map \(count) bytes: \(String(cString: strerror(errno)))") }
-        _ = UnsafeMutableRawBufferPointer(start: mapping, count: count).copyBytes(from: bytes)
+        UnsafeMutableRawBufferPointer(start: mapping, count: count).copyBytes(from: bytes)
         // Read-only from here on, as the invariants above ask.
         guard mprotect(mapping, count, PROT_READ) == 0 else {
             munmap(mapping, count)
