@@ -127,7 +127,7 @@ public struct NDArrayView: Sendable {
         self.init(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: data, objects: nil, arrayClass: arrayClass)
     }
 
-    private static func elementCount(_ shape: [Int]) throws -> Int {
+    static func elementCount(_ shape: [Int]) throws -> Int {
         var count = 1
         for n in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: n)

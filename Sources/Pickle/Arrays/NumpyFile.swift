@@ -55,24 +55,21 @@ extension NDArrayView {
                     throw ArrayError.invalid("a field of the descr is not (name, type) or (name, type, shape)")
                 }
                 let name: String
-                switch parts[0] {
-                case .string(let text): name = text
-                case .tuple(let pair) where pair.count == 2: guard case .string(let text) = pair[1] else { fallthrough }; name = text
-                default: throw ArrayError.invalid("a field name of the descr is not a str or a (title, name) pair")
+                if case .string(let text) = parts[0] {
+                    name = text
+                } else if case .tuple(let pair) = parts[0], pair.count == 2, case .string(let text) = pair[1] {
+                    name = text
+                } else {
+                    throw ArrayError.invalid("a field name of the descr is not a str or a (title, name) pair")
                 }
                 var type = try npyDType(parts[1], depth: depth + 1)
                 if parts.count == 3 {
                     guard case .tuple(let dims) = parts[2] else { throw ArrayError.invalid("the shape of field '\(name)' is not a tuple") }
-                    var elements = 1
-                    var shape: [Int] = []
-                    for dim in dims {
+                    let shape = try dims.map { dim -> Int in
                         guard case .int(let n) = dim, n >= 0 else { throw ArrayError.invalid("the shape of field '\(name)' is not of ints of at least 0") }
-                        let (product, overflow) = elements.multipliedReportingOverflow(by: n)
-                        guard !overflow else { throw ArrayError.invalid("the shape of field '\(name)' overflows") }
-                        elements = product
-                        shape.append(n)
+                        return n
                     }
-                    let (size, overflow) = elements.multipliedReportingOverflow(by: type.itemSize)
+                    let (size, overflow) = try elementCount(shape).multipliedReportingOverflow(by: type.itemSize)
                     guard !overflow else { throw ArrayError.invalid("field '\(name)' overflows") }
                     type = NumpyDType(kind: .void, itemSize: size, byteOrder: .notApplicable, timeUnit: nil, fields: nil,
                                       subarray: NumpyDType.Subarray(base: type, shape: shape))
