@@ -4,13 +4,13 @@ import Pickle
 /// `pickletool tensors FILE`: the arrays and tensors a checkpoint or pickle holds, without running anything.
 struct Tensors: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List every tensor of a PyTorch checkpoint (torch.save's zip), or every numpy array of an .npz file or a pickle: name, dtype, shape, bytes and where they lie in the file.",
+        abstract: "List every tensor of a PyTorch checkpoint (torch.save's zip), or every numpy array of an .npz or .npy file or a pickle: name, dtype, shape, bytes and where they lie in the file.",
         discussion: "Nothing is imported or executed; the file is mapped, not read, so a large checkpoint lists at once. The offset is that of the first element in the file (a tensor's in its storage record; an array's in the pickle when its bytes are stored there in one piece, else '-').")
 
     @Flag(help: "Print a JSON array of objects (name, dtype, shape, stride, bytes, offset, storage) instead of a table.")
     var json = false
 
-    @Argument(help: "A torch.save checkpoint, an .npz file or a pickle file.") var input: String
+    @Argument(help: "A torch.save checkpoint, an .npz or .npy file, or a pickle file.") var input: String
 
     struct Row {
         var name: String, dtype: String, shape: [Int], stride: [Int]?, bytes: Int, offset: Int?, storage: String?
@@ -23,10 +23,14 @@ struct Tensors: ParsableCommand {
         let archive = try Tensors.zipArchive(file)
         if let archive, NumpyArchive.isNumpyArchive(archive) {
             noun = "array"
-            rows = try NumpyArchive(archive: archive).arrays.map { name, array, offset in
-                Row(name: name, dtype: array.dtype.name, shape: array.shape, stride: nil, bytes: array.bytes.count,
-                    offset: array.objects == nil ? offset : nil, storage: nil)
+            rows = try NumpyArchive(archive: archive).members.map { member in
+                Row(name: member.name, dtype: member.header.dtype.name, shape: member.header.shape, stride: nil, bytes: member.byteCount,
+                    offset: member.fileOffset, storage: nil)
             }
+        } else if let array = try Tensors.npyFile(file) {
+            noun = "array"
+            rows = [Row(name: "", dtype: array.dtype.name, shape: array.shape, stride: nil, bytes: array.bytes.count,
+                        offset: array.bytes.fileRange?.lowerBound, storage: nil)]
         } else if let archive {
             let checkpoint = try TorchCheckpoint(archive: archive)
             noun = "tensor"
@@ -81,6 +85,12 @@ struct Tensors: ParsableCommand {
 
     private func jsonString(_ text: String) -> String { JSONText.quoted(text) }
 
+    /// The array of an `.npy` file, its elements left in the mapping; nil for a file without the magic.
+    static func npyFile(_ file: MappedFile) throws -> NDArrayView? {
+        guard file.count >= 6, file[0 ..< 6].elementsEqual([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) else { return nil }
+        return try NDArrayView(npy: file[0 ..< file.count])
+    }
+
     /// The zip archive in `file`, when it starts as one (a local file header); nil for anything else.
     static func zipArchive(_ file: MappedFile) throws -> ZipArchive? {
         guard file.count >= 4, file[0 ..< 4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) else { return nil }
@@ -92,10 +102,10 @@ struct Tensors: ParsableCommand {
 struct SafetensorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "safetensors",
-        abstract: "Write the tensors of a PyTorch checkpoint (or the numpy arrays of an .npz file or a pickle) to a .safetensors file, without running anything.",
+        abstract: "Write the tensors of a PyTorch checkpoint (or the numpy arrays of an .npz or .npy file or a pickle) to a .safetensors file, without running anything.",
         discussion: "Tensors are copied straight from the mapped input, so memory stays near one block however large the file. Tensors that are the same view of one storage (tied weights) are written once, under the first name, and listed; safetensors has no shared storage.")
 
-    @Argument(help: "A torch.save checkpoint, an .npz file or a pickle file.") var input: String
+    @Argument(help: "A torch.save checkpoint, an .npz or .npy file, or a pickle file.") var input: String
     @Argument(help: "The .safetensors file to write.") var output: String
 
     func run() throws {
@@ -103,7 +113,10 @@ struct SafetensorsCommand: ParsableCommand {
         var writer = SafetensorsWriter()
         let archive = try Tensors.zipArchive(file)
         if let archive, NumpyArchive.isNumpyArchive(archive) {
-            for (name, array, _) in try NumpyArchive(archive: archive).arrays { try writer.add(array, named: name) }
+            let arrays = try NumpyArchive(archive: archive)
+            for member in arrays.members { try writer.add(member, of: arrays, named: member.name) }
+        } else if let array = try Tensors.npyFile(file) {
+            try writer.add(array, named: "array")
         } else if let archive {
             let checkpoint = try TorchCheckpoint(archive: archive)
             for (name, tensor) in checkpoint.tensors { try writer.add(tensor, named: name) }

@@ -90,4 +90,21 @@ final class InflaterTests: XCTestCase {
             XCTAssertThrowsError(try inflate(bytes, statedCount: 10)) { XCTAssertTrue("\($0)".contains(reason), "\($0) should say \(reason)") }
         }
     }
+
+    /// A prefix inflates to the start of the data, decoding no further: the rest may be cut off or damaged.
+    func testAPrefixDecodesNoFurtherThanAsked() throws {
+        for (index, (original, deflated)) in try zlibCases().enumerated() {
+            for count in [0, 1, 12, 1000, original.count, original.count + 5] {
+                let prefix = try deflated.withUnsafeBytes { try Inflater.inflatePrefix($0, count: count, statedCount: original.count) }
+                XCTAssertEqual(prefix, Array(original.prefix(count)), "case \(index), \(count) bytes")
+            }
+        }
+        // 100,000 zero bytes at level 0: stored blocks of 65,535 bytes. Cut in the second block, the data is
+        // damaged as a whole, yet its first bytes read.
+        let (original, stored) = try zlibCases()[2 * 8]  // the third input, at level 0
+        XCTAssertEqual(original.count, 100_000)
+        let cut = Array(stored[..<70_000])
+        XCTAssertThrowsError(try cut.withUnsafeBytes { try Inflater.inflate($0, statedCount: original.count) })
+        XCTAssertEqual(try cut.withUnsafeBytes { try Inflater.inflatePrefix($0, count: 12, statedCount: original.count) }, Array(repeating: 0, count: 12))
+    }
 }

@@ -221,8 +221,12 @@ final class NumpyArrayTests: XCTestCase {
                 continue
             }
             XCTAssertEqual(Array(array.bytes), pieces[2 * index + 1], "file \(index)")
-            // In place: the elements are the file's last bytes.
-            XCTAssertEqual(array.bytes.endIndex, file.endIndex, "file \(index)")
+            XCTAssertTrue(NumpyArrayTests.areInPlace(array.bytes, atTheEndOf: file), "file \(index)")
+            // Mapped, the elements stay in the mapping: the file's last bytes.
+            let mapped = try NDArrayView(npy: MappedFile(copying: file)[0 ..< file.count])
+            XCTAssertEqual(mapped.dtype, array.dtype, "file \(index)")
+            XCTAssertEqual(mapped.bytes, array.bytes, "file \(index)")
+            XCTAssertEqual(mapped.bytes.fileRange, file.count - array.bytes.count ..< file.count, "file \(index)")
         }
         XCTAssertEqual(try NDArrayView(npy: pieces[2]).elements(as: Int32.self), [0, 1, 2, 3, 4, 5])
         XCTAssertEqual(try NDArrayView(npy: pieces[14]).dtype.fields?.map(\.name), ["x"])
@@ -262,7 +266,7 @@ final class NumpyArrayTests: XCTestCase {
             XCTAssertNotNil(fromFile.dtype.fields, "dtype \(index)")
             XCTAssertEqual(fromFile.shape, [4])
             XCTAssertEqual(Array(fromFile.bytes), bytes, "dtype \(index)")
-            XCTAssertEqual(fromFile.bytes.endIndex, file.endIndex, "in place, dtype \(index)")
+            XCTAssertTrue(NumpyArrayTests.areInPlace(fromFile.bytes, atTheEndOf: file), "in place, dtype \(index)")
         }
         XCTAssertEqual(try NDArrayView(npy: pieces[3]).dtype.fields?.map(\.offset), [0, 4, 8], "padding kept as offsets")
         XCTAssertEqual(try NDArrayView(npy: pieces[6]).dtype.fields?.map(\.name), ["named", "t"], "a titled field by its name")
@@ -398,9 +402,9 @@ final class NumpyArrayTests: XCTestCase {
         let archive = try ZipArchive(MappedFile(copying: output))
         XCTAssertEqual(archive.entries.map(\.compressionMethod), [0, 8])
         let npz = try NumpyArchive(archive: archive)
-        XCTAssertEqual(npz.arrays.map(\.name), ["a", "b"])
-        XCTAssertEqual(try npz.arrays[0].array.elements(as: Int16.self), [0, 1, 2, 3, 4])
-        XCTAssertEqual(try npz.arrays[1].array.elements(as: Double.self), Array(repeating: 2.5, count: 1000))
+        XCTAssertEqual(npz.members.map(\.name), ["a", "b"])
+        XCTAssertEqual(try npz.array(npz.members[0]).elements(as: Int16.self), [0, 1, 2, 3, 4])
+        XCTAssertEqual(try npz.array(npz.members[1]).elements(as: Double.self), Array(repeating: 2.5, count: 1000))
         XCTAssertNoThrow(try archive.data(of: archive.entries[0], verifyingCRC: true))
     }
 
@@ -414,27 +418,49 @@ final class NumpyArrayTests: XCTestCase {
         import numpy as np
         np.savez(\(StdlibText.quoted(plain)), weights=np.arange(6, dtype='<f4').reshape(2, 3), ids=np.array([1, -2], '>i8'), names=np.array(['a', 'bc']))
         np.savez_compressed(\(StdlibText.quoted(compressed)), weights=np.arange(100000, dtype='<i4') % 7, names=np.array(['a', 'bc']))
+        import io, zipfile
+        f = io.BytesIO(); np.save(f, np.arange(4, dtype='<f8')); short = f.getvalue().replace(b"(4,)", b"(9,)")
+        for name, method in [('lying.npz', zipfile.ZIP_STORED), ('lying-deflated.npz', zipfile.ZIP_DEFLATED)]:
+            with zipfile.ZipFile(\(StdlibText.quoted(directory.path)) + '/' + name, 'w', method) as z:
+                z.writestr('ok.npy', f.getvalue()); z.writestr('short.npy', short)
         """)
+        for name in ["lying.npz", "lying-deflated.npz"] {
+            XCTAssertThrowsError(try NumpyArchive(path: directory.appendingPathComponent(name).path), name) {
+                XCTAssertEqual("\($0)", "not a valid array: array 'short': the shape [9] of 8-byte elements needs 72 bytes; the entry has 32", name)
+            }
+        }
         let archive = try NumpyArchive(path: plain)
-        XCTAssertEqual(archive.arrays.map(\.name), ["weights", "ids", "names"])
-        XCTAssertEqual(try archive.arrays[0].array.elements(as: Float.self), [0, 1, 2, 3, 4, 5])
-        XCTAssertEqual(try archive.arrays[1].array.elements(as: Int64.self), [1, -2])
-        XCTAssertEqual(archive.arrays[2].array.dtype.typeString, "<U2")
+        XCTAssertEqual(archive.members.map(\.name), ["weights", "ids", "names"])
+        XCTAssertEqual(archive.members.map(\.header.shape), [[2, 3], [2], [2]])
+        XCTAssertEqual(archive.members.map(\.byteCount), [24, 16, 16])
+        XCTAssertEqual(try archive.array(archive.members[0]).elements(as: Float.self), [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(try archive.array(XCTUnwrap(archive.member(named: "ids"))).elements(as: Int64.self), [1, -2])
+        XCTAssertEqual(try archive.array(archive.members[2]).dtype.typeString, "<U2")
         XCTAssertTrue(NumpyArchive.isNumpyArchive(archive.archive))
-        // The file offset is where the elements lie in the file.
+        // The file offset is where the elements lie in the file, and a stored array is read there, in place.
         let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: plain)))
-        let offset = try XCTUnwrap(archive.arrays[1].fileOffset)
+        let offset = try XCTUnwrap(archive.members[1].fileOffset)
         XCTAssertEqual(Array(file[offset ..< offset + 16]), [0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE])
+        XCTAssertEqual(try archive.array(archive.members[1]).bytes.fileRange, offset ..< offset + 16)
 
         let deflated = try NumpyArchive(path: compressed)
         XCTAssertEqual(deflated.archive.entries.map(\.compressionMethod), [8, 8])
-        XCTAssertEqual(deflated.arrays.map(\.name), ["weights", "names"])
-        XCTAssertEqual(try deflated.arrays[0].array.elements(as: Int32.self), (0 ..< 100_000).map { Int32($0 % 7) })
-        XCTAssertEqual(deflated.arrays[1].array.dtype.typeString, "<U2")
-        XCTAssertNil(deflated.arrays[0].fileOffset, "a deflated array is not in the file as it is")
+        XCTAssertEqual(deflated.members.map(\.name), ["weights", "names"])
+        XCTAssertEqual(deflated.members.map(\.header.shape), [[100_000], [2]], "headers read by inflating only their start")
+        XCTAssertEqual(try deflated.array(deflated.members[0]).elements(as: Int32.self), (0 ..< 100_000).map { Int32($0 % 7) })
+        XCTAssertEqual(try deflated.array(deflated.members[1]).dtype.typeString, "<U2")
+        XCTAssertNil(deflated.members[0].fileOffset, "a deflated array is not in the file as it is")
+        XCTAssertNil(try deflated.array(deflated.members[0]).bytes.fileRange)
         // An entry larger than the caller allows is refused before anything is inflated.
         XCTAssertThrowsError(try deflated.archive.contents(of: deflated.archive.entries[0], maxCount: 1000)) { error in
             XCTAssertTrue("\(error)".contains("more than the 1000 asked for"), "\(error)")
+        }
+    }
+
+    /// Whether `elements` are the last bytes of `file` itself, not a copy of them.
+    static func areInPlace(_ elements: ElementBytes, atTheEndOf file: [UInt8]) -> Bool {
+        file.withUnsafeBytes { whole in
+            elements.withUnsafeBytes { $0.baseAddress == whole.baseAddress.map { $0 + whole.count - elements.count } }
         }
     }
 }

@@ -349,4 +349,57 @@ final class PickleToolTests: XCTestCase {
         let bad = try runTool(["tensors", "/dev/null"], stdin: [])
         XCTAssertNotEqual(bad.status, 0)
     }
+
+    /// `.npz` archives (stored and deflated) and `.npy` files list by header and convert to safetensors
+    /// files that the reference implementation loads as numpy's arrays: big-endian and Fortran order
+    /// included, a stored array's offset where its elements lie.
+    func testNumpyFilesListAndConvertToSafetensors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("npz-tool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        try Python.script("""
+        import numpy as np
+        arrays = dict(w=np.arange(12, dtype='<f4').reshape(3, 4), f=np.asfortranarray(np.arange(6, dtype='>i8').reshape(2, 3)), b=np.array([True, False]))
+        np.savez(\(StdlibText.quoted(path("s.npz"))), **arrays)
+        np.savez_compressed(\(StdlibText.quoted(path("c.npz"))), **arrays)
+        np.save(\(StdlibText.quoted(path("one.npy"))), np.arange(5, dtype='>u2'))
+        """)
+        for archive in ["s.npz", "c.npz"] {
+            let listed = try runTool(["tensors", "--json", path(archive)], stdin: [])
+            XCTAssertEqual(listed.status, 0, listed.stderr)
+            let items = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(listed.stdout)) as? [[String: Any]])
+            XCTAssertEqual(items.map { $0["name"] as? String }, ["w", "f", "b"], archive)
+            XCTAssertEqual(items.map { $0["bytes"] as? Int }, [48, 48, 2], archive)
+            XCTAssertEqual(items.map { $0["shape"] as? [Int] }, [[3, 4], [2, 3], [2]], archive)
+            if archive == "s.npz" {
+                let offset = try XCTUnwrap(items[0]["offset"] as? Int)
+                let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path(archive))))
+                XCTAssertEqual(Array(file[offset + 4 ..< offset + 8]), [0, 0, 0x80, 0x3F], "the second element, 1.0, where the offset says")
+            } else {
+                XCTAssertTrue(items.allSatisfy { $0["offset"] is NSNull }, "deflated arrays are not in the file as they are")
+            }
+            let converted = try runTool(["safetensors", path(archive), path(archive + ".safetensors")], stdin: [])
+            XCTAssertEqual(converted.status, 0, converted.stderr)
+            try Python.script("""
+            import numpy as np
+            from safetensors.numpy import load_file
+            d = load_file(\(StdlibText.quoted(path(archive + ".safetensors"))))
+            assert sorted(d) == ['b', 'f', 'w'], sorted(d)
+            assert (d['w'] == np.arange(12).reshape(3, 4)).all() and d['w'].dtype == np.float32
+            assert (d['f'] == np.arange(6).reshape(2, 3)).all() and d['f'].dtype == np.int64
+            assert d['b'].tolist() == [True, False]
+            """)
+        }
+        let one = try runTool(["tensors", "--json", path("one.npy")], stdin: [])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let row = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(one.stdout)) as? [[String: Any]])?.first)
+        XCTAssertEqual(row["dtype"] as? String, "uint16")
+        XCTAssertEqual(row["offset"] as? Int, try Data(contentsOf: URL(fileURLWithPath: path("one.npy"))).count - 10, "the elements end the file")
+        XCTAssertEqual(try runTool(["safetensors", path("one.npy"), path("one.safetensors")], stdin: []).status, 0)
+        try Python.script("""
+        from safetensors.numpy import load_file
+        assert load_file(\(StdlibText.quoted(path("one.safetensors"))))['array'].tolist() == [0, 1, 2, 3, 4]
+        """)
+    }
 }

@@ -73,6 +73,53 @@ final class TorchCheckpointTests: XCTestCase {
         for entry in checkpoint.archive.entries { XCTAssertNoThrow(try checkpoint.archive.data(of: entry, verifyingCRC: true), entry.name) }
     }
 
+    /// A checkpoint of more than 4 GiB, as zipfile writes it: zip64 sizes and offsets in the central
+    /// directory and the zip64 end records. The records past the 4 GiB mark read in place, and the large one
+    /// is mapped, never read.
+    func testCheckpointsLargerThanFourGiBReadThroughZip64() throws {
+        let large = (1 << 32) + (1 << 20)
+        let path = try checkpoint("large.pt", """
+        import io, zipfile
+        big = t.Storage('0', np.zeros(1, 'uint8'), numel=\(large))
+        sd = collections.OrderedDict([('big', t.Tensor(big, (\(large),))), ('small', t.tensor('1', np.arange(6, dtype='float32') - 2))])
+        buffer = io.BytesIO()
+        pickler = t._Pickler(buffer)
+        pickler.dump(sd)
+        chunk = bytes(1 << 24)
+        class Sparse(io.FileIO):
+            # The zero chunks of the large record become a hole in the file: quick to write, no disk used.
+            def write(self, b):
+                if b is chunk:
+                    self.seek(len(b), 1)
+                    return len(b)
+                return super().write(b)
+        with zipfile.ZipFile(Sparse(path, 'w'), 'w', zipfile.ZIP_STORED) as z:
+            t._aligned(z, 'archive/data.pkl', buffer.getvalue())
+            info = zipfile.ZipInfo('archive/data/0', date_time=(1980, 1, 1, 0, 0, 0))
+            with z.open(info, 'w', force_zip64=True) as f:
+                for _ in range(\(large) // len(chunk)):
+                    f.write(chunk)
+                f.write(bytes(\(large) % len(chunk) - 1) + b'\\x07')
+            t._aligned(z, 'archive/data/1', (np.arange(6, dtype='<f4') - 2).tobytes())
+            t._aligned(z, 'archive/byteorder', b'little')
+            t._aligned(z, 'archive/version', b'3\\n')
+        assert z.getinfo('archive/data/1').header_offset > 1 << 32
+        """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let checkpoint = try TorchCheckpoint(path: path)
+        XCTAssertEqual(checkpoint.tensors.map(\.name), ["big", "small"])
+        let small = try XCTUnwrap(checkpoint.tensor(named: "small"))
+        XCTAssertGreaterThan(try XCTUnwrap(small.contiguousBytes).range.lowerBound, 1 << 32)
+        XCTAssertEqual(try small.elements(as: Float.self), [-2, -1, 0, 1, 2, 3])
+        let big = try XCTUnwrap(checkpoint.tensor(named: "big"))
+        XCTAssertEqual(big.shape, [large])
+        let bytes = try XCTUnwrap(big.contiguousBytes)
+        XCTAssertEqual(bytes.count, large)
+        XCTAssertEqual(bytes[large - 1], 7, "the record's last byte, where the directory's zip64 sizes say")
+        XCTAssertEqual(bytes[0], 0)
+        XCTAssertEqual(checkpoint.archive.entry(named: "archive/data/0")?.uncompressedSize, large)
+    }
+
     func testBigEndianArchivesAnyFolderNameAndBFloat16() throws {
         let path = try checkpoint("be.pt", """
         bf = t.Tensor(t.Storage('1', np.array([0x3fc0, 0xc000], 'uint16'), type_name='BFloat16Storage'), (2,))

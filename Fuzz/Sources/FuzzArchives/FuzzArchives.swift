@@ -1,13 +1,15 @@
 import Pickle
 
 /// Whatever libFuzzer makes, read as a zip archive (every entry's contents, inflated where deflated; an
-/// `.npz`'s arrays; a PyTorch checkpoint's tensors and their elements) and as a `.npy` file. Nothing may
+/// `.npz`'s arrays, headers first; a PyTorch checkpoint's tensors and their elements) and as a `.npy` file, in memory and mapped. Nothing may
 /// crash, hang, leak or read outside the input.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = size > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: size)) : []
     if let array = try? NDArrayView(npy: bytes) { touch(array) }
-    guard let file = try? MappedFile(copying: bytes), let archive = try? ZipArchive(file) else { return 0 }
+    guard let file = try? MappedFile(copying: bytes) else { return 0 }
+    if let array = try? NDArrayView(npy: file[0 ..< file.count]) { touch(array) }
+    guard let archive = try? ZipArchive(file) else { return 0 }
     for entry in archive.entries {
         _ = try? archive.data(of: entry, verifyingCRC: true)
         if let contents = try? archive.contents(of: entry, maxCount: 1 << 22), entry.name.hasSuffix(".npy"),
@@ -16,7 +18,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     }
     if NumpyArchive.isNumpyArchive(archive) {
-        for (_, array, _) in (try? NumpyArchive(archive: archive))?.arrays ?? [] { touch(array) }
+        if let arrays = try? NumpyArchive(archive: archive) {
+            for member in arrays.members { if let array = try? arrays.array(member) { touch(array) } }
+        }
     } else if let checkpoint = try? TorchCheckpoint(archive: archive) {
         for (_, tensor) in checkpoint.tensors {
             _ = try? tensor.elements(as: Float.self)

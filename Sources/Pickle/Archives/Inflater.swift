@@ -15,23 +15,35 @@ struct Inflater {
     private var output: [UInt8]
     private var produced = 0
     private let statedCount: Int
+    /// Decoding stops once this many bytes are out, when only the start of an entry is wanted; `Int.max`
+    /// when the whole entry is, which is then checked to its end.
+    private let stopCount: Int
     /// Where in the file the compressed data starts, for error offsets.
     private let fileOffset: Int
 
     /// Inflates `input`, which must inflate to exactly `statedCount` bytes.
     /// - Parameter fileOffset: where `input` starts in its file, added to the offsets errors name.
     static func inflate(_ input: UnsafeRawBufferPointer, statedCount: Int, fileOffset: Int = 0) throws -> [UInt8] {
-        var inflater = Inflater(input: input, statedCount: statedCount, fileOffset: fileOffset)
+        var inflater = Inflater(input: input, statedCount: statedCount, wantedCount: statedCount, fileOffset: fileOffset)
         try inflater.run()
         return inflater.output
     }
 
-    private init(input: UnsafeRawBufferPointer, statedCount: Int, fileOffset: Int) {
+    /// The first `count` bytes (or fewer, when the data is shorter) that `input` inflates to, decoding no
+    /// further than needed; the rest of the data is not checked.
+    static func inflatePrefix(_ input: UnsafeRawBufferPointer, count: Int, statedCount: Int, fileOffset: Int = 0) throws -> [UInt8] {
+        var inflater = Inflater(input: input, statedCount: statedCount, wantedCount: min(count, statedCount), fileOffset: fileOffset)
+        try inflater.run()
+        return inflater.output
+    }
+
+    private init(input: UnsafeRawBufferPointer, statedCount: Int, wantedCount: Int, fileOffset: Int) {
         self.input = input
         self.statedCount = statedCount
+        stopCount = wantedCount < statedCount ? wantedCount : Int.max
         self.fileOffset = fileOffset
         // Room for what the input could plausibly hold, grown as it proves to hold more.
-        output = [UInt8](repeating: 0, count: min(statedCount, max(1 << 16, 4 * input.count)))
+        output = [UInt8](repeating: 0, count: min(wantedCount, max(1 << 16, 4 * input.count)))
     }
 
     private func failure(_ reason: String) -> ArchiveError {
@@ -40,7 +52,7 @@ struct Inflater {
 
     private mutating func run() throws {
         var isLast = false
-        while !isLast {
+        while !isLast && produced < stopCount {
             isLast = try take(1) == 1
             switch try take(2) {
             case 0: try storedBlock()
@@ -50,6 +62,10 @@ struct Inflater {
                 try codedBlock(literals, distances)
             default: throw failure("a block of the reserved type 3")
             }
+        }
+        if produced >= stopCount {
+            output.removeSubrange(stopCount...)
+            return
         }
         guard produced == statedCount else { throw failure("inflates to \(produced) bytes; the archive says \(statedCount)") }
         output.removeSubrange(produced...)
@@ -114,7 +130,7 @@ struct Inflater {
     }
 
     private mutating func codedBlock(_ literals: HuffmanTable, _ distances: HuffmanTable) throws {
-        while true {
+        while produced < stopCount {
             let symbol = try decode(literals)
             if symbol < 256 {
                 try reserve(1)

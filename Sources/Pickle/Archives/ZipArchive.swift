@@ -105,6 +105,20 @@ public struct ZipArchive: Sendable {
         return inflated
     }
 
+    /// The first `count` bytes of a stored or deflated entry (all of it, when shorter): a stored entry's
+    /// copied out of the mapping, a deflated one's inflated no further than needed. Nothing is checked past
+    /// them, the CRC-32 included: read an entry's header without paying for its body.
+    /// - Throws: as ``contents(of:maxCount:)``, for the bytes decoded.
+    public func prefix(of entry: Entry, count: Int) throws -> [UInt8] {
+        guard entry.compressionMethod == 8, !entry.isEncrypted else {
+            let data = try data(of: entry)
+            return data.slice(0 ..< min(max(count, 0), data.count)).array
+        }
+        return try file.withUnsafeBytes(entry.dataRange) {
+            try Inflater.inflatePrefix($0, count: max(count, 0), statedCount: entry.uncompressedSize, fileOffset: entry.dataRange.lowerBound)
+        }
+    }
+
     private func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
 
     // MARK: - The directory

@@ -17,8 +17,8 @@ public struct NDArrayView: Sendable {
     public let shape: [Int]
     /// Whether the elements are in Fortran (column-major) order rather than C (row-major) order.
     public let isFortranOrder: Bool
-    /// The element bytes in memory order (empty for an object array).
-    public let bytes: ArraySlice<UInt8>
+    /// The element bytes in memory order, where they lie (empty for an object array).
+    public let bytes: ElementBytes
     /// The items of an array whose elements hold Python objects (``NumpyDType/holdsObjects``), in memory
     /// order: each object of a `dtype=object` array, each record of a structured array with an object field
     /// as a tuple of its fields; nil for other arrays.
@@ -33,9 +33,12 @@ public struct NDArrayView: Sendable {
     public var count: Int { shape.reduce(1, *) }
 
     /// The step in bytes between neighbours along each dimension, as numpy's `strides` for a contiguous array.
-    public var strides: [Int] {
+    public var strides: [Int] { Self.contiguousStrides(shape: shape, itemSize: dtype.itemSize, isFortranOrder: isFortranOrder) }
+
+    /// The strides in bytes of a contiguous array of this shape, in C or Fortran order.
+    static func contiguousStrides(shape: [Int], itemSize: Int, isFortranOrder: Bool) -> [Int] {
         var strides = [Int](repeating: 0, count: shape.count)
-        var step = dtype.itemSize
+        var step = itemSize
         for axis in isFortranOrder ? Array(shape.indices) : shape.indices.reversed() {
             strides[axis] = step
             step *= shape[axis]
@@ -53,7 +56,7 @@ public struct NDArrayView: Sendable {
         self = try Self.read(node)
     }
 
-    private init(dtype: NumpyDType, shape: [Int], isFortranOrder: Bool, bytes: ArraySlice<UInt8>, objects: [PickleNode]?, arrayClass: GlobalName?,
+    private init(dtype: NumpyDType, shape: [Int], isFortranOrder: Bool, bytes: ElementBytes, objects: [PickleNode]?, arrayClass: GlobalName?,
                  isScalar: Bool = false) {
         self.isScalar = isScalar
         self.dtype = dtype
@@ -118,7 +121,7 @@ public struct NDArrayView: Sendable {
     }
 
     /// An array of the elements in `data`, which its shape must fill exactly.
-    init(dtype: NumpyDType, shape: [Int], fortran: Bool, data: ArraySlice<UInt8>, arrayClass: GlobalName? = nil) throws {
+    init(dtype: NumpyDType, shape: [Int], fortran: Bool, data: ElementBytes, arrayClass: GlobalName? = nil) throws {
         let count = try Self.elementCount(shape)
         let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
         guard !overflow, size == data.count else {
@@ -150,7 +153,7 @@ public struct NDArrayView: Sendable {
             return NDArrayView(dtype: dtype, shape: shape, isFortranOrder: fortran, bytes: [], objects: items, arrayClass: arrayClass)
         }
         guard let bytes = element.bytes else { throw ArrayError.invalid("the data is not bytes, a bytearray or a buffer") }
-        return try NDArrayView(dtype: dtype, shape: shape, fortran: fortran, data: bytes, arrayClass: arrayClass)
+        return try NDArrayView(dtype: dtype, shape: shape, fortran: fortran, data: ElementBytes(bytes), arrayClass: arrayClass)
     }
 
     // MARK: - Typed access

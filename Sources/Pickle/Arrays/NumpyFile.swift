@@ -6,36 +6,33 @@ extension NDArrayView {
     /// - Throws: ``ArrayError/invalid(_:)`` for a file that is not a `.npy` file or whose header disagrees
     ///   with its data; ``PickleError`` for an object array's malformed pickle.
     public init(npy bytes: [UInt8]) throws {
-        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard bytes.count >= 10, bytes.starts(with: magic) else { throw ArrayError.invalid("not a .npy file (no \\x93NUMPY magic)") }
-        let major = bytes[6]
-        let lengthSize = major == 1 ? 2 : 4
-        guard (1 ... 3).contains(major), bytes.count >= 8 + lengthSize else { throw ArrayError.invalid(".npy version \(major).\(bytes[7]) is not 1, 2 or 3") }
-        let length = (0 ..< lengthSize).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
-        let start = 8 + lengthSize
-        guard length <= bytes.count - start else { throw ArrayError.invalid("the header of \(length) bytes runs past the file") }
-        let text = major == 3 ? String(decoding: bytes[start ..< start + length], as: UTF8.self)
-                              : String(bytes[start ..< start + length].map { Character(Unicode.Scalar($0)) })
-        var parser = PythonLiteralParser(text)
-        guard case .dict(let header)? = try? parser.parse() else { throw ArrayError.invalid("the header is not a Python dict literal") }
-        guard let descr = header["descr"], case .bool(let fortran)? = header["fortran_order"], case .tuple(let dims)? = header["shape"] else {
-            throw ArrayError.invalid("the header lacks descr, fortran_order or shape")
-        }
-        let shape = try dims.map { item -> Int in
-            guard case .int(let n) = item, n >= 0 else { throw ArrayError.invalid("a dimension is not an int of at least 0") }
-            return n
-        }
-        let dtype = try Self.npyDType(descr, depth: 0)
-        let data = bytes[(start + length)...]
-        if dtype.holdsObjects {
-            // numpy pickles an array with Python objects in it instead of writing its bytes.
-            let graph = try Unpickler.loads(data)
-            let array = try NDArrayView(graph.root)
-            guard array.shape == shape else { throw ArrayError.invalid("the pickled object array's shape \(array.shape) is not the header's \(shape)") }
-            self = array
+        let header = try NumpyFileHeader(bytes)
+        try self.init(header, data: ElementBytes(bytes[header.dataOffset...]), pickle: { bytes[header.dataOffset...] })
+    }
+
+    /// Reads a `.npy` file in place: the elements stay in the mapping (an `.npy` file opened with
+    /// ``MappedFile/init(path:)``, a stored `.npz` entry), so opening a large array costs neither its size in
+    /// time nor in memory.
+    /// - Throws: as ``init(npy:)-([UInt8])``.
+    public init(npy bytes: MappedBytes) throws {
+        let header = try NumpyFileHeader(bytes)
+        let data = bytes.slice(header.dataOffset ..< bytes.count)
+        try self.init(header, data: ElementBytes(data), pickle: { data.array[...] })
+    }
+
+    /// The array a parsed header describes over `data`; `pickle` gives the bytes after the header for an
+    /// object array, which numpy pickles instead of writing its elements.
+    init(_ header: NumpyFileHeader, data: ElementBytes, pickle: () -> ArraySlice<UInt8>) throws {
+        guard header.dtype.holdsObjects else {
+            try self.init(dtype: header.dtype, shape: header.shape, fortran: header.isFortranOrder, data: data)
             return
         }
-        try self.init(dtype: dtype, shape: shape, fortran: fortran, data: data)
+        let graph = try Unpickler.loads(pickle())
+        let array = try NDArrayView(graph.root)
+        guard array.shape == header.shape else {
+            throw ArrayError.invalid("the pickled object array's shape \(array.shape) is not the header's \(header.shape)")
+        }
+        self = array
     }
 
     /// The dtype a header's `descr` describes, as `numpy.lib.format.descr_to_dtype` reads it: a type string

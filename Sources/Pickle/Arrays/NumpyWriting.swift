@@ -48,7 +48,7 @@ extension NDArrayView {
         }
         let shape = PickleValue.tuple(self.shape.map { .int($0) })
         if protocolVersion >= 5 {
-            let buffer = PickleValue.buffer(OutOfBandBuffer(bytes, isReadonly: false))
+            let buffer = PickleValue.buffer(OutOfBandBuffer(bytes.arraySlice, isReadonly: false))
             return PickleGraph(.object(PickleValue.ObjectValue(.reduce(callable: .global(GlobalName(module: modules.rawValue + ".numeric", name: "_frombuffer")),
                                                            args: [buffer, dtype, shape, .string(isFortranOrder ? "F" : "C")]))))
         }

@@ -97,7 +97,27 @@ public struct SafetensorsWriter {
     /// - Throws: ``ArrayError/invalid(_:)`` for a dtype safetensors has no name for (complex, text,
     ///   datetimes, records, objects).
     public mutating func add(_ array: NDArrayView, named name: String) throws {
-        let dtype = array.dtype
+        try addArray(named: name, dtype: array.dtype, shape: array.shape, strides: array.strides, isFortranOrder: array.isFortranOrder) { write in
+            try array.bytes.withUnsafeBytes(write)
+            array.bytes.dropResidentPages()
+        }
+    }
+
+    /// Adds an array of an `.npz` file, read only when the file is written: a stored array straight from
+    /// the mapping, a deflated one inflated then, so memory stays near one array whatever the archive's size.
+    /// - Throws: as ``add(_:named:)-(NDArrayView,_)``.
+    public mutating func add(_ member: NumpyArchive.Member, of archive: NumpyArchive, named name: String) throws {
+        let header = member.header
+        let strides = NDArrayView.contiguousStrides(shape: header.shape, itemSize: header.dtype.itemSize, isFortranOrder: header.isFortranOrder)
+        try addArray(named: name, dtype: header.dtype, shape: header.shape, strides: strides, isFortranOrder: header.isFortranOrder) { write in
+            let array = try archive.array(member)
+            try array.bytes.withUnsafeBytes(write)
+            array.bytes.dropResidentPages()
+        }
+    }
+
+    private mutating func addArray(named name: String, dtype: NumpyDType, shape: [Int], strides: [Int], isFortranOrder: Bool,
+                                   source: @escaping (@escaping (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let code: String
         switch (dtype.kind, dtype.itemSize) {
         case (.bool, 1): code = "BOOL"
@@ -108,13 +128,11 @@ public struct SafetensorsWriter {
         case (.floatingPoint, 8): code = "F64"
         default: throw ArrayError.invalid("array '\(name)' is \(dtype), which safetensors cannot hold")
         }
-        let elementStrides = array.strides.map { $0 / dtype.itemSize }
-        let bytes = array.bytes
-        tensors.append(Tensor(name: name, dtype: code, shape: array.shape, itemSize: dtype.itemSize,
+        tensors.append(Tensor(name: name, dtype: code, shape: shape, itemSize: dtype.itemSize,
                               swapUnit: dtype.byteOrder == .big ? dtype.itemSize : 0,
-                              offsets: StridedOffsets(shape: array.shape, strides: elementStrides),
-                              isContiguous: !array.isFortranOrder || array.shape.filter { $0 != 1 }.count <= 1,
-                              source: { try bytes.withUnsafeBytes($0) }))
+                              offsets: StridedOffsets(shape: shape, strides: strides.map { $0 / dtype.itemSize }),
+                              isContiguous: !isFortranOrder || shape.filter { $0 != 1 }.count <= 1,
+                              source: source))
     }
 
     /// The JSON header, padded with spaces to a multiple of 8 bytes.
