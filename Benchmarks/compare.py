@@ -148,7 +148,8 @@ def worker(mode, path, repeats, warmup):
             stmt = "Pickler(ChunkList(), P, buffer_callback=callback).dump(obj)"
             writer = ChunkList()
             pickle.Pickler(writer, PROTOCOL, buffer_callback=callback).dump(obj)
-            count = sum(len(c) for c in writer.chunks)
+            # In-band buffers (a numpy array at protocol 5) reach write() as PickleBuffer objects.
+            count = sum(memoryview(c).nbytes for c in writer.chunks)
     except RecursionError:
         # The C pickler recurses: a 100,000-deep list cannot be pickled (the unpickler is iterative).
         print(json.dumps({"mode": mode, "error": "RecursionError"}))
