@@ -23,6 +23,8 @@ python3 -c "from backports import zstd" 2>/dev/null || python3 -m pip install --
 python3 -c "import pandas" 2>/dev/null || python3 -m pip install --quiet pandas
 # safetensors: the safetensors tests load what the writer wrote with the reference implementation.
 python3 -c "import safetensors" 2>/dev/null || python3 -m pip install --quiet safetensors
+# joblib: the scanner's tests read what joblib.dump writes (arrays inside the pickle stream).
+python3 -c "import joblib" 2>/dev/null || python3 -m pip install --quiet joblib
 # hypothesis: the differential test generates random object graphs with it.
 python3 -c "import hypothesis" 2>/dev/null || python3 -m pip install --quiet hypothesis
 

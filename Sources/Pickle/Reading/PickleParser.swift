@@ -101,6 +101,19 @@ public struct PickleParser: Sendable {
     private var recordedNodeOffsets: [Int] = []
     private var recordsNodeOffsets = false
 
+    /// Set for the scanner (``trace(firstPickleIn:options:)``): what the stream does that the graph cannot
+    /// show, recorded before each opcode runs.
+    private var structureEvents: [PickleTrace.Event]?
+    /// For the scanner: bytes of a joblib array that come next in the stream, outside the opcodes.
+    private var pendingRawRegion: RawRegion?
+
+    enum RawRegion {
+        /// The elements, after a padding byte and that many bytes of padding when `padded`.
+        case elements(byteCount: Int, padded: Bool)
+        /// An object array: a whole pickle of its own.
+        case pickle
+    }
+
     /// Gives the nodes the opcode at `position` made its offset.
     @inline(never)
     private mutating func recordNodeOffsets(at position: Int) {
@@ -308,6 +321,110 @@ public struct PickleParser: Sendable {
         return parser.recordedNodeOffsets
     }
 
+    /// The first pickle of `bytes` parsed for the scanner: its graph with every node's opcode offset and
+    /// the structural events, or, when the bytes do not decode, the graph as far as it got, with the stack
+    /// and the error (what CPython would have run before failing there). Offsets are from `bytes`' start.
+    static func trace(firstPickleIn bytes: ArraySlice<UInt8>, options: UnpicklerOptions) -> PickleTrace {
+        var parser = PickleParser(options: options)
+        parser.recordsNodeOffsets = true
+        parser.structureEvents = []
+        var scratch: [PickleGraph] = []
+        let failure: PickleError
+        do {
+            if let graph = try parser.decodeFirstPickle(ofWhole: bytes, scratch: &scratch) {
+                return PickleTrace(graph: graph, isComplete: true, stack: [], nodeOffsets: parser.recordedNodeOffsets,
+                                   events: parser.structureEvents ?? [], end: parser.offset, error: nil)
+            }
+            try parser.finish()
+            failure = PickleError(.truncated, offset: parser.offset, "pickle exhausted before seeing STOP")
+        } catch let error as PickleError {
+            failure = error
+        } catch {
+            failure = PickleError(.truncated, offset: parser.offset, "\(error)")
+        }
+        // The nodes of the opcode that failed get its offset; the graph keeps every node made so far.
+        parser.recordNodeOffsets(at: failure.offset)
+        let stack = Array(parser.stack)
+        let graph = parser.builder.finishGraph(root: .none)
+        return PickleTrace(graph: graph, isComplete: false, stack: stack, nodeOffsets: parser.recordedNodeOffsets,
+                           events: parser.structureEvents ?? [], end: failure.offset, error: failure)
+    }
+
+    /// For the scanner: after the BUILD of a `joblib.numpy_pickle.NumpyArrayWrapper`, joblib's unpickler
+    /// reads the array from the stream itself (a padding byte and its padding when the state names an
+    /// alignment, then the elements; or, for an object array, a whole pickle), and the opcodes go on after
+    /// it. The parse skips the same bytes, so what follows is scanned too.
+    private mutating func noteJoblibArray(_ target: PickleRef, _ state: PickleRef) {
+        let t = builder.t
+        let cls: PickleRef
+        switch t.objects[t.nodes[target.nodeIndex].a].constructor {
+        case .reduce(let c, _), .newObject(let c, _), .newObjectEx(let c, _, _), .instance(let c), .inst(let c, _), .obj(let c, _): cls = c
+        case .persistent, .ext: return
+        }
+        guard cls.isNode, t.nodes[cls.nodeIndex].kind == .global, case let name = t.globals[t.nodes[cls.nodeIndex].a],
+              name.name == "NumpyArrayWrapper", name.module.hasSuffix("joblib.numpy_pickle"),
+              state.isNode, t.nodes[state.nodeIndex].kind == .dict else { return }
+        var fields: [String: PickleRef] = [:]
+        let entries = Array(t.dictEntries(t.nodes[state.nodeIndex]))
+        for k in stride(from: 0, to: entries.count - 1, by: 2) {
+            if let key = t.stringValue(entries[k]) { fields[key] = entries[k + 1] }
+        }
+        guard let dtypeRef = fields["dtype"], let dtype = NumpyDType.recognize(t, dtypeRef, depth: 0),
+              let shapeRef = fields["shape"], let dims = t.tupleItems(shapeRef) else { return }
+        var count = 1
+        for dim in dims {
+            guard let n = t.intValue(dim), n >= 0, case let (product, overflow) = count.multipliedReportingOverflow(by: n), !overflow else { return }
+            count = product
+        }
+        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
+        guard !overflow else { return }
+        let aligned = fields["numpy_array_alignment_bytes"].map { $0 != .none } ?? false
+        pendingRawRegion = dtype.holdsObjects ? .pickle : .elements(byteCount: size, padded: aligned)
+    }
+
+    /// Skips a joblib array's bytes at `i` (the scanner parses whole inputs, so they are all in `p`) and
+    /// records them; returns how many.
+    private mutating func skipRawRegion(_ region: RawRegion, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
+        let length: Int
+        switch region {
+        case .elements(let byteCount, let padded):
+            let padding = padded ? (i < p.count ? 1 + Int(byte(p, i)) : 1) : 0
+            length = padding + byteCount
+        case .pickle:
+            let inner = PickleParser.trace(firstPickleIn: ArraySlice(UnsafeRawBufferPointer(rebasing: p[i...])), options: options)
+            length = inner.isComplete ? inner.end : p.count - i
+        }
+        guard length <= p.count - i else {
+            throw PickleError(.truncated, offset: position, "the stream ends inside joblib array data of \(length) bytes")
+        }
+        structureEvents?.append(PickleTrace.Event(offset: position, kind: .joblibArray(byteCount: length, isPickle: { if case .pickle = region { return true } else { return false } }())))
+        if frameEnd >= 0 && position + length >= frameEnd { frameEnd = -1 }
+        return length
+    }
+
+    /// Records what the opcode at `i` will do that the scanner reports and the graph cannot show: a PROTO
+    /// that does not open its pickle, a FRAME below protocol 4, a memo index stored twice.
+    @inline(never)
+    private mutating func noteStructure(_ p: UnsafeRawBufferPointer, _ i: Int, _ end: Int, _ position: Int) {
+        let code = byte(p, i)
+        var index: Int?
+        switch code {
+        case 0x80 where position != lastCompleteOffset:
+            structureEvents?.append(PickleTrace.Event(offset: position, kind: .protoInsidePickle))
+        case 0x95 where proto < 4:
+            structureEvents?.append(PickleTrace.Event(offset: position, kind: .frameBelowProtocol4))
+        case 0x71 where end - i >= 2: index = Int(byte(p, i + 1))
+        case 0x72 where end - i >= 5: index = Int(readLE(p, i + 1, 4))
+        case 0x94: index = memo.count
+        case 0x70:
+            if let newline = findNewline(p, i + 1, end) { index = Int(String(decoding: bytes(p, i + 1, newline), as: UTF8.self)) }
+        default: break
+        }
+        if let index, let entry = memo.get(index), entry.generation == generation {
+            structureEvents?.append(PickleTrace.Event(offset: position, kind: .memoIndexRedefined(index)))
+        }
+    }
+
     /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
     public mutating func feed(_ chunk: [UInt8], into output: inout [PickleGraph]) throws {
         try feed(chunk[...], into: &output)
@@ -389,11 +506,16 @@ public struct PickleParser: Sendable {
             // Recording node offsets, one opcode per pass of the outer loop (nothing added to this one).
             let opcodeStart = i
             let lastStart = recordsNodeOffsets ? i + 1 : end
+            if structureEvents != nil { noteStructure(p, i, end, base + i) }
             repeat {
                 used = try step(p, i, end, chunk, base + i, &out)
                 i += used
             } while used != 0 && i < lastStart && !controlChanged
             if recordsNodeOffsets { recordNodeOffsets(at: base + opcodeStart) }
+            if let region = pendingRawRegion {
+                pendingRawRegion = nil
+                i += try skipRawRegion(region, p, i, base + i)
+            }
             if used == 0 {
                 let position = base + i
                 if end < n {
@@ -1384,6 +1506,7 @@ public struct PickleParser: Sendable {
             }
         }
         if items.isEmpty { return }  // CPython skips the call for an empty batch
+        if notesMutation(of: target, position) { return }
         throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) has no append")
     }
 
@@ -1420,6 +1543,7 @@ public struct PickleParser: Sendable {
             }
         }
         if pairs.isEmpty { return }
+        if notesMutation(of: target, position) { return }
         throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) does not support item assignment")
     }
 
@@ -1440,16 +1564,28 @@ public struct PickleParser: Sendable {
             }
         }
         if items.isEmpty { return }
+        if notesMutation(of: target, position) { return }
         throw PickleError(.typeMismatch, offset: position, opcode: op, "\(op.name) target \(kindName(target)) has no add")
     }
 
     private mutating func build(_ target: PickleRef, _ state: PickleRef, _ op: Opcode, _ position: Int) throws {
         if target.isNode, builder.t.nodes[target.nodeIndex].kind == .object {
             builder.t.objects[builder.t.nodes[target.nodeIndex].a].operations.append(.build(state: state))
+            if structureEvents != nil { noteJoblibArray(target, state) }
             return
         }
         if state == .none { return }
+        if notesMutation(of: target, position) { return }
         throw PickleError(.typeMismatch, offset: position, opcode: op, "BUILD target \(kindName(target)) has no __dict__ or __setstate__")
+    }
+
+    /// For the scanner: BUILD, SETITEM, APPEND or ADDITEMS on a global changes the class, module or
+    /// object it names in the loading process (CPython applies it and goes on), so the parse records it
+    /// and goes on too; otherwise such an opcode is an error, as the graph cannot hold it.
+    private mutating func notesMutation(of target: PickleRef, _ position: Int) -> Bool {
+        guard structureEvents != nil, target.isNode, builder.t.nodes[target.nodeIndex].kind == .global else { return false }
+        structureEvents?.append(PickleTrace.Event(offset: position, kind: .globalMutated(target)))
+        return true
     }
 
     // MARK: - Small readers

@@ -1,0 +1,425 @@
+/// The analysis of one pickle under a policy: every global of the graph (reachable from the root or not)
+/// with how it is used, every call with its arguments, the data flow from calls to callables, and what the
+/// stream did that the graph cannot show.
+struct GraphScan {
+    private let trace: PickleTrace
+    private let policy: ScanPolicy
+    private let location: String
+    /// Where the pickle starts in the stream `location` names (trace offsets are from the pickle's start).
+    private let base: Int
+    private var t: GraphTables { trace.graph.t }
+
+    private(set) var findings: [ScanFinding] = []
+    private(set) var globals: [ScannedGlobal] = []
+    /// Pickles inside the stream itself (a joblib object array's), by their range in the stream.
+    private(set) var inlinePickles: [Range<Int>] = []
+    /// Payloads that may hold pickles: their node offset (in the stream) and bytes.
+    private(set) var embeddedCandidates: [(offset: Int, bytes: ArraySlice<UInt8>)] = []
+
+    /// A graph whose shared references expand to more values than this, and more than
+    /// ``expansionRatio`` times its node count, is reported.
+    static let expansionLimit = 10_000_000
+    static let expansionRatio = 1_000
+
+    init(trace: PickleTrace, policy: ScanPolicy, location: String, base: Int) {
+        self.trace = trace
+        self.policy = policy
+        self.location = location
+        self.base = base
+        run()
+    }
+
+    // MARK: - The passes
+
+    private mutating func run() {
+        var uses: [Int: Set<GlobalUse>] = [:]
+        var mutated: [Int: Int] = [:]  // global node -> offset of the first mutation
+        for event in trace.events {
+            let offset = base + event.offset
+            switch event.kind {
+            case .protoInsidePickle:
+                add(.protoInsidePickle, .suspicious, offset, message: "PROTO inside the pickle: loaders and scanners may read the rest at different protocols")
+            case .frameBelowProtocol4:
+                add(.frameBelowProtocol4, .suspicious, offset, message: "FRAME in a pickle below protocol 4, which no pickler writes")
+            case .memoIndexRedefined(let index):
+                add(.memoIndexRedefined, .suspicious, offset,
+                    message: "memo index \(index) stored again: later GETs see the new value, which scanners that replay the memo by hand miss")
+            case .joblibArray(let byteCount, let isPickle):
+                if isPickle { inlinePickles.append(offset ..< offset + byteCount) }
+            case .globalMutated(let ref):
+                uses[ref.nodeIndex, default: []].insert(.mutated)
+                if mutated[ref.nodeIndex] == nil { mutated[ref.nodeIndex] = offset }
+            }
+        }
+        var calls: [Int] = []      // object nodes made by calling a global
+        var indirect: [Int] = []   // object nodes made by calling an object (a call's result)
+        for index in 0 ..< t.nodes.count where t.nodes[index].kind == .object {
+            let record = t.objects[t.nodes[index].a]
+            switch record.constructor {
+            case .persistent(let id, _):
+                checkPersistentID(id, at: index, &uses)
+                continue
+            case .ext(let code):
+                add(.extensionCode, .suspicious, nodeOffset(index),
+                    message: "extension code \(code): the loader's copyreg registry decides which callable it names")
+                continue
+            default: break
+            }
+            guard let callee = callee(of: record.constructor) else { continue }
+            if let global = globalIndex(callee) {
+                uses[global, default: []].insert(.called)
+                if record.operations.contains(where: { if case .build = $0 { return true } else { return false } }) {
+                    uses[global, default: []].insert(.buildTarget)
+                }
+                calls.append(index)
+            } else if callee.isNode, t.nodes[callee.nodeIndex].kind == .object {
+                indirect.append(index)
+                if let inner = self.callee(of: t.objects[t.nodes[callee.nodeIndex].a].constructor), let global = globalIndex(inner) {
+                    uses[global, default: []].insert(.resultCalled)
+                }
+            }
+        }
+        reportGlobals(uses, mutated)
+        for index in calls { checkCall(index) }
+        for index in indirect { reportIndirectCall(index) }
+        if trace.isComplete { checkReachability() }
+        collectEmbeddedCandidates()
+    }
+
+    /// One entry per global node, and a finding for each one the policy does not allow that no call
+    /// reports.
+    private mutating func reportGlobals(_ uses: [Int: Set<GlobalUse>], _ mutated: [Int: Int]) {
+        for index in 0 ..< t.nodes.count where t.nodes[index].kind == .global {
+            let name = t.globals[t.nodes[index].a]
+            let used = uses[index] ?? []
+            let allowed = policy.allows(name)
+            globals.append(ScannedGlobal(name: name.description, location: location, offset: nodeOffset(index),
+                                         uses: GlobalUse.allCases.filter { $0 == .referenced ? used.isEmpty : used.contains($0) },
+                                         isAllowed: allowed))
+            if let offset = mutated[index] {
+                add(.mutation, .dangerous, offset, global: name.description,
+                    message: "\(name) is changed in place (BUILD, SETITEM or APPEND on it): the loading process's class, module or object is patched")
+            }
+            guard !allowed, !used.contains(.called) else { continue }
+            let severity = grade(name.description, used)
+            add(.global, severity, nodeOffset(index), global: name.description,
+                message: "\(name) is referenced, which the policy '\(policy.name)' does not allow: loading imports its module\(reason(name.description))")
+        }
+    }
+
+    /// A call of a global: a finding when the policy does not allow it, or when its arguments break the
+    /// policy's constraints.
+    private mutating func checkCall(_ index: Int) {
+        let record = t.objects[t.nodes[index].a]
+        guard let callee = callee(of: record.constructor), let global = globalIndex(callee) else { return }
+        let name = t.globals[t.nodes[global].a]
+        guard let constraints = policy.constraints(for: name) else {
+            var used: Set<GlobalUse> = [.called]
+            if isCalledLater(index) { used.insert(.resultCalled) }
+            let severity = grade(name.description, used)
+            let applied = record.operations.contains { if case .build = $0 { return true } else { return false } }
+            add(.call, severity, nodeOffset(index), global: name.description, call: repr(index),
+                message: "\(name) is called, which the policy '\(policy.name)' does not allow\(reason(name.description))"
+                    + (applied ? "; state is then applied to the result (BUILD)" : ""))
+            return
+        }
+        guard !constraints.isEmpty else { return }
+        let arguments = self.arguments(of: record.constructor)
+        for (position, constraint) in constraints.sorted(by: { $0.key < $1.key }) {
+            let argument = position < arguments.count ? arguments[position] : nil
+            if let argument, satisfies(argument, constraint) { continue }
+            add(.argumentConstraint, .suspicious, nodeOffset(index), global: name.description, call: repr(index),
+                message: "argument \(position) of \(name) is \(argument.map { describe($0) } ?? "missing"); the policy '\(policy.name)' asks for \(explain(constraint))")
+        }
+    }
+
+    /// A call whose callable is another call's result: what the chain resolves to, where it can be told.
+    private mutating func reportIndirectCall(_ index: Int) {
+        let record = t.objects[t.nodes[index].a]
+        guard let callee = callee(of: record.constructor) else { return }
+        let resolved = resolvedName(callee, depth: 0)
+        let isAllowed = resolved.map { name in
+            guard let dot = name.lastIndex(of: ".") else { return false }
+            return policy.allows(GlobalName(module: String(name[..<dot]), name: String(name[name.index(after: dot)...])))
+        } ?? false
+        let target = resolved.map { "\($0)" + (DangerousGlobals.match($0).map { " (\($0))" } ?? "") } ?? "a callable only loading can tell"
+        add(.indirectCall, isAllowed ? .suspicious : .dangerous, nodeOffset(index), global: resolved, call: repr(index),
+            message: "calls the result of another call, \(describe(callee)): it resolves to \(target)")
+    }
+
+    /// Calls nothing keeps (POPped, or left under the root), reported once each: a call made for its side
+    /// effect, the shape of most exploits.
+    private mutating func checkReachability() {
+        let reachable = reachableNodes()
+        var expanded = [Int](repeating: 0, count: t.nodes.count)
+        for index in 0 ..< t.nodes.count where t.nodes[index].kind == .object && !reachable[index] {
+            let record = t.objects[t.nodes[index].a]
+            guard let callee = callee(of: record.constructor) else { continue }
+            let name = describe(callee)
+            add(.unusedCall, .suspicious, nodeOffset(index), global: globalIndex(callee).map { t.globals[t.nodes[$0].a].description },
+                call: repr(index), message: "the result of a call of \(name) is discarded: it was made for what it does while loading")
+        }
+        let total = expandedCount(of: trace.graph.root.ref, &expanded)
+        if total > Self.expansionLimit && total / max(t.nodes.count, 1) > Self.expansionRatio {
+            add(.expansion, .suspicious, 0, message: "\(t.nodes.count) values expand to \(total) through shared references (memo fan-out): code that walks the result, or re-pickles it, does that much work")
+        }
+    }
+
+    /// Bytes (and str holding protocol 0 text) that may be pickles, to scan in turn.
+    private mutating func collectEmbeddedCandidates() {
+        for index in 0 ..< t.nodes.count {
+            let node = t.nodes[index]
+            guard node.kind == .bytes || node.kind == .byteArray || node.kind == .string else { continue }
+            let bytes = t.payload(of: node)
+            guard bytes.count >= 2, EmbeddedPickles.mayBePickle(bytes, textOnly: node.kind == .string) else { continue }
+            embeddedCandidates.append((base + nodeOffset(index), bytes))
+        }
+        for buffer in t.buffers where buffer.bytes.count >= 2 && EmbeddedPickles.mayBePickle(buffer.bytes, textOnly: false) {
+            embeddedCandidates.append((base, buffer.bytes))
+        }
+    }
+
+    // MARK: - Persistent ids
+
+    private mutating func checkPersistentID(_ id: PickleRef, at index: Int, _ uses: inout [Int: Set<GlobalUse>]) {
+        switch policy.persistentIDs {
+        case .any: return
+        case .refused:
+            add(.persistentID, .suspicious, nodeOffset(index), call: GraphRepr.repr(t, id, maxLength: 300),
+                message: "persistent id \(GraphRepr.repr(t, id, maxLength: 120)): what it loads is the loader's persistent_load, which the policy '\(policy.name)' does not accept")
+        case .torchStorage:
+            let items = tupleItems(id) ?? []
+            if items.count == 5, string(items[0]) == "storage", let storageType = globalIndex(items[1]),
+               string(items[2]) != nil, string(items[3]) != nil, items[4].isInlineInt {
+                uses[storageType, default: []].insert(.persistentIDType)
+                return
+            }
+            add(.persistentID, .suspicious, nodeOffset(index), call: GraphRepr.repr(t, id, maxLength: 300),
+                message: "persistent id \(GraphRepr.repr(t, id, maxLength: 120)) is not ('storage', storage_type, key, location, numel) as torch.save writes it")
+        }
+    }
+
+    // MARK: - Constraints
+
+    private func satisfies(_ ref: PickleRef, _ constraint: ScanPolicy.ArgumentConstraint) -> Bool {
+        switch constraint {
+        case .persistentID:
+            guard let record = objectRecord(ref), case .persistent = record.constructor else { return false }
+            return true
+        case .allowedCall:
+            guard let record = objectRecord(ref), let callee = callee(of: record.constructor), let global = globalIndex(callee) else { return false }
+            return policy.allows(t.globals[t.nodes[global].a])
+        case .allowedGlobal:
+            guard let global = globalIndex(ref) else { return false }
+            return policy.allows(t.globals[t.nodes[global].a])
+        case .plainData:
+            return isPlainData(ref)
+        }
+    }
+
+    private func explain(_ constraint: ScanPolicy.ArgumentConstraint) -> String {
+        switch constraint {
+        case .persistentID: return "a persistent id (a storage of the checkpoint)"
+        case .allowedCall: return "the result of a call it allows"
+        case .allowedGlobal: return "a global it allows"
+        case .plainData: return "plain data"
+        }
+    }
+
+    /// Whether no global, object or persistent id lies anywhere inside `ref`.
+    private func isPlainData(_ ref: PickleRef) -> Bool {
+        var pending = [ref]
+        var seen = Set<Int>()
+        while let next = pending.popLast() {
+            guard next.isNode, seen.insert(next.nodeIndex).inserted else { continue }
+            let node = t.nodes[next.nodeIndex]
+            if node.kind == .global || node.kind == .object { return false }
+            pending.append(contentsOf: children(next))
+        }
+        return true
+    }
+
+    // MARK: - Data flow
+
+    /// What a callable that is a call's result resolves to: `getattr(x, 'name')`, `importlib.import_module`
+    /// and `__import__` of a module, `pkgutil.resolve_name`, `operator.attrgetter` applied to a value,
+    /// `functools.partial` of a callable.
+    private func resolvedName(_ ref: PickleRef, depth: Int) -> String? {
+        guard depth < 16 else { return nil }
+        if let global = globalIndex(ref) { return t.globals[t.nodes[global].a].description }
+        guard let record = objectRecord(ref), case .reduce(let callable, let args) = record.constructor else { return nil }
+        let items = tupleItems(args) ?? []
+        if let global = globalIndex(callable) {
+            switch t.globals[t.nodes[global].a].description {
+            case "builtins.getattr", "__builtin__.getattr":
+                guard items.count >= 2, let base = resolvedName(items[0], depth: depth + 1), let attribute = string(items[1]) else { return nil }
+                return base + "." + attribute
+            case "importlib.import_module", "builtins.__import__", "importlib.__import__", "__builtin__.__import__":
+                return items.first.flatMap { string($0) }
+            case "pkgutil.resolve_name":
+                return items.first.flatMap { string($0) }.map { $0.replacingColons() }
+            case "functools.partial", "_functools.partial":
+                return items.first.flatMap { resolvedName($0, depth: depth + 1) }
+            default:
+                return nil
+            }
+        }
+        // A call of a call's result: attrgetter('name')(x) is x.name.
+        guard let inner = objectRecord(callable), case .reduce(let getter, let getterArgs) = inner.constructor, let global = globalIndex(getter),
+              ["operator.attrgetter", "_operator.attrgetter"].contains(t.globals[t.nodes[global].a].description),
+              let attribute = tupleItems(getterArgs)?.first.flatMap({ string($0) }), let base = items.first.flatMap({ resolvedName($0, depth: depth + 1) })
+        else { return nil }
+        return base + "." + attribute
+    }
+
+    /// Whether the result of the call `index` is itself called (or used as a class) somewhere.
+    private func isCalledLater(_ index: Int) -> Bool {
+        for other in 0 ..< t.nodes.count where t.nodes[other].kind == .object {
+            if let callee = callee(of: t.objects[t.nodes[other].a].constructor), callee.isNode, callee.nodeIndex == index { return true }
+        }
+        return false
+    }
+
+    // MARK: - Grading
+
+    /// Dangerous when the name is a known dangerous callable, or when its result is called or it is changed
+    /// in place; suspicious otherwise.
+    private func grade(_ name: String, _ uses: Set<GlobalUse>) -> ScanVerdict {
+        if DangerousGlobals.match(name) != nil || uses.contains(.resultCalled) || uses.contains(.mutated) { return .dangerous }
+        return .suspicious
+    }
+
+    private func reason(_ name: String) -> String {
+        guard let match = DangerousGlobals.match(name) else { return "" }
+        return match.hasSuffix(".*") ? " (\(match.dropLast(2)) is a dangerous module)" : " (\(match) is a dangerous callable)"
+    }
+
+    // MARK: - Graph helpers
+
+    private func callee(of constructor: ObjectConstructor) -> PickleRef? {
+        switch constructor {
+        case .reduce(let callable, _): return callable
+        case .newObject(let cls, _), .newObjectEx(let cls, _, _), .instance(let cls), .inst(let cls, _), .obj(let cls, _): return cls
+        case .persistent, .ext: return nil
+        }
+    }
+
+    private func arguments(of constructor: ObjectConstructor) -> [PickleRef] {
+        switch constructor {
+        case .reduce(_, let args), .newObject(_, let args), .newObjectEx(_, let args, _), .inst(_, let args), .obj(_, let args):
+            return tupleItems(args) ?? []
+        case .instance, .persistent, .ext: return []
+        }
+    }
+
+    private func globalIndex(_ ref: PickleRef) -> Int? {
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .global else { return nil }
+        return ref.nodeIndex
+    }
+
+    private func objectRecord(_ ref: PickleRef) -> ObjectRecord? {
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .object else { return nil }
+        return t.objects[t.nodes[ref.nodeIndex].a]
+    }
+
+    private func tupleItems(_ ref: PickleRef) -> [PickleRef]? {
+        guard ref.isNode, t.nodes[ref.nodeIndex].kind == .tuple else { return nil }
+        return Array(t.tupleElements(t.nodes[ref.nodeIndex]))
+    }
+
+    /// A str, or bytes read as UTF-8 (protocol 0 and 1 strings arrive as bytes in a scan).
+    private func string(_ ref: PickleRef) -> String? {
+        guard ref.isNode else { return nil }
+        let node = t.nodes[ref.nodeIndex]
+        guard node.kind == .string || node.kind == .bytes else { return nil }
+        return t.withPayload(of: node) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The values `ref` holds directly.
+    private func children(_ ref: PickleRef) -> [PickleRef] {
+        guard ref.isNode else { return [] }
+        let node = t.nodes[ref.nodeIndex]
+        switch node.kind {
+        case .list, .set, .frozenSet: return Array(t.elements(of: node))
+        case .tuple: return Array(t.tupleElements(node))
+        case .dict: return Array(t.dictEntries(node))
+        case .object:
+            let record = t.objects[node.a]
+            var refs: [PickleRef]
+            switch record.constructor {
+            case .reduce(let a, let b), .newObject(let a, let b), .inst(let a, let b), .obj(let a, let b): refs = [a, b]
+            case .newObjectEx(let a, let b, let c): refs = [a, b, c]
+            case .instance(let a): refs = [a]
+            case .persistent(let id, _): refs = [id]
+            case .ext: refs = []
+            }
+            for operation in record.operations {
+                switch operation {
+                case .extend(let items): refs.append(contentsOf: items)
+                case .setItem(let key, let value): refs.append(contentsOf: [key, value])
+                case .add(let item): refs.append(item)
+                case .build(let state): refs.append(state)
+                }
+            }
+            return refs
+        default: return []
+        }
+    }
+
+    /// Which nodes the root reaches.
+    private func reachableNodes() -> [Bool] {
+        var reached = [Bool](repeating: false, count: t.nodes.count)
+        var pending = [trace.graph.root.ref]
+        while let next = pending.popLast() {
+            guard next.isNode, !reached[next.nodeIndex] else { continue }
+            reached[next.nodeIndex] = true
+            pending.append(contentsOf: children(next))
+        }
+        return reached
+    }
+
+    /// How many values `root` expands to when every shared reference is counted again (saturating; a cycle
+    /// counts its way back once). Iterative, for graphs nested deeper than the call stack allows.
+    private func expandedCount(of root: PickleRef, _ memo: inout [Int]) -> Int {
+        guard root.isNode else { return 1 }
+        let cap = Int.max / 4
+        var stack: [(ref: PickleRef, expanded: Bool)] = [(root, false)]
+        // 0: not seen, -1: on the current path, n > 0: its expanded count.
+        while let (ref, expanded) = stack.popLast() {
+            let index = ref.nodeIndex
+            if expanded {
+                var total = 1
+                for child in children(ref) where child.isNode {
+                    total = min(cap, total + max(memo[child.nodeIndex], 1))
+                }
+                memo[index] = total
+                continue
+            }
+            guard memo[index] == 0 else { continue }
+            memo[index] = -1
+            stack.append((ref, true))
+            for child in children(ref) where child.isNode && memo[child.nodeIndex] == 0 { stack.append((child, false)) }
+        }
+        return max(memo[root.nodeIndex], 1)
+    }
+
+    // MARK: - Text
+
+    private func nodeOffset(_ index: Int) -> Int {
+        base + (index < trace.nodeOffsets.count ? trace.nodeOffsets[index] : trace.end)
+    }
+
+    private func repr(_ index: Int) -> String { GraphRepr.repr(t, .node(index), maxLength: 300) }
+
+    private func describe(_ ref: PickleRef) -> String { GraphRepr.repr(t, ref, maxLength: 120) }
+
+    private mutating func add(_ kind: ScanFinding.Kind, _ severity: ScanVerdict, _ offset: Int, global: String? = nil, call: String? = nil,
+                              message: String) {
+        findings.append(ScanFinding(kind: kind, severity: severity, location: location, offset: offset, global: global, call: call, message: message))
+    }
+}
+
+private extension String {
+    /// `pkgutil.resolve_name`'s `module:qualname` as a dotted name.
+    func replacingColons() -> String { split(separator: ":", omittingEmptySubsequences: false).joined(separator: ".") }
+}

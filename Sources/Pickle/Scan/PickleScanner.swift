@@ -1,0 +1,300 @@
+/// A static safety scanner for pickles, built on the library's own parser: it reads exactly what CPython's
+/// unpickler would build, imports and runs nothing, and reports every global with how it is used, every call
+/// with its arguments and byte offset, the data flow from calls to callables, and what the stream does that
+/// scanners and loaders disagree on. The verdict fails closed: input that cannot be read to its end is never
+/// `safe`.
+///
+/// Inputs are recognised by their first bytes: zip archives (PyTorch checkpoints, `.npz`: every entry that
+/// is a pickle, whatever its name, and every `.npy`), `.npy` files (object arrays hold a pickle), frames of
+/// a registered ``Decompressor`` (zstd), and streams of one or more pickles. Pickles inside values (bytes
+/// holding a pickle) are scanned too, within ``Limits``.
+///
+/// ```swift
+/// let report = PickleScanner(policy: .numpy).scanFile(atPath: "model.pkl")
+/// if report.verdict != .safe { for finding in report.findings { print(finding.message) } }
+/// ```
+public struct PickleScanner: Sendable {
+    /// Bounds on the work one scan does; reaching one is a finding that makes the verdict `error`.
+    public struct Limits: Sendable, Equatable {
+        /// How deep containers and embedded pickles may nest in each other.
+        public var maxDepth = 4
+        /// Bytes inflated or decompressed, in total.
+        public var maxExpandedBytes = 1 << 32
+        /// Pickles scanned, in total.
+        public var maxPickles = 1_000_000
+        /// Bytes of embedded pickles scanned, in total.
+        public var maxEmbeddedBytes = 1 << 28
+
+        public init() {}
+    }
+
+    /// A compressed framing the scanner opens: `PickleZstd` provides zstd's.
+    public struct Decompressor: Sendable {
+        /// Its name, used in locations (`zstd`).
+        public var name: String
+        /// The bytes its frames start with.
+        public var magic: [UInt8]
+        /// Decompresses a whole input into at most `maxCount` bytes, or throws.
+        public var decompress: @Sendable (_ input: ArraySlice<UInt8>, _ maxCount: Int) throws -> [UInt8]
+
+        public init(name: String, magic: [UInt8], decompress: @escaping @Sendable (_ input: ArraySlice<UInt8>, _ maxCount: Int) throws -> [UInt8]) {
+            self.name = name
+            self.magic = magic
+            self.decompress = decompress
+        }
+    }
+
+    /// The policy findings are judged by.
+    public var policy: ScanPolicy
+    /// The scan's bounds.
+    public var limits: Limits
+    /// The compressed framings opened.
+    public var decompressors: [Decompressor]
+
+    public init(policy: ScanPolicy = .stdlib, limits: Limits = Limits(), decompressors: [Decompressor] = []) {
+        self.policy = policy
+        self.limits = limits
+        self.decompressors = decompressors
+    }
+
+    /// Scans bytes in memory.
+    public func scan(_ bytes: some Collection<UInt8>) -> ScanReport {
+        var session = ScanSession(scanner: self)
+        let input = Array(bytes)
+        session.container = session.scanInput(input[...], file: nil, location: "", depth: 0, fileBase: 0)
+        return session.report(byteCount: input.count)
+    }
+
+    /// Scans the file at `path`, mapped rather than read (a large checkpoint costs what its pickles do).
+    public func scanFile(atPath path: String) -> ScanReport {
+        var session = ScanSession(scanner: self)
+        let file: MappedFile
+        do {
+            file = try MappedFile(path: path)
+        } catch {
+            session.add(ScanFinding(kind: .unreadable, severity: .error, location: "", offset: 0, message: "\(error)"))
+            return session.report(byteCount: 0)
+        }
+        session.container = session.scanFile(file)
+        return session.report(byteCount: file.count)
+    }
+
+    /// The options the scan parses with: every Python 2 string as bytes (so that no decoding error stops it
+    /// where a loader with another encoding would go on), names mapped as CPython maps them.
+    static let parseOptions: UnpicklerOptions = {
+        var options = UnpicklerOptions()
+        options.encoding = .bytes
+        return options
+    }()
+}
+
+/// One scan's accumulated state.
+struct ScanSession {
+    let scanner: PickleScanner
+    var findings: [ScanFinding] = []
+    var globals: [ScannedGlobal] = []
+    var pickleCount = 0
+    var expandedBytes = 0
+    var embeddedBytes = 0
+    var container = "pickle"
+
+    init(scanner: PickleScanner) { self.scanner = scanner }
+
+    mutating func add(_ finding: ScanFinding) { findings.append(finding) }
+
+    func report(byteCount: Int) -> ScanReport {
+        ScanReport(verdict: findings.map(\.severity).max() ?? .safe, policy: scanner.policy.name, findings: findings, globals: globals,
+                   pickleCount: pickleCount, byteCount: byteCount, container: container)
+    }
+
+    private static let zipMagic: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
+    private static let emptyZipMagic: [UInt8] = [0x50, 0x4B, 0x05, 0x06]
+    private static let npyMagic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+
+    /// A mapped file: a zip archive read in place, anything else as bytes.
+    mutating func scanFile(_ file: MappedFile) -> String {
+        let head = file[0 ..< min(8, file.count)].array
+        if head.starts(with: Self.zipMagic) || head.starts(with: Self.emptyZipMagic) {
+            scanZip(file, location: "", depth: 0, fileBase: 0)
+            return "zip"
+        }
+        return file.withUnsafeBytes(0 ..< file.count) { raw in
+            let bytes = Array(raw)
+            return scanInput(bytes[...], file: file, location: "", depth: 0, fileBase: 0)
+        }
+    }
+
+    /// Any input, recognised by its first bytes; returns what it was read as.
+    @discardableResult
+    /// - Parameter fileBase: where `bytes` lie in the scanned file, when they lie there as they are.
+    mutating func scanInput(_ bytes: ArraySlice<UInt8>, file: MappedFile?, location: String, depth: Int, fileBase: Int?) -> String {
+        guard depth <= scanner.limits.maxDepth else {
+            add(ScanFinding(kind: .budget, severity: .error, location: location, offset: 0,
+                            message: "containers and embedded pickles nest deeper than \(scanner.limits.maxDepth): not scanned"))
+            return "pickle"
+        }
+        if bytes.starts(with: Self.zipMagic) || bytes.starts(with: Self.emptyZipMagic) {
+            do {
+                scanZip(try file ?? MappedFile(copying: bytes), location: location, depth: depth, fileBase: fileBase)
+            } catch {
+                add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: 0, message: "\(error)"))
+            }
+            return "zip"
+        }
+        if bytes.starts(with: Self.npyMagic) {
+            scanNpy(bytes, location: location, depth: depth, fileBase: fileBase)
+            return "npy"
+        }
+        for decompressor in scanner.decompressors where bytes.starts(with: decompressor.magic) {
+            let room = scanner.limits.maxExpandedBytes - expandedBytes
+            do {
+                let inner = try decompressor.decompress(bytes, max(room, 0))
+                expandedBytes += inner.count
+                scanInput(inner[...], file: nil, location: join(location, decompressor.name), depth: depth + 1, fileBase: nil)
+            } catch {
+                add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: 0,
+                                message: "\(decompressor.name) data that does not decompress within the scan's \(room) bytes: \(error)"))
+            }
+            return decompressor.name
+        }
+        scanStream(bytes, location: location, depth: depth, fileBase: fileBase)
+        return "pickle"
+    }
+
+    /// One or more pickles, one after another.
+    mutating func scanStream(_ bytes: ArraySlice<UInt8>, location: String, depth: Int, fileBase: Int?) {
+        let first = findings.count
+        defer {
+            if let fileBase {
+                for index in first ..< findings.count where findings[index].location == location {
+                    findings[index].fileOffset = fileBase + findings[index].offset
+                }
+            }
+        }
+        guard !bytes.isEmpty else {
+            add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: 0, message: "empty input: not a pickle"))
+            return
+        }
+        var start = bytes.startIndex
+        var complete = 0
+        while start < bytes.endIndex {
+            guard pickleCount < scanner.limits.maxPickles else {
+                add(ScanFinding(kind: .budget, severity: .error, location: location, offset: start - bytes.startIndex,
+                                message: "more than \(scanner.limits.maxPickles) pickles: the rest is not scanned"))
+                return
+            }
+            let trace = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions)
+            let base = start - bytes.startIndex
+            if !trace.isComplete && complete > 0 && trace.graph.t.nodes.count == 0 && trace.events.isEmpty {
+                add(ScanFinding(kind: .trailingBytes, severity: .suspicious, location: location, offset: base,
+                                message: "\(bytes.endIndex - start) bytes after the last pickle are not a pickle (\(trace.error.map { "\($0.message)" } ?? ""))"))
+                break
+            }
+            pickleCount += 1
+            let scan = GraphScan(trace: trace, policy: scanner.policy, location: location, base: base)
+            findings.append(contentsOf: scan.findings)
+            globals.append(contentsOf: scan.globals)
+            for candidate in scan.embeddedCandidates { scanEmbedded(candidate.bytes, at: candidate.offset, location: location, depth: depth) }
+            for range in scan.inlinePickles {
+                let slice = bytes[bytes.startIndex + range.lowerBound ..< bytes.startIndex + range.upperBound]
+                scanStream(slice, location: join(location, "joblib array at \(range.lowerBound)"), depth: depth + 1,
+                           fileBase: fileBase.map { $0 + range.lowerBound })
+            }
+            guard trace.isComplete, let _ = Optional(trace.end), trace.end > 0 else {
+                let error = trace.error.map { "\($0.description)" } ?? "the pickle does not end"
+                add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: base + (trace.error?.offset ?? trace.end),
+                                message: "could not finish: \(error); what comes before was scanned (CPython may have run it before failing)"))
+                break
+            }
+            complete += 1
+            start += trace.end
+        }
+        if complete > 1 {
+            add(ScanFinding(kind: .severalPickles, severity: .safe, location: location, offset: 0,
+                            message: "\(complete) pickles one after another: pickle.load reads the first, a loop reads them all; each was scanned"))
+        }
+    }
+
+    /// A value's bytes that may be a pickle: scanned as one when its first pickle reads to its STOP.
+    private mutating func scanEmbedded(_ bytes: ArraySlice<UInt8>, at offset: Int, location: String, depth: Int) {
+        guard PickleParser.trace(firstPickleIn: bytes, options: PickleScanner.parseOptions).isComplete else { return }
+        let inner = join(location, "bytes at \(offset)")
+        guard depth + 1 <= scanner.limits.maxDepth, embeddedBytes + bytes.count <= scanner.limits.maxEmbeddedBytes else {
+            add(ScanFinding(kind: .budget, severity: .error, location: inner, offset: 0,
+                            message: "a pickle embedded in a value is beyond the scan's depth or size budget: not scanned"))
+            return
+        }
+        embeddedBytes += bytes.count
+        add(ScanFinding(kind: .nestedPickle, severity: .safe, location: location, offset: offset,
+                        message: "a value holds a pickle of \(bytes.count) bytes: scanned as '\(inner)'"))
+        scanStream(bytes, location: inner, depth: depth + 1, fileBase: nil)
+    }
+
+    /// An `.npy` file: only an object array holds a pickle.
+    private mutating func scanNpy(_ bytes: ArraySlice<UInt8>, location: String, depth: Int, fileBase: Int?) {
+        do {
+            let header = try NumpyFileHeader(bytes)
+            guard header.dtype.holdsObjects else { return }
+            scanStream(bytes.dropFirst(header.dataOffset), location: join(location, "object array"), depth: depth + 1,
+                       fileBase: fileBase.map { $0 + header.dataOffset })
+        } catch {
+            add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: 0, message: "\(error)"))
+        }
+    }
+
+    /// A zip archive: every entry that is a pickle (by its name or its first bytes), an `.npy` file, a zip
+    /// archive or compressed; a damaged entry is a finding and the others are still scanned.
+    private mutating func scanZip(_ file: MappedFile, location: String, depth: Int, fileBase: Int?) {
+        let archive: ZipArchive
+        do {
+            archive = try ZipArchive(file)
+        } catch {
+            add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: 0, message: "\(error)"))
+            return
+        }
+        let pickleNames = archive.entries.filter { $0.name.hasSuffix("data.pkl") }.map(\.name)
+        if Set(pickleNames).count > 1 {
+            add(ScanFinding(kind: .severalPickles, severity: .suspicious, location: location, offset: 0,
+                            message: "several data.pkl entries (\(pickleNames.joined(separator: ", "))): torch.load reads the one in the first entry's folder; each was scanned"))
+        }
+        for entry in archive.entries where !entry.name.hasSuffix("/") {
+            let name = join(location, entry.name)
+            do {
+                let head = try archive.prefix(of: entry, count: 8)
+                let named = [".pkl", ".pickle", ".pck", ".npy"].contains { entry.name.hasSuffix($0) }
+                let recognised = head.starts(with: Self.zipMagic) || head.starts(with: Self.npyMagic)
+                    || scanner.decompressors.contains { head.starts(with: $0.magic) } || EmbeddedPickles.mayBePickle(head[...], textOnly: false)
+                guard named || recognised || EmbeddedPickles.mayBeTextPickle(entry: entry, in: archive) else { continue }
+                let room = scanner.limits.maxExpandedBytes - expandedBytes
+                let contents = try archive.contents(of: entry, maxCount: max(room, 0))
+                if entry.compressionMethod != 0 { expandedBytes += contents.count }
+                let inPlace = entry.compressionMethod == 0 ? fileBase.map { $0 + entry.dataRange.lowerBound } : nil
+                scanInput(contents[...], file: nil, location: name, depth: depth + 1, fileBase: inPlace)
+            } catch {
+                add(ScanFinding(kind: .unreadable, severity: .error, location: name, offset: 0,
+                                message: "could not read the entry: \(error); the other entries were scanned"))
+            }
+        }
+    }
+
+    private func join(_ location: String, _ part: String) -> String { location.isEmpty ? part : location + " > " + part }
+}
+
+/// How a value's bytes, or a zip entry, are told to be worth parsing as a pickle.
+enum EmbeddedPickles {
+    /// PROTO 0 to 5 first, or (protocols 0 and 1, which have no PROTO) an opcode first and STOP last.
+    static func mayBePickle(_ bytes: ArraySlice<UInt8>, textOnly: Bool) -> Bool {
+        guard let first = bytes.first, let last = bytes.last, bytes.count >= 2 else { return false }
+        if !textOnly && first == 0x80 && bytes[bytes.startIndex + 1] <= 5 { return true }
+        return last == 0x2E && Opcode(rawValue: first) != nil
+    }
+
+    /// A small entry whose last byte is STOP and first an opcode: a protocol 0 or 1 pickle under a name of
+    /// its own.
+    static func mayBeTextPickle(entry: ZipArchive.Entry, in archive: ZipArchive) -> Bool {
+        guard entry.uncompressedSize >= 2, entry.uncompressedSize <= 1 << 24, let contents = try? archive.contents(of: entry, maxCount: 1 << 24) else {
+            return false
+        }
+        return mayBePickle(contents[...], textOnly: false) && PickleParser.trace(firstPickleIn: contents[...], options: PickleScanner.parseOptions).isComplete
+    }
+}
