@@ -6,6 +6,8 @@ import PackageDescription
 //     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product PickleCompare
 //   CodableCompare, PickleDecoder against JSONDecoder, timed by `codable_compare.py` beside CPython:
 //     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product CodableCompare
+//   ScanCompare, PickleScanner in process, timed by `scan_compare.py` beside picklescan and fickling:
+//     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product ScanCompare
 //   PickleBenchmarks, ordo-one/benchmark (time and malloc counts) on the datasets of `datasets.py`:
 //     swift package --package-path Benchmarks --scratch-path .build-bench benchmark
 // PickleZstd links the system's libzstd: `apt-get install libzstd-dev` first where it is missing.
@@ -20,6 +22,13 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "PickleCompare",
+            dependencies: [
+                .product(name: "Pickle", package: "swift-pickle"),
+                .product(name: "PickleZstd", package: "swift-pickle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ScanCompare",
             dependencies: [
                 .product(name: "Pickle", package: "swift-pickle"),
                 .product(name: "PickleZstd", package: "swift-pickle"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pickle safety scanners side by side on the scan corpus: what each catches, what it wrongly flags, how fast.
 
-    python3 Benchmarks/scan_compare.py [--pickletool PATH] [--rounds N] [--json OUT]
+    python3 Benchmarks/scan_compare.py [--pickletool PATH] [--scan-compare PATH] [--rounds N] [--json OUT]
 
 Installs picklescan and fickling with pip when they are missing, writes the corpus of
 Tests/Fixtures/scan_corpus.py into a temporary directory (benign and malicious pickles, checkpoints, .npy/.npz,
@@ -42,6 +42,11 @@ The tools, and when a file counts as flagged:
     the exit status is 0 when every file is safe, 1 when any has findings, 2 on an error. A file counts as
     flagged when its verdict is anything but "safe"; "error" (or no entry for the file) counts as an error.
 
+  * PickleScanner in process, when --scan-compare PATH is given or .build-bench/release/ScanCompare exists
+    (swift build -c release --package-path Benchmarks --scratch-path .build-bench --product ScanCompare): the
+    library pickletool runs, timed inside one process per profile, each file scanned from its path (mapping
+    included), as the Python tools are timed in this process.
+
 Errors count as flagged for every tool (a scanner that cannot read a file must not pass it), and are shown
 in their own column.
 """
@@ -50,6 +55,7 @@ import argparse, collections, importlib, importlib.metadata, json, logging, os, 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS_SCRIPT = os.path.join(ROOT, 'Tests', 'Fixtures', 'scan_corpus.py')
 DEFAULT_PICKLETOOL = os.path.join(ROOT, '.build', 'release', 'pickletool')
+DEFAULT_SCAN_COMPARE = os.path.join(ROOT, '.build-bench', 'release', 'ScanCompare')
 
 # status: 'flagged' | 'clean' | 'error'; level: fickling's worst severity, for its stricter row
 Verdict = collections.namedtuple('Verdict', 'status detail level', defaults=(None,))
@@ -164,6 +170,27 @@ def pickletool_scanner(tool, profiles):
     return scan
 
 
+def library_results(binary, manifest, paths, rounds):
+    """PickleScanner in its own process but timed inside it, as picklescan and fickling are timed in this one:
+    {name: result}, or None when the binary fails."""
+    groups = collections.defaultdict(list)
+    for entry in manifest:
+        groups[entry['profile']].append(entry['file'])
+    results = {}
+    for profile, names in groups.items():
+        run = subprocess.run([binary, '--profile', profile, '--rounds', str(rounds)] + [paths[n] for n in names],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f'warning: {binary} failed: {run.stderr.strip()}', file=sys.stderr)
+            return None
+        timed = json.loads(run.stdout)
+        for name in names:
+            verdict = timed[paths[name]]['verdict']
+            results[name] = {'verdict': 'clean' if verdict == 'safe' else ('error' if verdict == 'error' else 'flagged'),
+                             'detail': verdict, 'seconds': timed[paths[name]]['best_ns'] / 1e9}
+    return collections.OrderedDict((name, results[name]) for name in paths)
+
+
 def pickletool_batches(tool, manifest, paths, rounds):
     """Per profile: one process over all its files, best of rounds. Returns ({path: Verdict}, {path: seconds})."""
     groups = collections.defaultdict(list)
@@ -236,6 +263,8 @@ def missed_rows(manifest, results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--pickletool', help='the pickletool binary (default: .build/release/pickletool when it exists)')
+    parser.add_argument('--scan-compare', help='the ScanCompare binary, PickleScanner timed in process (default: '
+                        '.build-bench/release/ScanCompare when it exists)')
     parser.add_argument('--rounds', type=int, default=3, help='runs per file; the best time counts (default 3)')
     parser.add_argument('--json', metavar='OUT', help='write the raw results here')
     args = parser.parse_args()
@@ -284,12 +313,18 @@ def main():
                 (name, {'verdict': batch_verdicts[path].status, 'detail': batch_verdicts[path].detail, 'seconds': batch_seconds[path]})
                 for name, path in paths.items())
             disagreements = [name for name in paths if results['pickletool'][name]['verdict'] != results['pickletool (one process per profile)'][name]['verdict']]
+        library = args.scan_compare or (DEFAULT_SCAN_COMPARE if os.path.exists(DEFAULT_SCAN_COMPARE) else None)
+        if library:
+            timed = library_results(library, manifest, paths, args.rounds)
+            if timed:
+                results['PickleScanner (library, in process)'] = timed
 
     kinds = collections.Counter(e['kind'] for e in manifest)
     lines = [f'## Pickle scanners on the scan corpus ({kinds["malicious"]} malicious, {kinds["benign"]} benign files)', '',
              f'Best of {args.rounds} runs per file. picklescan and fickling run in this process (imports excluded); '
-             'pickletool runs one process per file (start-up included), and one per profile in its batch row. '
-             'Errors count as flagged.', '']
+             'pickletool runs one process per file (start-up included), and one per profile in its batch row; '
+             'PickleScanner, the library pickletool runs, is timed in its process as the Python tools are in theirs '
+             '(file mapping included). Errors count as flagged.', '']
     lines += summary_rows(manifest, results)
     lines += ['', '### Malicious families', ''] + family_rows(manifest, results, 'malicious')
     lines += ['', '### Benign families (false positives)', ''] + family_rows(manifest, results, 'benign')

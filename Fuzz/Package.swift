@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "FuzzChunked", dependencies: ["FuzzSupport", .product(name: "Pickle", package: "swift-pickle")]),
         .executableTarget(name: "FuzzRoundTrip", dependencies: ["FuzzSupport", .product(name: "Pickle", package: "swift-pickle")]),
         .executableTarget(name: "FuzzArchives", dependencies: [.product(name: "Pickle", package: "swift-pickle")]),
+        .executableTarget(name: "FuzzScan", dependencies: [.product(name: "Pickle", package: "swift-pickle")]),
         .executableTarget(name: "FuzzZstd", dependencies: ["FuzzSupport", .product(name: "Pickle", package: "swift-pickle"),
                                                            .product(name: "PickleZstd", package: "swift-pickle")]),
     ],

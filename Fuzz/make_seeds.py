@@ -55,4 +55,15 @@ os.makedirs(directory, exist_ok=True)
 for k, data in enumerate(archives):
     with open(os.path.join(directory, '%04d' % k), 'wb') as f:
         f.write(data)
-print(len(inputs), 'seeds per pickle target,', len(archives), 'archives')
+# FuzzScan: the scanner's corpus (benign and malicious pickles, checkpoints, .npy/.npz, joblib), then the
+# pickle seeds.
+with tempfile.TemporaryDirectory() as work:
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'Tests', 'Fixtures', 'scan_corpus.py'), work],
+                   check=True, capture_output=True)
+    scanned = [open(os.path.join(work, e['file']), 'rb').read() for e in json.load(open(os.path.join(work, 'manifest.json')))]
+directory = os.path.join(out, 'FuzzScan')
+os.makedirs(directory, exist_ok=True)
+for k, data in enumerate(scanned + inputs[::2]):
+    with open(os.path.join(directory, '%04d' % k), 'wb') as f:
+        f.write(data)
+print(len(inputs), 'seeds per pickle target,', len(archives), 'archives,', len(scanned), 'scan corpus files')

@@ -28,7 +28,7 @@ run_target() {
 }
 
 status=0
-for group in "FuzzUnpickle FuzzChunked" "FuzzRoundTrip FuzzZstd" "FuzzArchives"; do
+for group in "FuzzUnpickle FuzzChunked" "FuzzRoundTrip FuzzZstd" "FuzzArchives FuzzScan"; do
     set -- $group
     echo "== $*: $seconds s each"
     for target in "$@"; do run_target "$target" & done

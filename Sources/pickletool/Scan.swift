@@ -53,7 +53,7 @@ struct Scan: ParsableCommand {
         var results: [(path: String, report: ScanReport, sha256: String)] = []
         for path in files {
             let report = scanner.scanFile(atPath: path)
-            results.append((path, report, Self.sha256(ofFileAt: path)))
+            results.append((path, report, json || sarif ? Self.sha256(ofFileAt: path) : ""))
         }
         let out = OutputFile(fd: 1)
         if json {

@@ -95,6 +95,13 @@ final class ScannerTests: XCTestCase {
         XCTAssertEqual(call.call, "os.system(b'true')")
         XCTAssertTrue(call.message.contains("os is a dangerous module"), call.message)
         XCTAssertEqual(report.pickleCount, 1)
+        // Five hundred such calls: one global entry, twenty calls in full, the rest counted.
+        let many = Array(("(" + String(repeating: "cos\nsystem\n(S'true'\ntR", count: 500) + "l.").utf8)
+        let crowded = PickleScanner().scan(many)
+        XCTAssertEqual(crowded.globals.count, 1)
+        XCTAssertEqual(crowded.findings.filter { $0.kind == .call }.count, 21)
+        XCTAssertTrue(crowded.findings.last?.message.hasPrefix("480 more findings like the 20 above (call of os.system)") ?? false, "\(crowded.findings.last!)")
+        XCTAssertEqual(crowded.verdict, .dangerous)
     }
 
     /// The stream's own oddities, each a finding at its opcode: a memo index stored twice, a PROTO inside a
@@ -274,7 +281,15 @@ final class ScannerTests: XCTestCase {
         bytes += [0x2E]
         let report = PickleScanner().scan(bytes)
         XCTAssertEqual(report.findings.map(\.kind), [.expansion], "\(report.findings)")
+        XCTAssertTrue(report.findings[0].message.hasPrefix("8 values expand to 11111111 through shared references"), report.findings[0].message)
         XCTAssertEqual(report.verdict, .suspicious)
+        // Lists nested 10,000 deep: loadable (CPython's unpickler does not recurse), but not walkable.
+        let deep: [UInt8] = [0x80, 0x04] + Array(repeating: 0x5D, count: 10_000) + Array(repeating: 0x61, count: 9_999) + [0x2E]
+        let nested = PickleScanner().scan(deep)
+        XCTAssertEqual(nested.verdict, .suspicious)
+        XCTAssertTrue(nested.findings.first?.message.hasPrefix("values nested 10000 deep") ?? false, "\(nested.findings)")
+        let shallow: [UInt8] = [0x80, 0x04] + Array(repeating: 0x5D, count: 100) + Array(repeating: 0x61, count: 99) + [0x2E]
+        XCTAssertEqual(PickleScanner().scan(shallow).verdict, .safe)
     }
 
     /// The in-stream hooks stop a stream at the first global the policy does not allow, as its opcode

@@ -7,7 +7,7 @@ struct GraphScan {
     private let location: String
     /// Where the pickle starts in the stream `location` names (trace offsets are from the pickle's start).
     private let base: Int
-    private var t: GraphTables { trace.graph.t }
+    private let t: GraphTables
 
     private(set) var findings: [ScanFinding] = []
     private(set) var globals: [ScannedGlobal] = []
@@ -20,9 +20,12 @@ struct GraphScan {
     /// ``expansionRatio`` times its node count, is reported.
     static let expansionLimit = 10_000_000
     static let expansionRatio = 1_000
+    /// A graph nested deeper than this is reported: CPython's own recursive walks stop near 1,000.
+    static let nestingLimit = 5_000
 
     init(trace: PickleTrace, policy: ScanPolicy, location: String, base: Int) {
         self.trace = trace
+        self.t = trace.graph.t
         self.policy = policy
         self.location = location
         self.base = base
@@ -53,6 +56,7 @@ struct GraphScan {
         }
         var calls: [Int] = []      // object nodes made by calling a global
         var indirect: [Int] = []   // object nodes made by calling an object (a call's result)
+        var calledResults = Set<Int>()  // object nodes that are themselves called
         for index in 0 ..< t.nodes.count where t.nodes[index].kind == .object {
             let record = t.objects[t.nodes[index].a]
             switch record.constructor {
@@ -74,28 +78,36 @@ struct GraphScan {
                 calls.append(index)
             } else if callee.isNode, t.nodes[callee.nodeIndex].kind == .object {
                 indirect.append(index)
+                calledResults.insert(callee.nodeIndex)
                 if let inner = self.callee(of: t.objects[t.nodes[callee.nodeIndex].a].constructor), let global = globalIndex(inner) {
                     uses[global, default: []].insert(.resultCalled)
                 }
             }
         }
         reportGlobals(uses, mutated)
-        for index in calls { checkCall(index) }
+        for index in calls { checkCall(index, isCalledLater: calledResults.contains(index)) }
         for index in indirect { reportIndirectCall(index) }
         if trace.isComplete { checkReachability() }
         collectEmbeddedCandidates()
+        summarizeSuppressed()
     }
 
     /// One entry per global node, and a finding for each one the policy does not allow that no call
     /// reports.
     private mutating func reportGlobals(_ uses: [Int: Set<GlobalUse>], _ mutated: [Int: Int]) {
+        // One entry per name (a pickle may spell a global many times), at its first offset, with every use.
+        var entries: [String: (offset: Int, uses: Set<GlobalUse>, allowed: Bool)] = [:]
+        var order: [String] = []
         for index in 0 ..< t.nodes.count where t.nodes[index].kind == .global {
             let name = t.globals[t.nodes[index].a]
             let used = uses[index] ?? []
             let allowed = policy.allows(name)
-            globals.append(ScannedGlobal(name: name.description, location: location, offset: nodeOffset(index),
-                                         uses: GlobalUse.allCases.filter { $0 == .referenced ? used.isEmpty : used.contains($0) },
-                                         isAllowed: allowed))
+            let key = name.description
+            if entries[key] == nil {
+                order.append(key)
+                entries[key] = (nodeOffset(index), [], allowed)
+            }
+            entries[key]!.uses.formUnion(used.isEmpty ? [.referenced] : used)
             if let offset = mutated[index] {
                 add(.mutation, .dangerous, offset, global: name.description,
                     message: "\(name) is changed in place (BUILD, SETITEM or APPEND on it): the loading process's class, module or object is patched")
@@ -105,17 +117,24 @@ struct GraphScan {
             add(.global, severity, nodeOffset(index), global: name.description,
                 message: "\(name) is referenced, which the policy '\(policy.name)' does not allow: loading imports its module\(reason(name.description))")
         }
+        for key in order {
+            let entry = entries[key]!
+            // `referenced` only for a global that is nothing more.
+            let used = entry.uses.count > 1 ? entry.uses.subtracting([.referenced]) : entry.uses
+            globals.append(ScannedGlobal(name: key, location: location, offset: entry.offset,
+                                         uses: GlobalUse.allCases.filter { used.contains($0) }, isAllowed: entry.allowed))
+        }
     }
 
     /// A call of a global: a finding when the policy does not allow it, or when its arguments break the
     /// policy's constraints.
-    private mutating func checkCall(_ index: Int) {
+    private mutating func checkCall(_ index: Int, isCalledLater: Bool) {
         let record = t.objects[t.nodes[index].a]
         guard let callee = callee(of: record.constructor), let global = globalIndex(callee) else { return }
         let name = t.globals[t.nodes[global].a]
         guard let constraints = policy.constraints(for: name) else {
             var used: Set<GlobalUse> = [.called]
-            if isCalledLater(index) { used.insert(.resultCalled) }
+            if isCalledLater { used.insert(.resultCalled) }
             let severity = grade(name.description, used)
             let applied = record.operations.contains { if case .build = $0 { return true } else { return false } }
             add(.call, severity, nodeOffset(index), global: name.description, call: repr(index),
@@ -159,9 +178,13 @@ struct GraphScan {
             add(.unusedCall, .suspicious, nodeOffset(index), global: globalIndex(callee).map { t.globals[t.nodes[$0].a].description },
                 call: repr(index), message: "the result of a call of \(name) is discarded: it was made for what it does while loading")
         }
-        let total = expandedCount(of: trace.graph.root.ref, &expanded)
+        var depths = [Int](repeating: 0, count: t.nodes.count)
+        let (total, depth) = measure(trace.graph.root.ref, &expanded, &depths)
         if total > Self.expansionLimit && total / max(t.nodes.count, 1) > Self.expansionRatio {
-            add(.expansion, .suspicious, 0, message: "\(t.nodes.count) values expand to \(total) through shared references (memo fan-out): code that walks the result, or re-pickles it, does that much work")
+            add(.expansion, .suspicious, base, message: "\(t.nodes.count) values expand to \(total) through shared references (memo fan-out): code that walks the result, or re-pickles it, does that much work")
+        }
+        if depth > Self.nestingLimit {
+            add(.expansion, .suspicious, base, message: "values nested \(depth) deep: code that walks the result recursively (repr, pickle.dumps, json) exhausts its stack")
         }
     }
 
@@ -234,7 +257,7 @@ struct GraphScan {
             guard next.isNode, seen.insert(next.nodeIndex).inserted else { continue }
             let node = t.nodes[next.nodeIndex]
             if node.kind == .global || node.kind == .object { return false }
-            pending.append(contentsOf: children(next))
+            forEachChild(next) { pending.append($0) }
         }
         return true
     }
@@ -270,14 +293,6 @@ struct GraphScan {
               let attribute = tupleItems(getterArgs)?.first.flatMap({ string($0) }), let base = items.first.flatMap({ resolvedName($0, depth: depth + 1) })
         else { return nil }
         return base + "." + attribute
-    }
-
-    /// Whether the result of the call `index` is itself called (or used as a class) somewhere.
-    private func isCalledLater(_ index: Int) -> Bool {
-        for other in 0 ..< t.nodes.count where t.nodes[other].kind == .object {
-            if let callee = callee(of: t.objects[t.nodes[other].a].constructor), callee.isNode, callee.nodeIndex == index { return true }
-        }
-        return false
     }
 
     // MARK: - Grading
@@ -335,34 +350,33 @@ struct GraphScan {
         return t.withPayload(of: node) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The values `ref` holds directly.
-    private func children(_ ref: PickleRef) -> [PickleRef] {
-        guard ref.isNode else { return [] }
+    /// Calls `body` with each node `ref` holds directly (inline values have no node, so nothing to visit).
+    private func forEachChild(_ ref: PickleRef, _ body: (PickleRef) -> Void) {
+        guard ref.isNode else { return }
         let node = t.nodes[ref.nodeIndex]
+        func visit(_ child: PickleRef) { if child.isNode { body(child) } }
         switch node.kind {
-        case .list, .set, .frozenSet: return Array(t.elements(of: node))
-        case .tuple: return Array(t.tupleElements(node))
-        case .dict: return Array(t.dictEntries(node))
+        case .list, .set, .frozenSet: for child in t.elements(of: node) { visit(child) }
+        case .tuple: for child in t.tupleElements(node) { visit(child) }
+        case .dict: for child in t.dictEntries(node) { visit(child) }
         case .object:
             let record = t.objects[node.a]
-            var refs: [PickleRef]
             switch record.constructor {
-            case .reduce(let a, let b), .newObject(let a, let b), .inst(let a, let b), .obj(let a, let b): refs = [a, b]
-            case .newObjectEx(let a, let b, let c): refs = [a, b, c]
-            case .instance(let a): refs = [a]
-            case .persistent(let id, _): refs = [id]
-            case .ext: refs = []
+            case .reduce(let a, let b), .newObject(let a, let b), .inst(let a, let b), .obj(let a, let b): visit(a); visit(b)
+            case .newObjectEx(let a, let b, let c): visit(a); visit(b); visit(c)
+            case .instance(let a): visit(a)
+            case .persistent(let id, _): visit(id)
+            case .ext: break
             }
             for operation in record.operations {
                 switch operation {
-                case .extend(let items): refs.append(contentsOf: items)
-                case .setItem(let key, let value): refs.append(contentsOf: [key, value])
-                case .add(let item): refs.append(item)
-                case .build(let state): refs.append(state)
+                case .extend(let items): items.forEach(visit)
+                case .setItem(let key, let value): visit(key); visit(value)
+                case .add(let item): visit(item)
+                case .build(let state): visit(state)
                 }
             }
-            return refs
-        default: return []
+        default: break
         }
     }
 
@@ -373,34 +387,37 @@ struct GraphScan {
         while let next = pending.popLast() {
             guard next.isNode, !reached[next.nodeIndex] else { continue }
             reached[next.nodeIndex] = true
-            pending.append(contentsOf: children(next))
+            forEachChild(next) { if !reached[$0.nodeIndex] { pending.append($0) } }
         }
         return reached
     }
 
     /// How many values `root` expands to when every shared reference is counted again (saturating; a cycle
-    /// counts its way back once). Iterative, for graphs nested deeper than the call stack allows.
-    private func expandedCount(of root: PickleRef, _ memo: inout [Int]) -> Int {
-        guard root.isNode else { return 1 }
+    /// counts its way back once), and how deep its values nest. Iterative, for graphs nested deeper than the
+    /// call stack allows.
+    private func measure(_ root: PickleRef, _ counts: inout [Int], _ depths: inout [Int]) -> (expanded: Int, depth: Int) {
+        guard root.isNode else { return (1, 0) }
         let cap = Int.max / 4
         var stack: [(ref: PickleRef, expanded: Bool)] = [(root, false)]
-        // 0: not seen, -1: on the current path, n > 0: its expanded count.
+        // counts: 0 not seen, -1 on the current path, n > 0 its expanded count.
         while let (ref, expanded) = stack.popLast() {
             let index = ref.nodeIndex
             if expanded {
-                var total = 1
-                for child in children(ref) where child.isNode {
-                    total = min(cap, total + max(memo[child.nodeIndex], 1))
+                var total = 1, depth = 1
+                forEachChild(ref) { child in
+                    total = min(cap, total + max(counts[child.nodeIndex], 1))
+                    depth = max(depth, depths[child.nodeIndex] + 1)
                 }
-                memo[index] = total
+                counts[index] = total
+                depths[index] = depth
                 continue
             }
-            guard memo[index] == 0 else { continue }
-            memo[index] = -1
+            guard counts[index] == 0 else { continue }
+            counts[index] = -1
             stack.append((ref, true))
-            for child in children(ref) where child.isNode && memo[child.nodeIndex] == 0 { stack.append((child, false)) }
+            forEachChild(ref) { if counts[$0.nodeIndex] == 0 { stack.append(($0, false)) } }
         }
-        return max(memo[root.nodeIndex], 1)
+        return (max(counts[root.nodeIndex], 1), depths[root.nodeIndex])
     }
 
     // MARK: - Text
@@ -413,9 +430,33 @@ struct GraphScan {
 
     private func describe(_ ref: PickleRef) -> String { GraphRepr.repr(t, ref, maxLength: 120) }
 
+    /// Findings of one kind about one global kept in full; the rest are counted, so that a pickle of a
+    /// million calls gives a report of a few lines, not a million.
+    static let findingsPerKind = 20
+    private var findingCounts: [String: (kept: Int, suppressed: Int, severity: ScanVerdict, kind: ScanFinding.Kind, global: String?)] = [:]
+    private var suppressedOrder: [String] = []
+
     private mutating func add(_ kind: ScanFinding.Kind, _ severity: ScanVerdict, _ offset: Int, global: String? = nil, call: String? = nil,
                               message: String) {
-        findings.append(ScanFinding(kind: kind, severity: severity, location: location, offset: offset, global: global, call: call, message: message))
+        let key = "\(kind.rawValue) \(global ?? "")"
+        var count = findingCounts[key] ?? (0, 0, severity, kind, global)
+        count.severity = max(count.severity, severity)
+        if count.kept < Self.findingsPerKind {
+            count.kept += 1
+            findings.append(ScanFinding(kind: kind, severity: severity, location: location, offset: offset, global: global, call: call, message: message))
+        } else {
+            if count.suppressed == 0 { suppressedOrder.append(key) }
+            count.suppressed += 1
+        }
+        findingCounts[key] = count
+    }
+
+    private mutating func summarizeSuppressed() {
+        for key in suppressedOrder {
+            guard let count = findingCounts[key] else { continue }
+            findings.append(ScanFinding(kind: count.kind, severity: count.severity, location: location, offset: trace.end + base, global: count.global,
+                                        message: "\(count.suppressed) more findings like the \(Self.findingsPerKind) above (\(count.kind.rawValue)\(count.global.map { " of \($0)" } ?? "")), not listed"))
+        }
     }
 }
 
