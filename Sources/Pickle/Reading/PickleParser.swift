@@ -101,8 +101,8 @@ public struct PickleParser: Sendable {
     private var recordedNodeOffsets: [Int] = []
     private var recordsNodeOffsets = false
 
-    /// Set for the scanner (``trace(firstPickleIn:options:)``): what the stream does that the graph cannot
-    /// show, recorded before each opcode runs.
+    /// Set for the scanner (``trace(firstPickleIn:options:)``, on a parser made for one scan and never pooled):
+    /// what the stream does that the graph cannot show, recorded before each opcode runs.
     private var structureEvents: [PickleTrace.Event]?
     /// For the scanner: bytes of a joblib array that come next in the stream, outside the opcodes.
     private var pendingRawRegion: RawRegion?
