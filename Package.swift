@@ -7,10 +7,13 @@ let package = Package(
     products: [
         .library(name: "Pickle", targets: ["Pickle"]),
         .library(name: "PickleZstd", targets: ["PickleZstd"]),
+        // SwiftNIO codecs: the only product that depends on swift-nio, so users of Pickle alone never build it.
+        .library(name: "PickleNIO", targets: ["PickleNIO"]),
         .executable(name: "pickletool", targets: ["pickletool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // Linux's mremap, which Swift's Glibc module leaves out (large arenas grow by remapping: LargeBlocks).
@@ -19,6 +22,7 @@ let package = Package(
         // The system's libzstd, not a vendored copy: `apt-get install libzstd-dev` (scripts/test.sh does it).
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .target(name: "PickleZstd", dependencies: ["Pickle", "CZstd"]),
+        .target(name: "PickleNIO", dependencies: ["Pickle", .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(
             name: "pickletool",
             dependencies: [
@@ -31,6 +35,13 @@ let package = Package(
             name: "PickleTests",
             dependencies: ["Pickle", "PickleZstd"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "PickleNIOTests",
+            dependencies: [
+                "PickleNIO", "Pickle", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
