@@ -14,7 +14,7 @@ struct PickleTool: AsyncParsableCommand {
         commandName: "pickletool",
         abstract: "Inspect, check and convert streams of Python pickles. Every command reads a file, or standard input for `-` or no argument, as it arrives.",
         discussion: "Inputs may be zstd-compressed: readers recognise zstd frames by their magic number and decompress on the fly.",
-        subcommands: [Show.self, Dis.self, Convert.self, Verify.self, Tensors.self, SafetensorsCommand.self, Scan.self, LogServer.self, Compress.self, Decompress.self]
+        subcommands: [Show.self, Dis.self, Convert.self, Verify.self, Tensors.self, SafetensorsCommand.self, Scan.self, MultiprocessingListen.self, MultiprocessingSend.self, LogServer.self, Compress.self, Decompress.self]
     )
 
     /// Runs the command with `SIGPIPE` ignored, so that a closed standard output is an `EPIPE` from the

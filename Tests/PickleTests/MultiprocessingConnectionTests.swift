@@ -186,4 +186,62 @@ final class MultiprocessingConnectionTests: XCTestCase {
                                            (Array(repeating: 0x6B, count: 100), Array((0 ... 255).map { UInt8($0) }) + (0 ... 255).map { UInt8($0) } + (0 ... 255).map { UInt8($0) })]
         XCTAssertEqual(cases.map { MD5.hmac(key: $0.0, message: $0.1).map { String(format: "%02x", $0) }.joined() }, expected)
     }
+
+    /// `pickletool mp-listen` prints what CPython clients send (two at once, with an authkey), and
+    /// `pickletool mp-send` sends a file's pickles, unchanged, to a CPython listener.
+    func testTheToolListensForAndSendsToCPythonPeers() throws {
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pickletool")
+        let listen = Process()
+        listen.executableURL = tool
+        listen.arguments = ["mp-listen", "--port", "0", "--authkey", "secret", "--clients", "2"]
+        let out = Pipe(), err = Pipe()
+        listen.standardOutput = out
+        listen.standardError = err
+        try listen.run()
+        var banner: [UInt8] = []
+        while let byte = try err.fileHandleForReading.read(upToCount: 1)?.first, byte != 0x0A { banner.append(byte) }
+        let port = String(decoding: banner, as: UTF8.self).split(separator: ":").last.map(String.init) ?? ""
+        XCTAssertTrue(String(decoding: banner, as: UTF8.self).hasPrefix("pickletool mp-listen: listening on 127.0.0.1:"))
+        let senders = try (0 ..< 2).map { index in
+            try Peer("""
+            import sys
+            from multiprocessing.connection import Client
+            c = Client(('127.0.0.1', int(sys.argv[1])), authkey=b'secret')
+            for i in range(3): c.send({'client': int(sys.argv[2]), 'seq': i})
+            c.send_bytes(b'not a pickle')
+            c.close()
+            """, [port, String(index)])
+        }
+        for sender in senders { XCTAssertEqual(sender.finish().status, 0) }
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        listen.waitUntilExit()
+        XCTAssertEqual(listen.terminationStatus, 0)
+        let lines = printed.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("{'client': 0") }, (0 ..< 3).map { "{'client': 0, 'seq': \($0)}" })
+        XCTAssertEqual(lines.filter { $0.hasPrefix("{'client': 1") }, (0 ..< 3).map { "{'client': 1, 'seq': \($0)}" })
+        XCTAssertEqual(lines.filter { $0 == "b'not a pickle'" }.count, 2)
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("mp-send-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let pickles = try Python.script("""
+        import pickle, sys
+        sys.stdout.buffer.write(b''.join(pickle.dumps(o, p) for p, o in [(0, {'a': 1}), (2, [1, 2]), (5, b'x' * 100000), (4, 'end')]))
+        """)
+        try pickles.write(to: URL(fileURLWithPath: file))
+        let server = try Peer("""
+        from multiprocessing.connection import Listener
+        with Listener(('127.0.0.1', 0), authkey=b'secret') as listener:
+            print(listener.address[1], flush=True)
+            with listener.accept() as c:
+                for _ in range(4):
+                    o = c.recv()
+                    print(repr(o) if not isinstance(o, bytes) else len(o), flush=True)
+        """)
+        let serverPort = server.line()
+        let (status, _, stderr) = try Subprocess.run(tool, ["mp-send", "--port", serverPort, "--authkey", "secret", file], stdin: [])
+        XCTAssertEqual(status, 0, String(decoding: stderr, as: UTF8.self))
+        XCTAssertEqual(String(decoding: stderr, as: UTF8.self), "pickletool mp-send: sent 4 pickles\n")
+        XCTAssertEqual((0 ..< 4).map { _ in server.line() }, ["{'a': 1}", "[1, 2]", "100000", "'end'"])
+        XCTAssertEqual(server.finish().status, 0)
+    }
 }

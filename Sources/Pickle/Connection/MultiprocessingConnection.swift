@@ -12,7 +12,11 @@
 /// Reads and writes block the calling thread; give each connection a thread or task of its own. A message
 /// is read whole before it is decoded (as Python does), bounded by ``maxMessageBytes``; its buffer grows only
 /// as bytes arrive.
-public final class MultiprocessingConnection {
+///
+/// Sendable so that it can be handed to the thread that serves it (`@unchecked`: its settings and socket
+/// are unsynchronised, so one thread at a time uses it, as one Python process uses a `Connection`; the
+/// listener tests hand accepted connections on this way).
+public final class MultiprocessingConnection: @unchecked Sendable {
     /// The largest message ``recvBytes()`` and ``recv()`` accept (default 1 GiB); a longer one is a
     /// ``ConnectionError/Kind/messageTooLong`` error and the connection is closed, as Python closes it.
     public var maxMessageBytes = 1 << 30
