@@ -8,6 +8,9 @@ import PackageDescription
 //     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product CodableCompare
 //   ScanCompare, PickleScanner in process, timed by `scan_compare.py` beside picklescan and fickling:
 //     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product ScanCompare
+//   NIOCompare, messages per second received by PickleNIO, StreamingUnpickler and MultiprocessingConnection,
+//   timed by `nio_compare.py` beside CPython's multiprocessing.connection:
+//     swift build -c release --package-path Benchmarks --scratch-path .build-bench --product NIOCompare
 //   PickleBenchmarks, ordo-one/benchmark (time and malloc counts) on the datasets of `datasets.py`:
 //     swift package --package-path Benchmarks --scratch-path .build-bench benchmark
 // PickleZstd links the system's libzstd: `apt-get install libzstd-dev` first where it is missing.
@@ -16,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "swift-pickle", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         // The MallocInterposer trait counts mallocs without jemalloc (resolution fails here without it).
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -32,6 +36,15 @@ let package = Package(
             dependencies: [
                 .product(name: "Pickle", package: "swift-pickle"),
                 .product(name: "PickleZstd", package: "swift-pickle"),
+            ]
+        ),
+        .executableTarget(
+            name: "NIOCompare",
+            dependencies: [
+                .product(name: "Pickle", package: "swift-pickle"),
+                .product(name: "PickleNIO", package: "swift-pickle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(

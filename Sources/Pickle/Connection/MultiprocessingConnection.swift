@@ -107,17 +107,10 @@ public final class MultiprocessingConnection: @unchecked Sendable {
     }
 
     /// Receives one object, as `Connection.recv()` does: the message's pickle decoded inert.
-    /// - Throws: ``ConnectionError``; ``PickleError`` for a message that is not one whole pickle.
+    /// - Throws: ``ConnectionError``; ``PickleError`` for a message that does not begin with a whole pickle.
     public func recv() throws -> PickleGraph {
-        let message = try recvBytes()
-        var parser = PickleParser(options: unpicklerOptions)
-        var graphs: [PickleGraph] = []
-        try parser.feed(message, into: &graphs)
-        try parser.finish()
-        guard let graph = graphs.first else {
-            throw PickleError(.endOfInput, offset: 0, "an empty message: no pickle to decode")
-        }
-        return graph
+        // As `Connection.recv()`'s `pickle.loads`: the first pickle, bytes after it ignored.
+        try Unpickler.loads(recvBytes(), options: unpicklerOptions)
     }
 
     private func refuse(_ what: String) throws -> Never {
