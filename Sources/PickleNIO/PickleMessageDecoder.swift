@@ -36,10 +36,7 @@ public struct PickleMessageDecoder: ByteToMessageDecoder {
     public var offset: Int { parser.offset }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard buffer.readableBytes > 0 else { return .needMoreData }
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        defer { passOn(context) }
-        try parser.feed(bytes, into: &decoded)
+        try feed(&buffer) { context.fireChannelRead(NIOAny($0)) }
         return .needMoreData
     }
 
@@ -49,11 +46,58 @@ public struct PickleMessageDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    /// Fires the pickles completed so far, in order (also when the feed that completed them then failed).
-    private mutating func passOn(_ context: ChannelHandlerContext) {
-        guard !decoded.isEmpty else { return }
+    /// Feeds the buffer's readable bytes to the parser (consuming them) and calls `each` with every pickle
+    /// they complete, in order; the pickles completed before a failure are handed over before it is thrown.
+    mutating func feed(_ buffer: inout ByteBuffer, _ each: (PickleGraph) throws -> Void) throws {
+        guard buffer.readableBytes > 0 else { return }
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        var failure: (any Error)?
+        do {
+            try parser.feed(bytes, into: &decoded)
+        } catch {
+            failure = error
+        }
         let ready = decoded
         decoded.removeAll(keepingCapacity: true)
-        for graph in ready { context.fireChannelRead(wrapInboundOut(graph)) }
+        for graph in ready { try each(graph) }
+        if let failure { throw failure }
+    }
+
+    /// Declares the end of the stream: an error if it ends inside a pickle.
+    mutating func finish() throws { try parser.finish() }
+}
+
+/// ``PickleMessageDecoder`` with each pickle decoded into a `Decodable` value by ``Pickle/PickleDecoder``
+/// (dataclasses, dicts, stdlib types, numpy arrays as ``Pickle/NDArrayView``): a message that does not
+/// decode as `Value` is an error, fired after the values before it.
+///
+/// ```swift
+/// struct Job: Decodable { let id: Int; let args: [Double] }
+/// try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TypedPickleMessageDecoder<Job>()))
+/// ```
+public struct TypedPickleMessageDecoder<Value: Decodable>: ByteToMessageDecoder {
+    public typealias InboundOut = Value
+
+    private var pickles: PickleMessageDecoder
+    private let decoder: PickleDecoder
+
+    /// - Parameters:
+    ///   - decoder: how values are decoded (key strategy, dates, ...).
+    ///   - options: encoding, memo mode, limits; `hooks`: as ``PickleMessageDecoder/init(options:hooks:)``.
+    public init(decoder: PickleDecoder = PickleDecoder(), options: UnpicklerOptions = UnpicklerOptions(), hooks: UnpicklerHooks = UnpicklerHooks()) {
+        pickles = PickleMessageDecoder(options: options, hooks: hooks)
+        self.decoder = decoder
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let decoder = self.decoder
+        try pickles.feed(&buffer) { context.fireChannelRead(NIOAny(try decoder.decode(Value.self, from: $0))) }
+        return .needMoreData
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        _ = try decode(context: context, buffer: &buffer)
+        if seenEOF { try pickles.finish() }
+        return .needMoreData
     }
 }

@@ -205,4 +205,41 @@ final class PickleCodecTests: XCTestCase {
             XCTAssertEqual(String(decoding: out, as: UTF8.self), "True\n", reader)
         }
     }
+
+    /// The typed decoder: CPython dataclasses and dicts arrive as Swift values; one that does not fit is an
+    /// error after the values before it.
+    func testTheTypedDecoderGivesSwiftValues() throws {
+        struct Job: Decodable, Equatable {
+            let id: Int
+            let args: [Double]
+            let owner: String?
+        }
+        let bytes = [UInt8](try Self.python("""
+        import dataclasses, pickle, sys
+        @dataclasses.dataclass
+        class Job:
+            id: int
+            args: list
+            owner: str = None
+        sys.modules['__main__'].Job = Job
+        out = [pickle.dumps(Job(1, [0.5, 2.0], 'ann'), 4), pickle.dumps({'id': 2, 'args': []}, 2), pickle.dumps({'id': 'three'}, 4)]
+        sys.stdout.buffer.write(b''.join(out))
+        """))
+        for boundaries in [[], Array(0 ..< bytes.count)] {
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(TypedPickleMessageDecoder<Job>()))
+            var jobs: [Job] = []
+            var failure: (any Error)?
+            var start = 0
+            for end in boundaries + [bytes.count] where end >= start && failure == nil {
+                var buffer = channel.allocator.buffer(capacity: end - start)
+                buffer.writeBytes(bytes[start ..< end])
+                do { try channel.writeInbound(buffer) } catch { failure = error }
+                while let job = try? channel.readInbound(as: Job.self) { jobs.append(job) }
+                start = end
+            }
+            XCTAssertEqual(jobs, [Job(id: 1, args: [0.5, 2.0], owner: "ann"), Job(id: 2, args: [], owner: nil)])
+            XCTAssertTrue(failure is DecodingError, "\(String(describing: failure))")
+            _ = try? channel.finish()
+        }
+    }
 }
