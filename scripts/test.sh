@@ -52,6 +52,9 @@ swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | tee "$fixture
 # swift test exits non-zero on failure (pipefail); print the closing lines CI reads.
 grep -E "Executed [0-9]+ tests" "$fixtures/test.log" | tail -1
 
+# The DocC catalogs build without a warning (unresolved links, undocumented parameters).
+bash scripts/docs.sh
+
 # Every fuzz target for a bounded time, with AddressSanitizer and LeakSanitizer: any crash, leak, timeout or
 # out-of-memory fails the run. FUZZ_SECONDS=0 skips it (a quick local run); CI uses the default minute.
 fuzz_seconds=${FUZZ_SECONDS:-60}

@@ -2,18 +2,18 @@ import NIOCore
 import Pickle
 
 /// Decodes a stream of pickles arriving on a channel: each completed pickle goes up the pipeline as a
-/// ``Pickle/PickleGraph`` the moment the read holding its STOP byte arrives.
+/// `PickleGraph` the moment the read holding its STOP byte arrives.
 ///
-/// The bytes of every read are handed to one push parser (``Pickle/PickleParser``) and leave the
+/// The bytes of every read are handed to one push parser (`PickleParser`) and leave the
 /// channel's buffer at once: nothing is accumulated or scanned twice, whatever the reads' sizes. The parser's
-/// own limits (``Pickle/UnpicklerLimits``) bound what a peer can make it hold; `ByteToMessageHandler`'s
+/// own limits (`UnpicklerLimits`) bound what a peer can make it hold; `ByteToMessageHandler`'s
 /// `maximumBufferSize` cannot, since the bytes never wait in its buffer.
 ///
 /// ```swift
 /// try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PickleMessageDecoder()))
 /// ```
 ///
-/// Pickles completed before a malformed byte are passed on before the error is fired (a ``Pickle/PickleError``
+/// Pickles completed before a malformed byte are passed on before the error is fired (a `PickleError`
 /// with its offset in the whole stream); the parser then stays failed. A stream that ends inside a pickle is
 /// an error at EOF (``decodeLast(context:buffer:seenEOF:)``), naming where the torn pickle began.
 public struct PickleMessageDecoder: ByteToMessageDecoder {
@@ -22,12 +22,12 @@ public struct PickleMessageDecoder: ByteToMessageDecoder {
     private var parser: PickleParser
     private var decoded: [PickleGraph] = []
 
-    /// A decoder for independent pickles (``Pickle/MemoMode/perPickle``), or, with `options.memoMode =
+    /// A decoder for independent pickles (`MemoMode.perPickle`), or, with `options.memoMode =
     /// .session`, for pickles one `Pickler` wrote across dumps.
     /// - Parameters:
     ///   - options: encoding, memo mode, limits.
     ///   - hooks: `find_class`/`persistent_load` counterparts, such as
-    ///     ``Pickle/UnpicklerHooks/rejecting(outside:)``.
+    ///     `UnpicklerHooks.rejecting(outside:)`.
     public init(options: UnpicklerOptions = UnpicklerOptions(), hooks: UnpicklerHooks = UnpicklerHooks()) {
         parser = PickleParser(options: options, hooks: hooks)
     }
@@ -67,8 +67,8 @@ public struct PickleMessageDecoder: ByteToMessageDecoder {
     mutating func finish() throws { try parser.finish() }
 }
 
-/// ``PickleMessageDecoder`` with each pickle decoded into a `Decodable` value by ``Pickle/PickleDecoder``
-/// (dataclasses, dicts, stdlib types, numpy arrays as ``Pickle/NDArrayView``): a message that does not
+/// ``PickleMessageDecoder`` with each pickle decoded into a `Decodable` value by `PickleDecoder`
+/// (dataclasses, dicts, stdlib types, numpy arrays as `NDArrayView`): a message that does not
 /// decode as `Value` is an error, fired after the values before it.
 ///
 /// ```swift
@@ -83,7 +83,8 @@ public struct TypedPickleMessageDecoder<Value: Decodable>: ByteToMessageDecoder 
 
     /// - Parameters:
     ///   - decoder: how values are decoded (key strategy, dates, ...).
-    ///   - options: encoding, memo mode, limits; `hooks`: as ``PickleMessageDecoder/init(options:hooks:)``.
+    ///   - options: encoding, memo mode, limits.
+    ///   - hooks: as ``PickleMessageDecoder/init(options:hooks:)``.
     public init(decoder: PickleDecoder = PickleDecoder(), options: UnpicklerOptions = UnpicklerOptions(), hooks: UnpicklerHooks = UnpicklerHooks()) {
         pickles = PickleMessageDecoder(options: options, hooks: hooks)
         self.decoder = decoder

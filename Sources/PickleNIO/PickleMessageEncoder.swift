@@ -1,10 +1,10 @@
 import NIOCore
 import Pickle
 
-/// Writes each outbound ``Pickle/PickleGraph`` as a pickle into the channel's buffer, with the memo modes of
-/// ``Pickle/StreamingPickler``: independent pickles (each one stands alone, as `pickle.dumps` writes them,
+/// Writes each outbound `PickleGraph` as a pickle into the channel's buffer, with the memo modes of
+/// `StreamingPickler`: independent pickles (each one stands alone, as `pickle.dumps` writes them,
 /// read by repeated `pickle.load`) or one shared memo (as one CPython `Pickler` across `dump` calls, read by
-/// one `Unpickler`'s repeated `load()`, or ``PickleMessageDecoder`` in ``Pickle/MemoMode/session``).
+/// one `Unpickler`'s repeated `load()`, or ``PickleMessageDecoder`` in `MemoMode.session`).
 ///
 /// ```swift
 /// try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PickleMessageEncoder(protocol: 5)))
@@ -26,15 +26,15 @@ public final class PickleMessageEncoder: MessageToByteEncoder {
     private var pickler: StreamingPickler<Collected>
 
     /// - Parameters:
-    ///   - protocol: the pickle protocol, 0 to 5 (default 4, CPython's default).
+    ///   - version: the pickle protocol, 0 to 5 (default 4, CPython's default).
     ///   - records: `.independent` (default) or `.sharedMemo`.
-    /// - Throws: ``Pickle/PickleError/Code/unpicklable`` for a protocol outside 0...5.
+    /// - Throws: `PickleError.Code.unpicklable` for a protocol outside 0...5.
     public init(protocol version: Int = 4, records: RecordMode = .independent) throws {
         pickler = try StreamingPickler(sink: collected, options: PicklerOptions(protocolVersion: version),
                                        records: records == .independent ? .independent : .sharedMemo)
     }
 
-    /// How successive writes relate: ``Pickle/StreamingPickler/RecordMode``.
+    /// How successive writes relate: `StreamingPickler.RecordMode`.
     public typealias RecordMode = StreamingPickler<MemorySink>.RecordMode
 
     public func encode(data: PickleGraph, out: inout ByteBuffer) throws {

@@ -1,15 +1,15 @@
 import Pickle
 
 extension StreamingPickler where Sink == ZstdCompressingSink<AppendingFileSink> {
-    /// Appends to a zstd-compressed log file at `path` (created if missing): every ``flush()`` closes a frame,
+    /// Appends to a zstd-compressed log file at `path` (created if missing): every `flush()` closes a frame,
     /// so each append adds one or more whole frames, and `zstd -dc` or Python's zstd module followed by
     /// `pickle.load` (or one `Unpickler` for a shared memo) read it.
     ///
-    /// Opening it repairs a torn tail, as ``AppendingFileSink`` does for plain logs, at frame granularity: the
+    /// Opening it repairs a torn tail, as `AppendingFileSink` does for plain logs, at frame granularity: the
     /// file is cut back to the end of the last complete frame that ends between records, so a writer killed
     /// mid-append loses only the records of its unfinished frame. Damage anywhere else (a frame failing its
     /// checksum, bytes that are not zstd) is refused and the file is left unchanged.
-    /// - Throws: ``PickleError/Code/ioFailure``; ``PickleError/Code/decompressionFailed`` or the parser's error if
+    /// - Throws: `PickleError.Code.ioFailure`; `PickleError.Code.decompressionFailed` or the parser's error if
     ///   the file is damaged before its tail.
     public init(appendingCompressedTo path: String, options: PicklerOptions = PicklerOptions(), records: RecordMode,
                 compression: ZstdWriteOptions = ZstdWriteOptions(), syncsOnFlush: Bool = false) throws {

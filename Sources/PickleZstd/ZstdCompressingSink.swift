@@ -28,7 +28,7 @@ public final class ZstdCompressingSink<Base: PickleSink>: PickleSink {
     private var frameOpen = false
 
     /// Wraps `base`.
-    /// - Throws: ``PickleError/Code/compressionFailed`` for options zstd rejects.
+    /// - Throws: `PickleError.Code.compressionFailed` for options zstd rejects.
     public init(_ base: Base, options: ZstdWriteOptions = ZstdWriteOptions()) throws {
         self.base = base
         self.options = options

@@ -8,7 +8,7 @@ import Pickle
 /// A frame's output is held until the frame has ended and its checksum has been verified (frames up to
 /// ``ZstdReadOptions/maxHeldFrameBytes``; larger ones stream), so a damaged frame yields nothing, whatever the
 /// chunking. Memory is bounded by the frame window (``ZstdReadOptions/maxWindowLog``) plus the held frame.
-/// Errors are ``PickleError/Code/decompressionFailed`` naming the compressed offset of the frame where they
+/// Errors are `PickleError.Code.decompressionFailed` naming the compressed offset of the frame where they
 /// happened; every earlier frame has already been handed out.
 public struct ZstdDecoder {
     /// The limits in force.
@@ -30,7 +30,7 @@ public struct ZstdDecoder {
     private var failure: PickleError?
 
     /// Creates a decoder.
-    /// - Throws: ``PickleError/Code/decompressionFailed`` for options zstd rejects.
+    /// - Throws: `PickleError.Code.decompressionFailed` for options zstd rejects.
     public init(options: ZstdReadOptions = ZstdReadOptions()) throws {
         self.options = options
         self.context = try DecompressionContext(options)
@@ -116,7 +116,7 @@ public struct ZstdDecoder {
     }
 
     /// Declares the end of the compressed input.
-    /// - Throws: ``PickleError/Code/decompressionFailed`` if it ended inside a frame (a truncated frame).
+    /// - Throws: `PickleError.Code.decompressionFailed` if it ended inside a frame (a truncated frame).
     public mutating func finish() throws {
         if let failure { throw failure }
         if inFrame {

@@ -1,6 +1,6 @@
 import Pickle
 
-/// The decompressing stage in front of a ``StreamingUnpickler``: an `AsyncSequence` of decompressed chunks
+/// The decompressing stage in front of a `StreamingUnpickler`: an `AsyncSequence` of decompressed chunks
 /// made from an `AsyncSequence` of compressed ones, decompressed chunk by chunk with bounded memory.
 ///
 /// ```swift

@@ -61,7 +61,9 @@ public struct ZipArchive: Sendable {
     public func entry(named name: String) -> Entry? { byName[name].map { entries[$0] } }
 
     /// The data of a stored entry, in place.
-    /// - Parameter verifyingCRC: whether to check the data against the directory's CRC-32 (reads every byte).
+    /// - Parameters:
+    ///   - entry: an entry of this archive.
+    ///   - verifyingCRC: whether to check the data against the directory's CRC-32 (reads every byte).
     /// - Throws: ``ArchiveError/unsupported(_:)`` for a compressed or encrypted entry,
     ///   ``ArchiveError/invalid(_:offset:)`` for a CRC mismatch.
     public func data(of entry: Entry, verifyingCRC: Bool = false) throws -> MappedBytes {
@@ -85,8 +87,10 @@ public struct ZipArchive: Sendable {
     /// The data of a stored or deflated entry, as an array of its own: a stored entry's bytes copied out of
     /// the mapping (unchecked, as ``data(of:verifyingCRC:)`` gives them), a deflated one's inflated
     /// (`zipfile.ZIP_DEFLATED`, `numpy.savez_compressed`) and its CRC-32 checked.
-    /// - Parameter maxCount: the largest entry read: a deflated entry inflates to no more than this, whatever
-    ///   the archive says (default 4 GiB).
+    /// - Parameters:
+    ///   - entry: an entry of this archive.
+    ///   - maxCount: the largest entry read: a deflated entry inflates to no more than this, whatever the
+    ///     archive says (default 4 GiB).
     /// - Throws: ``ArchiveError/unsupported(_:)`` for other methods and encrypted entries,
     ///   ``ArchiveError/invalid(_:offset:)`` for malformed deflated data, a size other than the one the
     ///   directory gives, or a CRC mismatch.

@@ -44,7 +44,7 @@ enum GraphPaths {
 }
 
 extension NDArrayView {
-    /// The numpy arrays and scalars of a graph, named by their path from the root (``GraphPaths``).
+    /// The numpy arrays and scalars of a graph, named by their path from the root (`GraphPaths`).
     /// - Throws: ``ArrayError/invalid(_:)`` for a value shaped as an array whose parts disagree, naming it.
     public static func arrays(in graph: PickleGraph) throws -> [(name: String, array: NDArrayView)] {
         var found: [(name: String, array: NDArrayView)] = []

@@ -17,7 +17,7 @@
 /// are unsynchronised, so one thread at a time uses it, as one Python process uses a `Connection`; the
 /// listener tests hand accepted connections on this way).
 public final class MultiprocessingConnection: @unchecked Sendable {
-    /// The largest message ``recvBytes()`` and ``recv()`` accept (default 1 GiB); a longer one is a
+    /// The largest message ``recvBytes(maxLength:)`` and ``recv()`` accept (default 1 GiB); a longer one is a
     /// ``ConnectionError/Kind/messageTooLong`` error and the connection is closed, as Python closes it.
     public var maxMessageBytes = 1 << 30
     /// How received pickles are decoded (default: Python's own defaults, per-pickle memo).
@@ -33,7 +33,10 @@ public final class MultiprocessingConnection: @unchecked Sendable {
     public var fileDescriptor: Int32 { socket.descriptor }
 
     /// Connects to a CPython `Listener((host, port), authkey=...)`.
-    /// - Parameter authkey: the listener's key; nil when it has none.
+    /// - Parameters:
+    ///   - host: the listener's host name or address.
+    ///   - port: its TCP port.
+    ///   - authkey: the listener's key; nil when it has none.
     /// - Throws: ``ConnectionError`` when the connection or the authentication fails.
     public static func connect(host: String, port: Int, authkey: [UInt8]? = nil) throws -> MultiprocessingConnection {
         try client(ConnectionSocket.connect(host: host, port: port), authkey: authkey)

@@ -6,13 +6,13 @@ import Darwin
 
 /// The push parser: a resumable state machine that turns bytes into decoded pickles.
 ///
-/// Feed it byte chunks of any size, split anywhere (one byte at a time included), with ``feed(_:into:)``;
+/// Feed it byte chunks of any size, split anywhere (one byte at a time included), with ``feed(_:into:)-(ArraySlice<UInt8>,_)``;
 /// each pickle comes out as a ``PickleGraph`` the moment its STOP byte arrives. Call ``finish()`` at the end
 /// of input to learn whether the stream ended cleanly. Bytes after a STOP begin the next pickle.
 ///
 /// Work is linear in the input whatever the chunking: an opcode split across chunks is carried over once
 /// (a payload that lies inside one chunk is kept as a slice of it, not copied), and no byte is scanned twice.
-/// The one-shot ``Unpickler/loads(_:options:)`` is this machine fed once.
+/// The one-shot ``Unpickler/loads(_:options:hooks:buffers:)-([UInt8],_,_,_)`` is this machine fed once.
 ///
 /// Frames (protocol 4) are strict, as the pure-Python unpickler and current CPython: an opcode may not cross
 /// the end of its frame, and a FRAME may not begin before the previous frame ends.
@@ -86,7 +86,7 @@ public struct PickleParser: Sendable {
     /// Whether ``failure`` is set: a cheaper check on every feed than unwrapping the error.
     private var hasFailed = false
 
-    /// When set, ``feed(_:into:)`` stops right after a STOP and leaves the rest of the chunk unread
+    /// When set, ``feed(_:into:)-(ArraySlice<UInt8>,_)`` stops right after a STOP and leaves the rest of the chunk unread
     /// (``offset`` tells how far it got). `loads` uses this to ignore trailing bytes, as CPython does.
     public var haltsAfterPickle = false
 
@@ -286,10 +286,10 @@ public struct PickleParser: Sendable {
 
     /// Decodes the first pickle of `bytes`, a whole input, and stops after its STOP
     /// (``Unpickler/loads(_:options:hooks:buffers:)``). For a new or reused parser that has been fed nothing:
-    /// ``feed(_:into:)`` without its checks for an earlier failure and carried bytes, which such a parser
+    /// ``feed(_:into:)-(ArraySlice<UInt8>,_)`` without its checks for an earlier failure and carried bytes, which such a parser
     /// cannot have.
     /// - Parameter scratch: an empty array, left empty (the opcode loop's output, unused here).
-    /// - Returns: the pickle's graph, or nil if the input ends inside it (left as ``feed(_:into:)`` leaves
+    /// - Returns: the pickle's graph, or nil if the input ends inside it (left as ``feed(_:into:)-(ArraySlice<UInt8>,_)`` leaves
     ///   it: ``finish()`` reports it).
     mutating func decodeFirstPickle(ofWhole bytes: ArraySlice<UInt8>, scratch: inout [PickleGraph]) throws -> PickleGraph? {
         assert(offset == 0 && carry.isEmpty && !hasFailed && completedCount == 0, "a parser that was fed before")
@@ -425,7 +425,7 @@ public struct PickleParser: Sendable {
         }
     }
 
-    /// Feeds the next chunk of the stream. See ``feed(_:into:)``.
+    /// Feeds the next chunk of the stream. See ``feed(_:into:)-(ArraySlice<UInt8>,_)``.
     public mutating func feed(_ chunk: [UInt8], into output: inout [PickleGraph]) throws {
         try feed(chunk[...], into: &output)
     }

@@ -16,7 +16,7 @@ public enum Unpickler {
     }
 
     /// Decodes the first pickle in `bytes` with the default options and no hooks: what
-    /// ``loads(_:options:hooks:buffers:)`` does when those are left out, without the work of passing them in
+    /// ``loads(_:options:hooks:buffers:)-([UInt8],_,_,_)`` does when those are left out, without the work of passing them in
     /// and checking them on every call (about a tenth of decoding a pickle of a few bytes).
     /// - Parameters:
     ///   - bytes: the pickle. Payloads of 512 bytes or more are slices of it (zero copy).
@@ -42,7 +42,7 @@ public enum Unpickler {
         throw PickleError(.endOfInput, offset: parser.offset, "ran out of input")
     }
 
-    /// Decodes the first pickle in `bytes`. See ``loads(_:options:hooks:buffers:)``.
+    /// Decodes the first pickle in `bytes`. See ``loads(_:options:hooks:buffers:)-([UInt8],_,_,_)``.
     public static func loads(_ bytes: [UInt8], options: UnpicklerOptions = UnpicklerOptions(),
                              hooks: UnpicklerHooks = UnpicklerHooks(), buffers: [OutOfBandBuffer]? = nil) throws -> PickleGraph {
         try loads(bytes[...], options: options, hooks: hooks, buffers: buffers)

@@ -27,7 +27,7 @@ public struct PythonOrderedDict<Element> {
 /// Python's `collections.Counter`.
 ///
 /// CPython pickles it as `collections.Counter(dict)` (REDUCE). Recognised when every count is an `int` that
-/// fits in 64 bits (not a bool, which prints as `True`), which is what ``PythonCollectionsRepr`` needs to print the counts in
+/// fits in 64 bits (not a bool, which prints as `True`), which is what `PythonCollectionsRepr` needs to print the counts in
 /// `most_common()` order exactly as CPython does.
 public struct PythonCounter<Element> {
     /// The keys and their counts, in insertion order.

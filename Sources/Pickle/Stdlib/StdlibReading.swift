@@ -23,7 +23,7 @@ public protocol PickleStdlibValue: Sendable {
 }
 
 extension PickleStdlibValue {
-    /// The value as a graph of its own, ready for ``Pickler/dump(_:)``.
+    /// The value as a graph of its own, ready for ``Pickler/dump(_:)-(PickleGraph)``.
     public func pickleGraph() -> PickleGraph { PickleGraph(pickleValue) }
 }
 

@@ -1,4 +1,4 @@
-/// Writes many objects, one pickle per ``dump(_:)``, to a chunked output: memory, a pipe or socket, a log
+/// Writes many objects, one pickle per ``dump(_:)-(PickleGraph)``, to a chunked output: memory, a pipe or socket, a log
 /// file, a compressor.
 ///
 /// ```swift
@@ -33,7 +33,7 @@ public struct StreamingPickler<Sink: PickleSink> {
 
     /// How successive dumps relate.
     public let records: RecordMode
-    /// Flush after every dump (each object is on the wire when ``dump(_:)`` returns).
+    /// Flush after every dump (each object is on the wire when ``dump(_:)-(PickleGraph)`` returns).
     public var flushesAfterEachDump = false
     private var pickler: Pickler
 

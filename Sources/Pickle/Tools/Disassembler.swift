@@ -123,6 +123,8 @@ public struct Disassembler: Sendable {
     /// ``disassemble(_:from:)`` prints for the whole pickle.
     ///
     /// - Parameters:
+    ///   - bytes: the pickle's bytes that have arrived.
+    ///   - start: where in `bytes` to go on (the last call's `end`, 0 at first).
     ///   - streamOffset: the stream offset of `bytes[0]`, for the offsets printed.
     ///   - inputIsComplete: no byte follows `bytes`: a pickle cut short is the error pickletools reports.
     public mutating func disassembleAvailable(

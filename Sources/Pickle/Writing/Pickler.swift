@@ -3,7 +3,7 @@
 /// fix_imports and `_codecs.encode` for bytes below protocol 3, sets by REDUCE below protocol 4, recursive
 /// tuples via POP/POP_MARK. For built-in values the output equals `pickle.dumps(obj, protocol)`.
 ///
-/// Like CPython's `Pickler`, the memo is kept across ``dump(_:)`` calls (a later pickle refers back to
+/// Like CPython's `Pickler`, the memo is kept across ``dump(_:)-(PickleGraph)`` calls (a later pickle refers back to
 /// objects of an earlier one) until ``clearMemo()``. Saving is iterative: graphs of any depth pickle
 /// without recursion.
 public struct Pickler {
@@ -38,7 +38,7 @@ public struct Pickler {
     // and CPython's shared constants (global objects, interned names) by key.
     var memoCount = 0
     /// Memo slot by node index of ``graph`` (-1: none). A flat buffer (clearing and refilling an array cost
-    /// ~190 instructions per one-shot dump); ``dump(_:)`` makes it unique first, as a copied pickler shares it.
+    /// ~190 instructions per one-shot dump); ``dump(_:)-(PickleGraph)`` makes it unique first, as a copied pickler shares it.
     fileprivate var localMemo = FlatBuffer<Int32>(capacity: 0)
     // `Dictionary()` and `Set()`, not literals: an empty literal is a call per pickler.
     fileprivate var identityMemo = [NodeIdentity: Int]()
@@ -93,7 +93,7 @@ public struct Pickler {
         try dumpOnce(node, options, reserving: 0)
     }
 
-    /// One pickle of `node` by a pickler in its first state, as `Pickler(options:)` then ``dump(_:)``.
+    /// One pickle of `node` by a pickler in its first state, as `Pickler(options:)` then ``dump(_:)-(PickleGraph)``.
     ///
     /// The pickler comes from earlier calls and goes back after this one: a dump of a few bytes would
     /// otherwise spend more on making a pickler (a 232-byte struct, copied on its way out of `init`), on
@@ -158,7 +158,7 @@ public struct Pickler {
         try dumpWithUniqueStorage(node)
     }
 
-    /// ``dump(_:)`` by a pickler whose buffers are its own: one that was never copied, as the one-shot
+    /// ``dump(_:)-(PickleGraph)`` by a pickler whose buffers are its own: one that was never copied, as the one-shot
     /// picklers of ``dumpOnce(_:_:reserving:)``, which live in the pool's memory.
     private mutating func dumpWithUniqueStorage(_ node: PickleNode) throws {
         let g = node.graph
