@@ -103,11 +103,11 @@ enum ToolIO {
 
     /// How much of a regular file one read takes: all of it up to ``wholeFileReadLimit``, else pieces of
     /// ``largeFileChunkCapacity``. A file's bytes are all there, so a large read costs no waiting, and payloads
-    /// inside a chunk stay slices of it instead of being copied out of 256 KiB pieces into carries; the
-    /// chunk's fresh memory is mapped in huge pages where the kernel offers them. `convert` of 200 x 1 MiB
-    /// bytes objects took 171 -> 65 ms (whole process), of one 100 MiB bytes object 37 -> 29 ms. The price is
-    /// memory: up to this much input is held beyond the decoded objects (converting 1M dicts, 44.6 MiB:
-    /// peak RSS 212 -> 258 MB).
+    /// inside a chunk stay slices of it instead of being copied out of the reader's default 256 KiB pieces into
+    /// carries; the chunk's fresh memory is mapped in huge pages where the kernel offers them, so filling it
+    /// takes few page faults. The price is memory: up to this much input is held beyond the decoded objects
+    /// while they live.
+    /// (Measurements: Benchmarks/README.md, "How the figures were reached".)
     static let wholeFileReadLimit = 256 << 20
     static let largeFileChunkCapacity = 64 << 20
 
