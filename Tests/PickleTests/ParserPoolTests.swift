@@ -17,7 +17,7 @@ final class ParserPoolTests: XCTestCase {
             "importMaps", "failure", "hasFailed", "haltsAfterPickle", "decodesOneShot", "oneShotGraph", "recordedNodeOffsets", "recordsNodeOffsets",
             // Set only on parsers made for one scan (`PickleParser.trace`), which are never pooled; the raw region
             // is cleared by the opcode loop as soon as it is skipped.
-            "structureEvents", "pendingRawRegion",
+            "structureEvents", "pendingRawRegion", "readsJoblibArrays",
             "memoEntryCountAtLastComplete",
         ]
         let actual = Mirror(reflecting: PickleParser()).children.compactMap(\.label)

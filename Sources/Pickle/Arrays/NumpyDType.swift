@@ -162,6 +162,17 @@ public struct NumpyDType: Hashable, Sendable, CustomStringConvertible {
     /// Structured dtypes nest; this deep is more than any real dtype and bounds the recursion.
     static let maxNesting = 32
 
+    /// Whether a pickled dtype's flags (its BUILD state's eighth item) say it holds Python objects exactly
+    /// when `dtype` does: numpy trusts the flags, so a state whose flags deny the objects it holds makes
+    /// numpy read raw bytes as object pointers. True for a dtype without BUILD (its flags are numpy's own).
+    static func flagsAgree(_ t: GraphTables, _ ref: PickleRef, with dtype: NumpyDType) -> Bool {
+        guard let call = t.stdlibCall(ref), let operation = call.operations.first else { return true }
+        guard case .build(let stateRef) = operation, let state = t.tupleItems(stateRef), state.count >= 8,
+              let flags = t.intValue(state[7]) else { return false }
+        let itemHasObject = 1  // NPY_ITEM_HASOBJECT
+        return (flags & itemHasObject != 0) == dtype.holdsObjects
+    }
+
     static func recognize(_ t: GraphTables, _ ref: PickleRef, depth: Int) -> NumpyDType? {
         guard depth < maxNesting, let call = t.stdlibCall(ref), call.form == .reduce, call.name == GlobalName("numpy", "dtype"),
               call.args.count == 3, let typestr = t.stringValue(call.args[0]) else { return nil }

@@ -106,6 +106,9 @@ public struct PickleParser: Sendable {
     private var structureEvents: [PickleTrace.Event]?
     /// For the scanner: bytes of a joblib array that come next in the stream, outside the opcodes.
     private var pendingRawRegion: RawRegion?
+    /// For the scanner: read the stream as `joblib.load` does (arrays after their wrappers' BUILD) rather
+    /// than as `pickle.load` does.
+    private var readsJoblibArrays = false
 
     enum RawRegion {
         /// The elements, after a padding byte and that many bytes of padding when `padded`.
@@ -324,10 +327,13 @@ public struct PickleParser: Sendable {
     /// The first pickle of `bytes` parsed for the scanner: its graph with every node's opcode offset and
     /// the structural events, or, when the bytes do not decode, the graph as far as it got, with the stack
     /// and the error (what CPython would have run before failing there). Offsets are from `bytes`' start.
-    static func trace(firstPickleIn bytes: ArraySlice<UInt8>, options: UnpicklerOptions) -> PickleTrace {
+    /// - Parameter readsJoblibArrays: read it as `joblib.load` reads it: after each BUILD of a
+    ///   `NumpyArrayWrapper`, the array's bytes lie in the stream and are skipped.
+    static func trace(firstPickleIn bytes: ArraySlice<UInt8>, options: UnpicklerOptions, readsJoblibArrays: Bool = false) -> PickleTrace {
         var parser = PickleParser(options: options)
         parser.recordsNodeOffsets = true
         parser.structureEvents = []
+        parser.readsJoblibArrays = readsJoblibArrays
         var scratch: [PickleGraph] = []
         let failure: PickleError
         do {
@@ -350,40 +356,71 @@ public struct PickleParser: Sendable {
                            events: parser.structureEvents ?? [], end: failure.offset, error: failure)
     }
 
-    /// For the scanner: after the BUILD of a `joblib.numpy_pickle.NumpyArrayWrapper`, joblib's unpickler
-    /// reads the array from the stream itself (a padding byte and its padding when the state names an
-    /// alignment, then the elements; or, for an object array, a whole pickle), and the opcodes go on after
-    /// it. The parse skips the same bytes, so what follows is scanned too.
-    private mutating func noteJoblibArray(_ target: PickleRef, _ state: PickleRef) {
+    /// The names `joblib.load` knows its array wrapper by (the `sklearn.externals` copy included).
+    static let joblibWrapperNames: Set<String> = ["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"]
+
+    /// For the scanner reading as `joblib.load` does: after a BUILD of a `NumpyArrayWrapper` (whatever its
+    /// name's spelling), joblib reads the array from the stream itself (a padding byte and its padding when
+    /// the wrapper names an alignment, then the elements; or, for an object array, a whole pickle read by a
+    /// plain unpickler), and the opcodes go on after it. The parse skips the same bytes. What joblib would
+    /// read that this cannot tell the size of (a dtype or shape it does not recognise, a structured dtype,
+    /// a second BUILD, a BUILD inside a frame, whose array joblib reads from after the frame) ends the parse
+    /// with an error, so that the scan fails closed.
+    private mutating func noteJoblibArray(_ target: PickleRef, _ position: Int) throws {
         let t = builder.t
+        let record = t.objects[t.nodes[target.nodeIndex].a]
         let cls: PickleRef
-        switch t.objects[t.nodes[target.nodeIndex].a].constructor {
+        switch record.constructor {
         case .reduce(let c, _), .newObject(let c, _), .newObjectEx(let c, _, _), .instance(let c), .inst(let c, _), .obj(let c, _): cls = c
         case .persistent, .ext: return
         }
         guard cls.isNode, t.nodes[cls.nodeIndex].kind == .global, case let name = t.globals[t.nodes[cls.nodeIndex].a],
-              name.name == "NumpyArrayWrapper", name.module.hasSuffix("joblib.numpy_pickle"),
-              state.isNode, t.nodes[state.nodeIndex].kind == .dict else { return }
-        var fields: [String: PickleRef] = [:]
-        let entries = Array(t.dictEntries(t.nodes[state.nodeIndex]))
-        for k in stride(from: 0, to: entries.count - 1, by: 2) {
-            if let key = t.stringValue(entries[k]) { fields[key] = entries[k + 1] }
+              Self.joblibWrapperNames.contains("\(name.module).\(name.name)") else { return }
+        func unsupported(_ why: String) -> PickleError {
+            PickleError(.invalidArgument, offset: position, opcode: .build, "a joblib array wrapper \(why): where joblib.load reads its array cannot be told")
         }
-        guard let dtypeRef = fields["dtype"], let dtype = NumpyDType.recognize(t, dtypeRef, depth: 0),
-              let shapeRef = fields["shape"], let dims = t.tupleItems(shapeRef) else { return }
+        let builds = record.operations.compactMap { operation -> PickleRef? in if case .build(let state) = operation { return state } else { return nil } }
+        guard builds.count == 1 else { throw unsupported("built twice") }
+        guard frameEnd < 0 || frameEnd == position + 1 else { throw unsupported("built inside a frame") }
+        // The wrapper's attributes: a state dict, or (dict or None, slots dict or None).
+        var fields: [String: PickleRef] = [:]
+        func take(_ dict: PickleRef) throws {
+            guard dict != .none else { return }
+            guard dict.isNode, t.nodes[dict.nodeIndex].kind == .dict else { throw unsupported("with a state that is not a dict") }
+            let entries = Array(t.dictEntries(t.nodes[dict.nodeIndex]))
+            for k in stride(from: 0, to: entries.count - 1, by: 2) {
+                guard let key = t.bytesOrLatin1(entries[k]).map({ String(decoding: $0, as: UTF8.self) }) ?? t.stringValue(entries[k]) else {
+                    throw unsupported("with an attribute name that is not a string")
+                }
+                fields[key] = entries[k + 1]
+            }
+        }
+        if let pair = t.tupleItems(builds[0]), pair.count == 2 {
+            try take(pair[0])
+            try take(pair[1])
+        } else {
+            try take(builds[0])
+        }
+        guard let dtypeRef = fields["dtype"], let dtype = NumpyDType.recognize(t, dtypeRef, depth: 0) else { throw unsupported("of a dtype not recognised") }
+        guard dtype.fields == nil, dtype.subarray == nil else { throw unsupported("of a structured dtype") }
+        guard NumpyDType.flagsAgree(t, dtypeRef, with: dtype) else { throw unsupported("whose dtype's flags deny what it holds") }
+        guard let shapeRef = fields["shape"], let dims = t.tupleItems(shapeRef) else { throw unsupported("without a shape tuple") }
         var count = 1
         for dim in dims {
-            guard let n = t.intValue(dim), n >= 0, case let (product, overflow) = count.multipliedReportingOverflow(by: n), !overflow else { return }
+            guard let n = t.intValue(dim), n >= 0, case let (product, overflow) = count.multipliedReportingOverflow(by: n), !overflow else {
+                throw unsupported("with a shape that is not of ints of at least 0")
+            }
             count = product
         }
         let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
-        guard !overflow else { return }
+        guard !overflow else { throw unsupported("whose shape overflows") }
         let aligned = fields["numpy_array_alignment_bytes"].map { $0 != .none } ?? false
-        pendingRawRegion = dtype.holdsObjects ? .pickle : .elements(byteCount: size, padded: aligned)
+        pendingRawRegion = dtype.kind == .object ? .pickle : .elements(byteCount: size, padded: aligned)
     }
 
     /// Skips a joblib array's bytes at `i` (the scanner parses whole inputs, so they are all in `p`) and
-    /// records them; returns how many.
+    /// records them; returns how many. An object array's pickle is measured by a plain parse, as joblib
+    /// reads it with a plain unpickler.
     private mutating func skipRawRegion(_ region: RawRegion, _ p: UnsafeRawBufferPointer, _ i: Int, _ position: Int) throws -> Int {
         let length: Int
         switch region {
@@ -392,13 +429,15 @@ public struct PickleParser: Sendable {
             length = padding + byteCount
         case .pickle:
             let inner = PickleParser.trace(firstPickleIn: ArraySlice(UnsafeRawBufferPointer(rebasing: p[i...])), options: options)
-            length = inner.isComplete ? inner.end : p.count - i
+            guard inner.isComplete else {
+                throw PickleError(.invalidArgument, offset: position, "a joblib object array's pickle that does not read to its STOP")
+            }
+            length = inner.end
         }
         guard length <= p.count - i else {
             throw PickleError(.truncated, offset: position, "the stream ends inside joblib array data of \(length) bytes")
         }
         structureEvents?.append(PickleTrace.Event(offset: position, kind: .joblibArray(byteCount: length, isPickle: { if case .pickle = region { return true } else { return false } }())))
-        if frameEnd >= 0 && position + length >= frameEnd { frameEnd = -1 }
         return length
     }
 
@@ -1571,7 +1610,7 @@ public struct PickleParser: Sendable {
     private mutating func build(_ target: PickleRef, _ state: PickleRef, _ op: Opcode, _ position: Int) throws {
         if target.isNode, builder.t.nodes[target.nodeIndex].kind == .object {
             builder.t.objects[builder.t.nodes[target.nodeIndex].a].operations.append(.build(state: state))
-            if structureEvents != nil { noteJoblibArray(target, state) }
+            if readsJoblibArrays { try noteJoblibArray(target, position) }
             return
         }
         if state == .none { return }

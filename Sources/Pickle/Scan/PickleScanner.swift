@@ -161,12 +161,14 @@ struct ScanSession {
         return "pickle"
     }
 
-    /// One or more pickles, one after another.
-    mutating func scanStream(_ bytes: ArraySlice<UInt8>, location: String, depth: Int, fileBase: Int?) {
+    /// One or more pickles, one after another. A pickle that uses joblib's array wrapper is read twice: as
+    /// `pickle.load` reads it and as `joblib.load` does (arrays inside the stream skipped), and both are
+    /// judged; `readsJoblib` is false inside a joblib object array, which joblib reads with a plain unpickler.
+    mutating func scanStream(_ bytes: ArraySlice<UInt8>, location: String, depth: Int, fileBase: Int?, readsJoblib: Bool = true) {
         let first = findings.count
         defer {
             if let fileBase {
-                for index in first ..< findings.count where findings[index].location == location {
+                for index in first ..< findings.count where findings[index].location == location || findings[index].location == join(location, Self.asJoblib) {
                     findings[index].fileOffset = fileBase + findings[index].offset
                 }
             }
@@ -183,37 +185,70 @@ struct ScanSession {
                                 message: "more than \(scanner.limits.maxPickles) pickles: the rest is not scanned"))
                 return
             }
-            let trace = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions)
+            let plain = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions)
             let base = start - bytes.startIndex
-            if !trace.isComplete && complete > 0 && trace.graph.t.nodes.count == 0 && trace.events.isEmpty {
+            if !plain.isComplete && complete > 0 && plain.graph.t.nodes.count == 0 && plain.events.isEmpty {
                 add(ScanFinding(kind: .trailingBytes, severity: .suspicious, location: location, offset: base,
-                                message: "\(bytes.endIndex - start) bytes after the last pickle are not a pickle (\(trace.error.map { "\($0.message)" } ?? ""))"))
+                                message: "\(bytes.endIndex - start) bytes after the last pickle are not a pickle (\(plain.error.map { "\($0.message)" } ?? ""))"))
                 break
             }
             pickleCount += 1
-            let scan = GraphScan(trace: trace, policy: scanner.policy, location: location, base: base)
-            findings.append(contentsOf: scan.findings)
-            globals.append(contentsOf: scan.globals)
-            for candidate in scan.embeddedCandidates { scanEmbedded(candidate.bytes, at: candidate.offset, location: location, depth: depth) }
-            for range in scan.inlinePickles {
-                let slice = bytes[bytes.startIndex + range.lowerBound ..< bytes.startIndex + range.upperBound]
-                scanStream(slice, location: join(location, "joblib array at \(range.lowerBound)"), depth: depth + 1,
-                           fileBase: fileBase.map { $0 + range.lowerBound })
+            var readings = [(trace: plain, location: location)]
+            var stopsAtArray = false
+            let usesJoblib = readsJoblib && plain.graph.t.globals.contains { PickleParser.joblibWrapperNames.contains("\($0.module).\($0.name)") }
+            if usesJoblib {
+                let joblib = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions, readsJoblibArrays: true)
+                // pickle.load stops at an array's first byte when it is no opcode (a genuine file's padding byte):
+                // it runs nothing after it, so that stop is no failure of the scan.
+                let arrays = Set(joblib.events.compactMap { event -> Int? in if case .joblibArray = event.kind { return event.offset } else { return nil } })
+                if let error = plain.error, error.code == .invalidOpcode, arrays.contains(error.offset) { stopsAtArray = true }
+                readings.append((joblib, join(location, Self.asJoblib)))
             }
-            guard trace.isComplete, let _ = Optional(trace.end), trace.end > 0 else {
-                let error = trace.error.map { "\($0.description)" } ?? "the pickle does not end"
-                add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: base + (trace.error?.offset ?? trace.end),
+            var seen = Set<String>()
+            for (index, reading) in readings.enumerated() {
+                let scan = GraphScan(trace: reading.trace, policy: scanner.policy, location: reading.location, base: base)
+                for finding in scan.findings {
+                    // The joblib reading repeats what both readings share, before the first array.
+                    let key = "\(finding.kind.rawValue)|\(finding.offset)|\(finding.global ?? "")|\(finding.call ?? "")"
+                    if seen.insert(key).inserted || index == 0 { findings.append(finding) }
+                }
+                if index == 0 {
+                    globals.append(contentsOf: scan.globals)
+                } else {
+                    let known = Set(globals.map { "\($0.name)@\($0.offset)" })
+                    globals.append(contentsOf: scan.globals.filter { !known.contains("\($0.name)@\($0.offset)") })
+                }
+                for candidate in scan.embeddedCandidates { scanEmbedded(candidate.bytes, at: candidate.offset, location: reading.location, depth: depth) }
+                for range in scan.inlinePickles {
+                    let slice = bytes[bytes.startIndex + range.lowerBound ..< bytes.startIndex + range.upperBound]
+                    scanStream(slice, location: join(location, "joblib array at \(range.lowerBound)"), depth: depth + 1,
+                               fileBase: fileBase.map { $0 + range.lowerBound }, readsJoblib: false)
+                }
+                guard !reading.trace.isComplete else { continue }
+                let offset = base + (reading.trace.error?.offset ?? reading.trace.end)
+                if index == 0 && stopsAtArray {
+                    add(ScanFinding(kind: .nestedPickle, severity: .safe, location: location, offset: offset,
+                                    message: "pickle.load stops here, at a joblib array's data (not an opcode); the file was also read as joblib.load reads it"))
+                    continue
+                }
+                let error = reading.trace.error.map { "\($0.description)" } ?? "the pickle does not end"
+                add(ScanFinding(kind: .unreadable, severity: .error, location: reading.location, offset: offset,
                                 message: "could not finish: \(error); what comes before was scanned (CPython may have run it before failing)"))
-                break
             }
+            // The stream goes on where the widest reading ended.
+            let last = readings[readings.count - 1].trace
+            guard last.isComplete, last.end > 0, plain.isComplete || stopsAtArray else { break }
             complete += 1
-            start += trace.end
+            start += last.end
         }
         if complete > 1 {
             add(ScanFinding(kind: .severalPickles, severity: .safe, location: location, offset: 0,
                             message: "\(complete) pickles one after another: pickle.load reads the first, a loop reads them all; each was scanned"))
         }
     }
+
+    /// The location suffix of a stream read as `joblib.load` reads it.
+    static let asJoblib = "as joblib.load reads it"
 
     /// A value's bytes that may be a pickle: scanned as one when its first pickle reads to its STOP.
     private mutating func scanEmbedded(_ bytes: ArraySlice<UInt8>, at offset: Int, location: String, depth: Int) {
