@@ -135,6 +135,24 @@ final class ScannerTests: XCTestCase {
         XCTAssertEqual(PickleScanner().scan(second).findings.first { $0.kind == .call }?.offset, 8 + 21)
     }
 
+    /// Allowed calls that only cost (a bytearray of a terabyte, a Fraction of a huge exponent) and state that
+    /// plants a callable on an allowed object are findings.
+    func testAllowedCallsThatCostOrPlantCallablesAreFindings() throws {
+        let pieces = Python.lengthPrefixedPieces(try Python.script("""
+        import collections, fractions, pickle, sys
+        def piece(b): sys.stdout.buffer.write(len(b).to_bytes(8, 'little') + b)
+        class Huge:
+            def __reduce__(self): return (bytearray, (1 << 40,))
+        class Exponent:
+            def __reduce__(self): return (fractions.Fraction, ('1e10000000',))
+        class Planted:
+            def __reduce__(self): return (collections.OrderedDict, (), {'__setstate__': 1})
+        for o in [Huge(), Exponent(), Planted()]: piece(pickle.dumps(o, 4))
+        """))
+        let kinds = pieces.map { PickleScanner().scan($0).findings.map { "\($0.kind.rawValue) \($0.severity.rawValue)" } }
+        XCTAssertEqual(kinds, [["expansion suspicious"], ["expansion suspicious"], ["build suspicious"]])
+    }
+
     /// Data flow: a call of a call's result resolves through getattr, import_module, attrgetter and
     /// pkgutil.resolve_name to what it calls.
     func testCallsOfCallResultsResolveToTheirTarget() throws {
@@ -471,5 +489,21 @@ final class ScannerTests: XCTestCase {
         XCTAssertEqual(region?["byteOffset"], 21)
         let rules = ((runs.first?["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]]
         XCTAssertTrue(rules?.contains { $0["id"] as? String == "call" } ?? false)
+    }
+
+    /// Inputs once made to fool or stall the scanner (Tests/Fixtures/scan_bypasses.py): joblib, zip, tar and
+    /// torch readings that differ from the loaders', allowed calls that patch or corrupt the process, scans
+    /// that did far more work than their input. Each now gets its verdict, none of them safe.
+    func testInputsMadeToFoolTheScannerGetTheirVerdict() throws {
+        struct Case: Decodable { let file: String; let profile: String; let verdict: String; let why: String }
+        let root = directory.appendingPathComponent("bypasses")
+        try Python.script("import subprocess, sys; subprocess.run([sys.executable, 'Tests/Fixtures/scan_bypasses.py', sys.argv[1]], check=True)", [root.path])
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: root.appendingPathComponent("manifest.json")))
+        XCTAssertGreaterThan(cases.count, 15)
+        for item in cases {
+            let report = scanner(item.profile).scanFile(atPath: root.appendingPathComponent(item.file).path)
+            XCTAssertEqual(report.verdict.rawValue, item.verdict, "\(item.file): \(item.why): \(report.findings.prefix(3).map(\.message))")
+            XCTAssertLessThanOrEqual(report.findings.count, 200, "\(item.file): the report stays short")
+        }
     }
 }

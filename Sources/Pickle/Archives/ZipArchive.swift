@@ -144,19 +144,33 @@ public struct ZipArchive: Sendable {
         var count = Int(reader.u16(end + 10))
         var directorySize = Int(reader.u32(end + 12))
         var directoryStart = Int(reader.u32(end + 16))
-        if count == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryStart == 0xFFFF_FFFF {
-            let locator = end - 20
-            guard locator >= 0, reader.u32(locator) == end64LocatorSignature else {
-                throw ArchiveError.invalid("zip64 sizes without a zip64 end record locator", offset: max(locator, 0))
-            }
+        // Where the directory must end: at the zip64 end record when there is one, else at the end record.
+        var directoryEndsAt = end
+        let locator = end - 20
+        if locator >= 0, reader.u32(locator) == end64LocatorSignature {
+            // Python's zipfile and PyTorch's miniz take the zip64 record whenever its locator is there, whatever
+            // the classic record says; so does this reader, and a classic record that says otherwise is refused.
             let record = try reader.offset(reader.u64(locator + 8), within: raw.count - 56, at: locator + 8)
             guard reader.u32(record) == end64Signature else { throw ArchiveError.invalid("no zip64 end record where the locator points", offset: record) }
-            count = try reader.offset(reader.u64(record + 32), within: raw.count, at: record + 32)
-            directorySize = try reader.offset(reader.u64(record + 40), within: raw.count, at: record + 40)
-            directoryStart = try reader.offset(reader.u64(record + 48), within: raw.count, at: record + 48)
+            let count64 = try reader.offset(reader.u64(record + 32), within: raw.count, at: record + 32)
+            let size64 = try reader.offset(reader.u64(record + 40), within: raw.count, at: record + 40)
+            let start64 = try reader.offset(reader.u64(record + 48), within: raw.count, at: record + 48)
+            guard (count == 0xFFFF || count == count64), (directorySize == 0xFFFF_FFFF || directorySize == size64),
+                  (directoryStart == 0xFFFF_FFFF || directoryStart == start64) else {
+                throw ArchiveError.invalid("the end record and the zip64 end record name different directories: readers differ on what the archive holds", offset: end)
+            }
+            (count, directorySize, directoryStart) = (count64, size64, start64)
+            directoryEndsAt = record
+        } else if count == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryStart == 0xFFFF_FFFF {
+            throw ArchiveError.invalid("zip64 sizes without a zip64 end record locator", offset: max(locator, 0))
         }
         guard directoryStart <= raw.count, directorySize <= raw.count - directoryStart else {
             throw ArchiveError.invalid("the central directory lies outside the file", offset: end)
+        }
+        // zipfile shifts every offset by the distance between where the directory ends and where its end record
+        // is (data prepended to an archive); other readers do not. Such an archive is refused.
+        guard directoryStart + directorySize == directoryEndsAt else {
+            throw ArchiveError.invalid("the central directory ends at \(directoryStart + directorySize), not at its end record (\(directoryEndsAt)): readers differ on where the entries are", offset: end)
         }
         // Each directory record is at least 46 bytes: the count cannot ask for more than the directory holds.
         guard count <= directorySize / 46 + 1 else { throw ArchiveError.invalid("\(count) entries cannot fit in a \(directorySize)-byte directory", offset: end) }
@@ -215,6 +229,11 @@ public struct ZipArchive: Sendable {
             entries.append(Entry(name: name, compressionMethod: method, crc32: crc, compressedSize: compressed, uncompressedSize: uncompressed,
                                  localHeaderOffset: local, isEncrypted: flags & 1 != 0, dataRange: dataStart ..< dataStart + compressed))
             position = nameStart + nameLength + extraLength + commentLength
+        }
+        // Readers differ on which of two entries of one name they read (zipfile the last, others the first).
+        var names = Set<String>()
+        for entry in entries where !names.insert(entry.name).inserted {
+            throw ArchiveError.invalid("entry '\(entry.name)' appears twice: readers differ on which one they read", offset: entry.localHeaderOffset)
         }
         return (entries, directoryStart)
     }

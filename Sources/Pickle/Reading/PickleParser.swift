@@ -1013,7 +1013,13 @@ public struct PickleParser: Sendable {
             guard mayBeCallable(callable) else {
                 throw PickleError(.typeMismatch, offset: position, opcode: op, "'\(kindName(callable))' object is not callable")
             }
-            try push(Reconstructors.reduce(callable: callable, args: args, &builder), op, position)
+            let made = Reconstructors.reduce(callable: callable, args: args, &builder)
+            // A bytes or bytearray made from a str is a copy, counted as a payload read would be: else a small
+            // pickle could make one large str into many (CPython would make them too).
+            if made.isNode, case let node = builder.t.nodes[made.nodeIndex], node.kind == .bytes || node.kind == .byteArray {
+                try account(builder.t.payloadCount(node), op, position)
+            }
+            try push(made, op, position)
             return 1
         case 0x81:
             let op = Opcode.newObj

@@ -34,16 +34,21 @@ enum DangerousGlobals {
         "yaml.load", "yaml.unsafe_load", "jinja2.Template",
     ]
 
+    /// The most components an entry of ``modules`` or ``names`` has.
+    private static let longestEntry = (modules.union(names)).map { $0.split(separator: ".").count }.max() ?? 1
+
     /// The dangerous entry `dotted` (`module.qualname`, any depth) matches, if any: the full name, a module
     /// among its components, or a name at any attribute path inside it.
     static func match(_ dotted: String) -> String? {
-        let parts = dotted.split(separator: ".").map(String.init)
+        // Every entry has at most `longestEntry` components, so longer windows cannot match: linear in the
+        // name's length, however many dots a hostile name has.
+        let parts = dotted.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         for start in parts.indices {
             // A module reached through another's private alias (`random._os`) is still that module.
             let module = start > 0 ? String(parts[start].drop { $0 == "_" }) : parts[start]
             if modules.contains(module) { return module + ".*" }
             guard start + 1 < parts.count else { break }
-            for end in start + 1 ..< parts.count {
+            for end in start + 1 ..< min(parts.count, start + longestEntry) {
                 let candidate = parts[start ... end].joined(separator: ".")
                 if names.contains(candidate) { return candidate }
                 if modules.contains(candidate) { return candidate + ".*" }

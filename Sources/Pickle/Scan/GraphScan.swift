@@ -9,7 +9,6 @@ struct GraphScan {
     private let base: Int
     private let t: GraphTables
 
-    private(set) var findings: [ScanFinding] = []
     private(set) var globals: [ScannedGlobal] = []
     /// Pickles inside the stream itself (a joblib object array's), by their range in the stream.
     private(set) var inlinePickles: [Range<Int>] = []
@@ -86,6 +85,7 @@ struct GraphScan {
         }
         reportGlobals(uses, mutated)
         for index in calls { checkCall(index, isCalledLater: calledResults.contains(index)) }
+        checkObjects()
         for index in indirect { reportIndirectCall(index) }
         if trace.isComplete { checkReachability() }
         collectEmbeddedCandidates()
@@ -142,14 +142,86 @@ struct GraphScan {
                     + (applied ? "; state is then applied to the result (BUILD)" : ""))
             return
         }
-        guard !constraints.isEmpty else { return }
         let arguments = self.arguments(of: record.constructor)
+        checkConstraints(constraints, of: name, on: arguments, at: index)
+        // `_rebuild_from_type_v2(func, new_type, args, state)` calls `func(*args)`: the constraints of `func`
+        // apply to `args`.
+        if name.description == "torch._tensor._rebuild_from_type_v2", arguments.count >= 3, let function = globalIndex(arguments[0]),
+           case let functionName = t.globals[t.nodes[function].a], let inner = policy.constraints(for: functionName), let items = tupleItems(arguments[2]) {
+            checkConstraints(inner, of: functionName, on: items, at: index)
+        }
+        checkResources(name.description, arguments, at: index)
+    }
+
+    private func checkConstraints(_ constraints: [Int: ScanPolicy.ArgumentConstraint], of name: GlobalName, on arguments: [PickleRef], at index: Int) {
         for (position, constraint) in constraints.sorted(by: { $0.key < $1.key }) {
             let argument = position < arguments.count ? arguments[position] : nil
             if let argument, satisfies(argument, constraint) { continue }
             add(.argumentConstraint, .suspicious, nodeOffset(index), global: name.description, call: repr(index),
                 message: "argument \(position) of \(name) is \(argument.map { describe($0) } ?? "missing"); the policy '\(policy.name)' asks for \(explain(constraint))")
         }
+    }
+
+    /// The most bytes an allowed constructor may be asked to allocate before the call is reported.
+    static let allocationLimit = 1 << 30
+
+    /// Allowed calls that only cost: a buffer or storage of a size the pickle names, a fraction of a huge
+    /// exponent (computed in full).
+    private func checkResources(_ name: String, _ arguments: [PickleRef], at index: Int) {
+        guard let first = arguments.first else { return }
+        let sized = name == "builtins.bytearray" || name == "builtins.bytes" || (name.hasPrefix("torch.") && name.hasSuffix("Storage"))
+        if sized, let count = t.intValue(first), count > Self.allocationLimit {
+            add(.expansion, .suspicious, nodeOffset(index), global: name, call: repr(index),
+                message: "\(name) is asked for \(count) bytes: loading allocates them")
+        }
+        if name == "fractions.Fraction", let text = string(first)?.lowercased(), let e = text.firstIndex(of: "e"),
+           let exponent = Int(text[text.index(after: e)...].filter { $0.isNumber }.prefix(18)), exponent > 100_000 {
+            add(.expansion, .suspicious, nodeOffset(index), global: name, call: repr(index),
+                message: "a Fraction of exponent \(exponent): loading computes 10**\(exponent)")
+        }
+    }
+
+    /// Callables whose result is shared by the whole process (an enum member): state applied to it changes
+    /// it for everyone.
+    static let sharedResults: Set<String> = ["uuid.SafeUUID"]
+
+    /// Attribute names that later opcodes call (BUILD, APPENDS, SETITEMS, ADDITEMS) or that change what an
+    /// object is: state that sets them on an object plants a callable.
+    static let plantedNames: Set<String> = ["__setstate__", "__reduce__", "__reduce_ex__", "__class__", "__dict__", "extend", "append",
+                                            "add", "__setitem__", "__getattr__", "__getattribute__", "__init__", "__new__", "__call__"]
+
+    /// State applied to objects that should not take it, and numpy dtypes that lie about what they hold.
+    private func checkObjects() {
+        for index in 0 ..< t.nodes.count where t.nodes[index].kind == .object {
+            let record = t.objects[t.nodes[index].a]
+            guard let callee = callee(of: record.constructor), let global = globalIndex(callee) else { continue }
+            let name = t.globals[t.nodes[global].a].description
+            if name == "numpy.dtype", let dtype = NumpyDType.recognize(t, .node(index), depth: 0), !NumpyDType.flagsAgree(t, .node(index), with: dtype) {
+                add(.argumentConstraint, .dangerous, nodeOffset(index), global: name, call: repr(index),
+                    message: "a numpy dtype whose flags deny the Python objects it holds: numpy then reads raw bytes as object pointers (memory corruption)")
+            }
+            if Self.sharedResults.contains(name), !record.operations.isEmpty {
+                add(.mutation, .dangerous, nodeOffset(index), global: name, call: repr(index),
+                    message: "\(name)(...) returns an object the whole process shares (an enum member): the state applied to it changes it everywhere")
+            }
+            for case .build(let state) in record.operations {
+                for key in stateKeys(state) where Self.plantedNames.contains(key) {
+                    add(.build, .suspicious, nodeOffset(index), global: name, call: repr(index),
+                        message: "state sets '\(key)' on an object of \(name): later opcodes call what it holds")
+                }
+            }
+        }
+    }
+
+    /// The attribute names a BUILD state sets: a dict's keys, or a (dict, slots) pair's.
+    private func stateKeys(_ state: PickleRef) -> [String] {
+        let dicts = tupleItems(state).flatMap { $0.count == 2 ? $0 : nil } ?? [state]
+        var keys: [String] = []
+        for dict in dicts where dict.isNode && t.nodes[dict.nodeIndex].kind == .dict {
+            let entries = Array(t.dictEntries(t.nodes[dict.nodeIndex]))
+            for k in stride(from: 0, to: entries.count - 1, by: 2) { if let key = string(entries[k]) { keys.append(key) } }
+        }
+        return keys
     }
 
     /// A call whose callable is another call's result: what the chain resolves to, where it can be told.
@@ -431,31 +503,42 @@ struct GraphScan {
     private func describe(_ ref: PickleRef) -> String { GraphRepr.repr(t, ref, maxLength: 120) }
 
     /// Findings of one kind about one global kept in full; the rest are counted, so that a pickle of a
-    /// million calls gives a report of a few lines, not a million.
+    /// million calls gives a report of a few lines, not a million (and their text is never made).
     static let findingsPerKind = 20
-    private var findingCounts: [String: (kept: Int, suppressed: Int, severity: ScanVerdict, kind: ScanFinding.Kind, global: String?)] = [:]
-    private var suppressedOrder: [String] = []
 
-    private mutating func add(_ kind: ScanFinding.Kind, _ severity: ScanVerdict, _ offset: Int, global: String? = nil, call: String? = nil,
-                              message: String) {
+    /// The findings so far, in a reference of their own so that ``add(_:_:_:global:call:message:)`` can
+    /// take its text as closures that read the scan.
+    private final class FindingList {
+        var findings: [ScanFinding] = []
+        var counts: [String: (kept: Int, suppressed: Int, severity: ScanVerdict, kind: ScanFinding.Kind, global: String?)] = [:]
+        var suppressedOrder: [String] = []
+    }
+
+    private let list = FindingList()
+
+    /// Every finding, in the order found; the counted rest last.
+    var findings: [ScanFinding] { list.findings }
+
+    private func add(_ kind: ScanFinding.Kind, _ severity: ScanVerdict, _ offset: Int, global: String? = nil,
+                     call: @autoclosure () -> String? = nil, message: @autoclosure () -> String) {
         let key = "\(kind.rawValue) \(global ?? "")"
-        var count = findingCounts[key] ?? (0, 0, severity, kind, global)
+        var count = list.counts[key] ?? (0, 0, severity, kind, global)
         count.severity = max(count.severity, severity)
         if count.kept < Self.findingsPerKind {
             count.kept += 1
-            findings.append(ScanFinding(kind: kind, severity: severity, location: location, offset: offset, global: global, call: call, message: message))
+            list.findings.append(ScanFinding(kind: kind, severity: severity, location: location, offset: offset, global: global, call: call(), message: message()))
         } else {
-            if count.suppressed == 0 { suppressedOrder.append(key) }
+            if count.suppressed == 0 { list.suppressedOrder.append(key) }
             count.suppressed += 1
         }
-        findingCounts[key] = count
+        list.counts[key] = count
     }
 
-    private mutating func summarizeSuppressed() {
-        for key in suppressedOrder {
-            guard let count = findingCounts[key] else { continue }
-            findings.append(ScanFinding(kind: count.kind, severity: count.severity, location: location, offset: trace.end + base, global: count.global,
-                                        message: "\(count.suppressed) more findings like the \(Self.findingsPerKind) above (\(count.kind.rawValue)\(count.global.map { " of \($0)" } ?? "")), not listed"))
+    private func summarizeSuppressed() {
+        for key in list.suppressedOrder {
+            guard let count = list.counts[key] else { continue }
+            list.findings.append(ScanFinding(kind: count.kind, severity: count.severity, location: location, offset: trace.end + base, global: count.global,
+                                             message: "\(count.suppressed) more findings like the \(Self.findingsPerKind) above (\(count.kind.rawValue)\(count.global.map { " of \($0)" } ?? "")), not listed"))
         }
     }
 }

@@ -19,7 +19,7 @@ public struct PickleScanner: Sendable {
         /// How deep containers and embedded pickles may nest in each other.
         public var maxDepth = 4
         /// Bytes inflated or decompressed, in total.
-        public var maxExpandedBytes = 1 << 32
+        public var maxExpandedBytes = 1 << 29
         /// Pickles scanned, in total.
         public var maxPickles = 1_000_000
         /// Bytes of embedded pickles scanned, in total.
@@ -81,11 +81,16 @@ public struct PickleScanner: Sendable {
 
     /// The options the scan parses with: every Python 2 string as bytes (so that no decoding error stops it
     /// where a loader with another encoding would go on), names mapped as CPython maps them.
-    static let parseOptions: UnpicklerOptions = {
+    ///
+    /// What a pickle of `count` bytes may decode to: 16 times its size (each value counts 16 bytes, an in-band
+    /// payload its length), beyond which it is an amplification (one large str copied by many calls), not
+    /// data.
+    static func parseOptions(for count: Int) -> UnpicklerOptions {
         var options = UnpicklerOptions()
         options.encoding = .bytes
+        options.limits.maxDecodedBytes = max(1 << 26, count.multipliedReportingOverflow(by: 16).overflow ? Int.max : 16 * count)
         return options
-    }()
+    }
 }
 
 /// One scan's accumulated state.
@@ -145,6 +150,16 @@ struct ScanSession {
             scanNpy(bytes, location: location, depth: depth, fileBase: fileBase)
             return "npy"
         }
+        if TarMembers.isTar(bytes) {
+            // PyTorch's legacy format is a tar of pickles; a tar's first header can also be read as a pickle
+            // (a BINBYTES that swallows it), so both readings are scanned.
+            for member in TarMembers.regularFiles(bytes) {
+                scanInput(bytes[member.range], file: nil, location: join(location, member.name), depth: depth + 1,
+                          fileBase: fileBase.map { $0 + member.range.lowerBound - bytes.startIndex })
+            }
+            scanStream(bytes, location: location, depth: depth, fileBase: fileBase)
+            return "tar"
+        }
         for decompressor in scanner.decompressors where bytes.starts(with: decompressor.magic) {
             let room = scanner.limits.maxExpandedBytes - expandedBytes
             do {
@@ -185,7 +200,7 @@ struct ScanSession {
                                 message: "more than \(scanner.limits.maxPickles) pickles: the rest is not scanned"))
                 return
             }
-            let plain = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions)
+            let plain = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions(for: bytes.endIndex - start))
             let base = start - bytes.startIndex
             if !plain.isComplete && complete > 0 && plain.graph.t.nodes.count == 0 && plain.events.isEmpty {
                 add(ScanFinding(kind: .trailingBytes, severity: .suspicious, location: location, offset: base,
@@ -197,7 +212,7 @@ struct ScanSession {
             var stopsAtArray = false
             let usesJoblib = readsJoblib && plain.graph.t.globals.contains { PickleParser.joblibWrapperNames.contains("\($0.module).\($0.name)") }
             if usesJoblib {
-                let joblib = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions, readsJoblibArrays: true)
+                let joblib = PickleParser.trace(firstPickleIn: bytes[start...], options: PickleScanner.parseOptions(for: bytes.endIndex - start), readsJoblibArrays: true)
                 // pickle.load stops at an array's first byte when it is no opcode (a genuine file's padding byte):
                 // it runs nothing after it, so that stop is no failure of the scan.
                 let arrays = Set(joblib.events.compactMap { event -> Int? in if case .joblibArray = event.kind { return event.offset } else { return nil } })
@@ -252,7 +267,7 @@ struct ScanSession {
 
     /// A value's bytes that may be a pickle: scanned as one when its first pickle reads to its STOP.
     private mutating func scanEmbedded(_ bytes: ArraySlice<UInt8>, at offset: Int, location: String, depth: Int) {
-        guard PickleParser.trace(firstPickleIn: bytes, options: PickleScanner.parseOptions).isComplete else { return }
+        guard PickleParser.trace(firstPickleIn: bytes, options: PickleScanner.parseOptions(for: bytes.count)).isComplete else { return }
         let inner = join(location, "bytes at \(offset)")
         guard depth + 1 <= scanner.limits.maxDepth, embeddedBytes + bytes.count <= scanner.limits.maxEmbeddedBytes else {
             add(ScanFinding(kind: .budget, severity: .error, location: inner, offset: 0,
@@ -287,19 +302,25 @@ struct ScanSession {
             add(ScanFinding(kind: .unreadable, severity: .error, location: location, offset: 0, message: "\(error)"))
             return
         }
-        let pickleNames = archive.entries.filter { $0.name.hasSuffix("data.pkl") }.map(\.name)
-        if Set(pickleNames).count > 1 {
+        // PyTorch's reader (miniz) finds entries by name ignoring case: `archive/DATA.PKL` is its data.pkl.
+        let pickleNames = archive.entries.filter { $0.name.lowercased().hasSuffix("data.pkl") }.map(\.name)
+        if pickleNames.count > 1 {
             add(ScanFinding(kind: .severalPickles, severity: .suspicious, location: location, offset: 0,
                             message: "several data.pkl entries (\(pickleNames.joined(separator: ", "))): torch.load reads the one in the first entry's folder; each was scanned"))
         }
-        for entry in archive.entries where !entry.name.hasSuffix("/") {
+        if archive.entries.contains(where: { $0.name.lowercased().hasSuffix("constants.pkl") }) && archive.entries.contains(where: { $0.name.lowercased().contains("/code/") }) {
+            add(ScanFinding(kind: .unreadable, severity: .suspicious, location: location, offset: 0,
+                            message: "a TorchScript archive (constants.pkl and code/): torch.load hands it to torch.jit.load, which runs its code; the code is not scanned"))
+        }
+        for entry in archive.entries where entry.uncompressedSize > 0 {
             let name = join(location, entry.name)
             do {
                 let head = try archive.prefix(of: entry, count: 8)
-                let named = [".pkl", ".pickle", ".pck", ".npy"].contains { entry.name.hasSuffix($0) }
+                let lowered = entry.name.lowercased()
+                let named = [".pkl", ".pickle", ".pck", ".npy"].contains { lowered.hasSuffix($0) }
                 let recognised = head.starts(with: Self.zipMagic) || head.starts(with: Self.npyMagic)
                     || scanner.decompressors.contains { head.starts(with: $0.magic) } || EmbeddedPickles.mayBePickle(head[...], textOnly: false)
-                guard named || recognised || EmbeddedPickles.mayBeTextPickle(entry: entry, in: archive) else { continue }
+                guard named || recognised || EmbeddedPickles.startsAPickle(entry: entry, in: archive) else { continue }
                 let room = scanner.limits.maxExpandedBytes - expandedBytes
                 let contents = try archive.contents(of: entry, maxCount: max(room, 0))
                 if entry.compressionMethod != 0 { expandedBytes += contents.count }
@@ -324,12 +345,38 @@ enum EmbeddedPickles {
         return last == 0x2E && Opcode(rawValue: first) != nil
     }
 
-    /// A small entry whose last byte is STOP and first an opcode: a protocol 0 or 1 pickle under a name of
-    /// its own.
-    static func mayBeTextPickle(entry: ZipArchive.Entry, in archive: ZipArchive) -> Bool {
-        guard entry.uncompressedSize >= 2, entry.uncompressedSize <= 1 << 24, let contents = try? archive.contents(of: entry, maxCount: 1 << 24) else {
+    /// A small entry that begins with a whole pickle (a protocol 0 or 1 pickle has no PROTO to know it
+    /// by), whatever follows it: a loader reads the first pickle and stops.
+    static func startsAPickle(entry: ZipArchive.Entry, in archive: ZipArchive) -> Bool {
+        guard entry.uncompressedSize >= 2, entry.uncompressedSize <= 1 << 24,
+              let head = try? archive.prefix(of: entry, count: 1), let first = head.first, Opcode(rawValue: first) != nil,
+              let contents = try? archive.contents(of: entry, maxCount: 1 << 24) else {
             return false
         }
-        return mayBePickle(contents[...], textOnly: false) && PickleParser.trace(firstPickleIn: contents[...], options: PickleScanner.parseOptions).isComplete
+        return PickleParser.trace(firstPickleIn: contents[...], options: PickleScanner.parseOptions(for: contents.count)).isComplete
+    }
+}
+
+/// The regular files of a tar archive (ustar), as `tarfile` lists them: name, and where the data lies.
+enum TarMembers {
+    static func isTar(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.count >= 512 && bytes[bytes.startIndex + 257 ..< bytes.startIndex + 262].elementsEqual("ustar".utf8)
+    }
+
+    static func regularFiles(_ bytes: ArraySlice<UInt8>) -> [(name: String, range: Range<Int>)] {
+        var members: [(name: String, range: Range<Int>)] = []
+        var header = bytes.startIndex
+        while header + 512 <= bytes.endIndex {
+            let block = bytes[header ..< header + 512]
+            if block.allSatisfy({ $0 == 0 }) { break }
+            let name = String(decoding: block.prefix(100).prefix { $0 != 0 }, as: UTF8.self)
+            let sizeField = block.dropFirst(124).prefix(12).filter { (0x30 ... 0x37).contains($0) }
+            guard let size = Int(String(decoding: sizeField, as: UTF8.self), radix: 8), size >= 0,
+                  size <= bytes.endIndex - header - 512 else { break }
+            let type = block[block.startIndex + 156]
+            if type == 0x30 || type == 0 { members.append((name, header + 512 ..< header + 512 + size)) }
+            header += 512 + (size + 511) / 512 * 512
+        }
+        return members
     }
 }

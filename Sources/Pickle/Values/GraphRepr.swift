@@ -56,10 +56,11 @@ enum GraphRepr {
                 case .int64: out += String(node.a)
                 case .bigInt: out += bigIntRepr(t.payload(of: node))
                 case .float: out += PythonRepr.float(Double(bitPattern: UInt64(bitPattern: Int64(node.a))))
-                case .string: out += stringRepr(t, node)
-                case .bytes: out += PythonRepr.bytes(t.payload(of: node))
-                case .byteArray: out += PythonRepr.bytearray(t.payload(of: node))
-                case .buffer: out += "PickleBuffer(\(PythonRepr.bytes(t.buffers[node.a].bytes)))"
+                // A message's repr is cut at `maxLength`: a longer payload is formatted only as far as that.
+                case .string: out += stringRepr(t, node, prefix: maxLength)
+                case .bytes: out += PythonRepr.bytes(t.payload(of: node).prefix(maxLength))
+                case .byteArray: out += PythonRepr.bytearray(t.payload(of: node).prefix(maxLength))
+                case .buffer: out += "PickleBuffer(\(PythonRepr.bytes(t.buffers[node.a].bytes.prefix(maxLength))))"
                 case .global: out += t.globals[node.a].description
                 default:
                     if active.contains(index) {
@@ -181,9 +182,13 @@ enum GraphRepr {
         work.append(contentsOf: (head + tail).reversed())
     }
 
-    static func stringRepr(_ t: GraphTables, _ node: Node) -> String {
+    /// The repr of a str node, of its first `prefix` bytes (at a character's boundary) when it is longer.
+    static func stringRepr(_ t: GraphTables, _ node: Node, prefix: Int = .max) -> String {
         t.withPayload(of: node) { raw in
-            PythonRepr.string(codePoints: PythonText.decodeUTF8SurrogatePass(raw) ?? [])
+            guard raw.count > prefix else { return PythonRepr.string(codePoints: PythonText.decodeUTF8SurrogatePass(raw) ?? []) }
+            var end = prefix
+            while end > 0 && raw[end] & 0xC0 == 0x80 { end -= 1 }  // back to the start of a character
+            return PythonRepr.string(codePoints: PythonText.decodeUTF8SurrogatePass(UnsafeRawBufferPointer(rebasing: raw[..<end])) ?? [])
         }
     }
 
