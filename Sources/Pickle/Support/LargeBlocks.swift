@@ -14,24 +14,19 @@ import Synchronization
 /// when its graph was freed, and glibc gave it back to the kernel: every decode faulted its arenas in again,
 /// page by page, and arenas that grew inside the heap were copied. Here an arena grows by `mremap` (its
 /// pages move, nothing is copied), and the blocks of a freed graph are kept, up to ``keptByteLimit`` bytes
-/// and ``keptCountLimit`` blocks, for the next large graph, whose arenas then reuse pages already mapped.
-/// Measured on 100k dicts (`PickleCompare decode FILE [--chunk 65536]`, medians of 8 alternated runs):
-/// fed in 64 KiB chunks 16.9 -> 11.3 ms (1.50x -> 1.12x the whole-buffer decode), whole 11.3 -> 10.1 ms,
-/// page faults of 17 decodes 53.4k -> 18.2k (whole 11.5k -> 7.6k). The price is memory kept after a large
-/// graph is freed: peak RSS decoding 1M dicts three times rose from 272 to 324 MB.
+/// and ``keptCountLimit`` blocks, for the next large graph, whose arenas then reuse pages already mapped:
+/// a third of the page faults, and a chunked decode nearly as fast as a whole one. The price is memory kept
+/// after a large graph is freed.
 ///
-/// Kept blocks are not handed back with `MADV_FREE`: marking 56 MiB of them per decode cost more than the
-/// faults it would have saved (64 KiB chunks then took 22 ms).
+/// Kept blocks are not handed back with `MADV_FREE`: marking them per decode costs more than the faults it
+/// would save.
 ///
 /// New mappings ask for transparent huge pages (`MADV_HUGEPAGE`, where THP is `always` or `madvise`): each
 /// aligned 2 MiB of a block then takes one fault instead of 512, and the advice stays with the mapping when
-/// it is remapped. It matters for graphs larger than the kept blocks: decoding 1M dicts (~200 MB of arenas)
-/// three times faulted 169k pages and took 1.71 s, now 29k and 0.96 s; whole decodes, alternated with the
-/// build before, 0.75x the time for 1M dicts and 0.89x for the 100,000-deep list, the same (0.98-1.01x) for
-/// ints, strings and 100k dicts. The price is memory: a huge page is backed whole once any byte of it is
-/// written, so an arena reserved ahead of its input holds up to 2 MiB more (peak RSS 1M dicts 324 -> 332 MB;
-/// 100k dicts fed in 64 KiB chunks 46 -> 57 MB). Advising a block again after each remap cost a system call
-/// per growth and made 5M small ints 5-9% slower.
+/// it is remapped. It matters for graphs larger than the kept blocks (1M dicts: ~200 MB of arenas). The
+/// price is memory: a huge page is backed whole once any byte of it is written, so an arena reserved ahead of
+/// its input holds up to 2 MiB more. The advice is not repeated after each remap: that costs a system call
+/// per growth.
 enum LargeBlocks {
     /// A mapped block: its start and its size in bytes (whole pages).
     struct Block: @unchecked Sendable {  // the memory is owned by whoever holds the block

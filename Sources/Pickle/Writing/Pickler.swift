@@ -97,8 +97,7 @@ public struct Pickler {
     ///
     /// The pickler comes from earlier calls and goes back after this one: a dump of a few bytes would
     /// otherwise spend more on making a pickler (a 232-byte struct, copied on its way out of `init`), on
-    /// allocating its work list and memo table and on destroying it all than on its bytes (the 5-byte
-    /// out-of-band pickle: 1,866 -> 1,604 instructions a call, the 74-byte record 7,110 -> 6,849).
+    /// allocating its work list and memo table and on destroying it all than on its bytes.
     private static func dumpOnce(_ node: PickleNode, _ options: PicklerOptions, reserving capacity: Int) throws -> [UInt8] {
         try validate(options)
         let pickler = pool.take { Pickler(validated: PicklerOptions()) }
@@ -113,9 +112,9 @@ public struct Pickler {
     private static let pool = ReusePool<Pickler>()
 
     /// Lends a one-shot pickler in its first state the call's options and graph (``lend(_:to:)``: the call
-    /// borrows both until it returns, and ``resetForReuse()`` forgets them). Copying them in and clearing them
-    /// again retained and released the graph and the options' closures: ~140 of the ~1,440 instructions
-    /// that pickling the 5-byte out-of-band pickle took (measured: 1,437 -> 1,293).
+    /// borrows both until it returns, and ``resetForReuse()`` forgets them), instead of copying them in and
+    /// clearing them again, which retains and releases the graph and the options' closures: about a tenth of
+    /// a one-shot dump of a few bytes.
     private mutating func lendCallValues(_ options: PicklerOptions, _ g: PickleGraph) {
         assert(graph == nil && self.options.bufferCallback == nil && self.options.persistentID == nil,
                "lending to a pickler that holds values")
