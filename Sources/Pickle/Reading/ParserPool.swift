@@ -24,9 +24,9 @@ enum ParserPool {
     /// Parsers with the default options and no hooks.
     private static let defaultsPool = ReusePool<Entry>()
 
-    /// A parser in the state `PickleParser(options:hooks:)` creates, reused when one is kept, with `buffers`
-    /// lent to it (``PickleParser/lendBuffers(_:)``): the caller keeps them alive until it gives the parser
-    /// back with ``give(_:)`` (which frees it if it is not kept).
+    /// A parser in the state `PickleParser(options:hooks:)` creates, reused when one is kept, holding `buffers`
+    /// for the call (``PickleParser/lendBuffers(_:)``) until the caller gives it back with ``give(_:)``, which
+    /// lets them go (and frees the parser if it is not kept).
     static func take(options: UnpicklerOptions, hooks: UnpicklerHooks, buffers: [OutOfBandBuffer]?) -> EntryPointer {
         let entry: EntryPointer
         if options.memoMode == .perPickle, let kept = pool.take() {

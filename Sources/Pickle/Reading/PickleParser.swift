@@ -148,25 +148,23 @@ public struct PickleParser: Sendable {
             && builder.retainsSmallArenas
     }
 
-    /// Drops what the caller handed in (its hook closures; its out-of-band buffers were only lent, and are
-    /// taken back by ``returnLentBuffers()`` first), so a parser kept for reuse holds none of it: a pooled
+    /// Drops what the caller handed in (its hook closures; its out-of-band buffers are let go by
+    /// ``returnLentBuffers()`` first), so a parser kept for reuse holds none of it: a pooled
     /// parser would otherwise keep a caller's buffers, however large, alive until the next call.
     mutating func releaseCallerValues() {
         if hooks.findClass != nil || hooks.persistentLoad != nil { hooks = UnpicklerHooks() }
     }
 
-    /// Makes the caller's `buffers` this parser's for one one-shot decode, lent (``lend(_:to:)``): the caller
-    /// keeps them alive and calls ``returnLentBuffers()`` before the parser is kept, freed or given other
-    /// buffers. The parser must have none (`buffers` nil). Storing them with a retain and clearing them with a
-    /// release cost ~28 of the ~1,630 instructions a 5-byte out-of-band pickle took.
+    /// Gives the parser the caller's `buffers` for one one-shot decode; ``returnLentBuffers()`` lets them go
+    /// before the parser is kept, freed or given other buffers. The parser must have none (`buffers` nil).
     mutating func lendBuffers(_ lent: [OutOfBandBuffer]?) {
         assert(buffers == nil, "lending buffers to a parser that has some")
-        lend(lent, to: &buffers)
+        buffers = lent
     }
 
-    /// Forgets the buffers ``lendBuffers(_:)`` lent, without releasing them: the lender still holds them.
+    /// Lets go of the buffers ``lendBuffers(_:)`` gave, so that a kept parser holds none of the caller's.
     mutating func returnLentBuffers() {
-        forgetLent(&buffers, leaving: nil)
+        buffers = nil
     }
 
     /// The most elements (or carried bytes) a buffer of a reused parser may have room for.

@@ -102,7 +102,7 @@ public struct Pickler {
         try validate(options)
         let pickler = pool.take { Pickler(validated: PicklerOptions()) }
         defer { pool.give(pickler, keep: pickler.pointee.resetForReuse()) }
-        pickler.pointee.lendCallValues(options, node.graph)
+        pickler.pointee.takeCallValues(options, node.graph)
         // Sized up front only for large output (small output is copied out of the pending bytes at once).
         if capacity > Pickler.frameSizeTarget { pickler.pointee.output.reserveCapacityForBulkWrite(capacity) }
         try pickler.pointee.dumpWithUniqueStorage(node)
@@ -111,29 +111,27 @@ public struct Pickler {
 
     private static let pool = ReusePool<Pickler>()
 
-    /// Lends a one-shot pickler in its first state the call's options and graph (``lend(_:to:)``: the call
-    /// borrows both until it returns, and ``resetForReuse()`` forgets them), instead of copying them in and
-    /// clearing them again, which retains and releases the graph and the options' closures: about a tenth of
-    /// a one-shot dump of a few bytes.
-    private mutating func lendCallValues(_ options: PicklerOptions, _ g: PickleGraph) {
+    /// Gives a one-shot pickler in its first state the call's options and graph, held (retained) until
+    /// ``resetForReuse()`` lets them go.
+    private mutating func takeCallValues(_ options: PicklerOptions, _ g: PickleGraph) {
         assert(graph == nil && self.options.bufferCallback == nil && self.options.persistentID == nil,
-               "lending to a pickler that holds values")
-        lend(options, to: &self.options)
+               "a pooled pickler that holds a caller's values")
+        self.options = options
         proto = options.protocolVersion
-        lend(g, to: &graph)
+        graph = g
         startLocalMemo(for: g)
     }
 
     /// Returns a one-shot pickler to its first state, keeping the storage of its work list, memo table and
     /// pending buffer; false (keep nothing) if any of them has grown large. Drops every reference to the
-    /// caller's values (the lent graph and options, the output), so nothing of theirs outlives the call in
+    /// caller's values (the call's graph and options, the output), so nothing of theirs outlives the call in
     /// the pool.
     private mutating func resetForReuse() -> Bool {
         output = []
         pending.removeAll()
         framing = false
-        forgetLent(&graph, leaving: nil)
-        forgetLent(&options, leaving: PicklerOptions())
+        graph = nil
+        options = PicklerOptions()
         memoCount = 0
         if !tasks.isEmpty { tasks.removeAll(keepingCapacity: true) }  // empty after a dump that succeeded
         if !identityMemo.isEmpty { identityMemo.removeAll() }
