@@ -52,6 +52,16 @@ swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | tee "$fixture
 # swift test exits non-zero on failure (pipefail); print the closing lines CI reads.
 grep -E "Executed [0-9]+ tests" "$fixtures/test.log" | tail -1
 
+# The whole XCTest suite again under AddressSanitizer (release, a scratch path of its own): any memory error
+# fails the run. Leak detection is off for this run only: Foundation (`Data(contentsOf:)` buffers, `Process`'s
+# weak references) and XCTest (test-case instances and registrations) leak at exit, not this library, and the
+# fuzz targets below run LeakSanitizer over the library alone. SANITIZED_TESTS=0 skips it (a quick local run).
+if [ "${SANITIZED_TESTS:-1}" != 0 ]; then
+    asan=(-c release -Xswiftc -enable-testing -Xswiftc -sanitize=address --scratch-path .build-asan-tests)
+    swift build --build-tests "${asan[@]}"
+    ASAN_OPTIONS=detect_leaks=0 swift test --skip-build "${asan[@]}" 2>&1 | tee "$fixtures/asan.log" | grep -E "ERROR: AddressSanitizer|error:|Executed [0-9]+ tests" | tail -5
+fi
+
 # The DocC catalogs build without a warning (unresolved links, undocumented parameters).
 bash scripts/docs.sh
 
