@@ -543,15 +543,19 @@ public struct PickleParser: Sendable {
             // Recording node offsets, one opcode per pass of the outer loop (nothing added to this one).
             let opcodeStart = i
             let lastStart = recordsNodeOffsets ? i + 1 : end
-            if structureEvents != nil { noteStructure(p, i, end, base + i) }
+            // The scanner's work (structure events, joblib arrays) sits behind the offsets flag, which a
+            // decode has off: no optional is read on its path.
+            if recordsNodeOffsets && structureEvents != nil { noteStructure(p, i, end, base + i) }
             repeat {
                 used = try step(p, i, end, chunk, base + i, &out)
                 i += used
             } while used != 0 && i < lastStart && !controlChanged
-            if recordsNodeOffsets { recordNodeOffsets(at: base + opcodeStart) }
-            if let region = pendingRawRegion {
-                pendingRawRegion = nil
-                i += try skipRawRegion(region, p, i, base + i)
+            if recordsNodeOffsets {
+                recordNodeOffsets(at: base + opcodeStart)
+                if let region = pendingRawRegion {
+                    pendingRawRegion = nil
+                    i += try skipRawRegion(region, p, i, base + i)
+                }
             }
             if used == 0 {
                 let position = base + i
